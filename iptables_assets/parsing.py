@@ -454,3 +454,27 @@ def split_by_day(frame: pl.DataFrame, days: Iterable[date]) -> dict[date, pl.Dat
     frame = frame.with_columns(pl.col("timestamp").dt.date().alias("__day"))
     groups = {k[0]: g.drop("__day") for k, g in frame.group_by("__day")} if frame.height else {}
     return {d: groups.get(d, frame.clear().drop("__day")) for d in days}
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """Header-only pass over a file: its line count and first/last timestamps (UTC)."""
+
+    lines: int
+    first: datetime | None
+    last: datetime | None
+
+
+def scan_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:
+    """Read only the syslog headers of a file (cheaper than `parse_file`) to date its content."""
+    pieces = []
+    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes):
+        frame = _ascii(_journal_json_rows(_read_lines(chunk)))
+        pieces.append(syslog.parse_headers(frame, "text", config.tz).select("md", "ts"))
+    if not pieces:
+        return FileScan(0, None, None)
+    rows = syslog.resolve_timestamps(pl.concat(pieces), anchor, config.tz)
+    stamps = rows["ts"].drop_nulls()
+    if stamps.len() == 0:
+        return FileScan(rows.height, None, None)
+    return FileScan(rows.height, stamps.min(), stamps.max())

@@ -1,0 +1,41 @@
+# Quick start: `make demo` (install, generate the bundled sample, run everything), `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME := $(CURDIR)/dagster_home
+SAMPLE := data/sample_logs
+OUT := data/out
+
+.PHONY: install demo sample run test ui bench clean
+
+$(BIN)/iptables-assets: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/iptables-assets
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME) && cp dagster.yaml $@
+
+sample: install
+	@test -f $(SAMPLE)/ground_truth.json || $(BIN)/iptables-assets generate --out $(SAMPLE)
+
+run: install sample $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/iptables-assets run --logs $(SAMPLE) --out $(OUT)
+
+demo: run
+
+test: install
+	$(BIN)/python -m pytest -n 2 -q
+
+ui: install sample $(DAGSTER_HOME)/dagster.yaml
+	IPTABLES_ASSETS_LOG_DIR=$(CURDIR)/$(SAMPLE) IPTABLES_ASSETS_OUT_DIR=$(CURDIR)/$(OUT) \
+	  $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+
+bench: install
+	$(BIN)/python benchmarks/parse_benchmark.py --runs 3
+
+clean:
+	rm -rf data $(DAGSTER_HOME)/* .pytest_cache

@@ -1,0 +1,38 @@
+"""The Dagster code location: assets, checks, resources and jobs."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from .. import settings
+from .assets import ingestion
+from .io_managers import ParquetIOManagerResource
+from .partitions import daily_partitions
+from .resources import LogSource, OutputFolder
+
+INVENTORY_JOB = "inventory_job"
+DAILY_JOB = "daily_job"
+
+inventory_job = dg.define_asset_job(INVENTORY_JOB, selection=[ingestion.log_file_inventory])
+daily_job = dg.define_asset_job(
+    DAILY_JOB,
+    selection=dg.AssetSelection.assets(ingestion.parsed_firewall_logs),
+    partitions_def=daily_partitions,
+)
+
+
+def build_definitions(log_dir: str | None = None, out_dir: str | None = None) -> dg.Definitions:
+    """Definitions with the log and output folders given, or taken from the environment."""
+    out = out_dir or settings.out_dir()
+    return dg.Definitions(
+        assets=[ingestion.log_file_inventory, ingestion.parsed_firewall_logs],
+        jobs=[inventory_job, daily_job],
+        resources={
+            "log_source": LogSource(log_dir=log_dir or settings.log_dir()),
+            "output_folder": OutputFolder(base_path=out),
+            "io_manager": ParquetIOManagerResource(base_path=out),
+        },
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,53 @@
+"""Resources: where the logs are and how to read them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from .. import settings
+from ..logfiles import DEFAULT_PATTERNS, LogFile, discover
+from ..parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig
+
+
+class LogSource(dg.ConfigurableResource):
+    """The log directory (env IPTABLES_ASSETS_LOG_DIR), file name patterns and time zone."""
+
+    log_dir: str = Field(default_factory=settings.log_dir, description="Folder searched recursively, e.g. /var/log")
+    patterns: list[str] = Field(default=list(DEFAULT_PATTERNS), description="File name globs to read")
+    timezone: str = Field(default_factory=settings.timezone_name, description="Time zone the logs are written in")
+    trusted_programs: list[str] = Field(
+        default=list(DEFAULT_TRUSTED_PROGRAMS),
+        description="Syslog program tags whose netfilter lines are trusted as firewall events",
+    )
+
+    def parse_config(self) -> ParseConfig:
+        settings.check_timezone(self.timezone, "LogSource.timezone")
+        if self.timezone != settings.timezone_name():
+            raise settings.ConfigError(
+                f"LogSource.timezone={self.timezone!r} differs from the partitions' time zone "
+                f"{settings.timezone_name()!r}; set {settings.ENV_TZ}={self.timezone} instead so both agree"
+            )
+        return ParseConfig(tz=self.timezone, trusted_programs=tuple(self.trusted_programs))
+
+    def discover(self) -> list[LogFile]:
+        root = Path(self.log_dir)
+        if not root.exists():
+            raise settings.ConfigError(
+                f"log directory {self.log_dir!r} does not exist: set {settings.ENV_LOG_DIR} or the "
+                "LogSource resource's log_dir (for the bundled sample run `iptables-assets generate`)"
+            )
+        return discover(root, self.patterns)
+
+
+class OutputFolder(dg.ConfigurableResource):
+    """The output folder (env IPTABLES_ASSETS_OUT_DIR): asset data, caches, exports, figures."""
+
+    base_path: str = Field(default_factory=settings.out_dir, description="Local folder or s3://… / gs://… URL")
+
+    def path(self, *parts: str):
+        from upath import UPath
+
+        return UPath(self.base_path).joinpath(*parts)

@@ -1,0 +1,110 @@
+"""File inventory: every log file with size, mtime, compression, hash and the time span it holds."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import polars as pl
+
+from .logfiles import LogFile, content_hash, group_families
+from .parsing import ParseConfig, scan_file, year_anchor
+
+INVENTORY_SCHEMA = {
+    "path": pl.String,
+    "relative": pl.String,
+    "family": pl.String,
+    "rotation_index": pl.Int64,
+    "rotation_date": pl.Date,
+    "size": pl.Int64,
+    "mtime": pl.Float64,
+    "compression": pl.String,
+    "sha256": pl.String,
+    "lines": pl.Int64,
+    "year_anchor": pl.Datetime("us", "UTC"),
+    "first_timestamp": pl.Datetime("us", "UTC"),
+    "last_timestamp": pl.Datetime("us", "UTC"),
+}
+_CACHE_KEY = ["path", "size", "mtime", "year_anchor"]
+
+
+def build_inventory(
+    files: Sequence[LogFile], config: ParseConfig, cache: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """One row per file. Files whose path, size, mtime and year anchor match a row of `cache`
+    (a previous inventory) are not read again."""
+    known = {}
+    if cache is not None and cache.height:
+        for row in cache.iter_rows(named=True):
+            known[tuple(row[k] for k in _CACHE_KEY)] = row
+    rows = []
+    for family in group_families(files).values():
+        newer_first: datetime | None = None
+        for f in family:
+            anchor = year_anchor(f, newer_first)
+            row = _describe(f, anchor, known, config)
+            rows.append(row)
+            newer_first = row["first_timestamp"] or newer_first
+    frame = pl.DataFrame(rows, schema=INVENTORY_SCHEMA) if rows else pl.DataFrame(schema=INVENTORY_SCHEMA)
+    return frame.sort("relative")
+
+
+def _describe(f: LogFile, anchor: datetime, known: dict, config: ParseConfig) -> dict:
+    cached = known.get((str(f.path), f.size, f.mtime, anchor.astimezone(timezone.utc)))
+    if cached is not None:
+        return {**cached, "relative": f.relative, "family": f.family}
+    scan = scan_file(f, anchor, config)
+    return {
+        "path": str(f.path),
+        "relative": f.relative,
+        "family": f.family,
+        "rotation_index": f.rotation_index,
+        "rotation_date": f.rotation_date,
+        "size": f.size,
+        "mtime": f.mtime,
+        "compression": f.compression,
+        "sha256": content_hash(f.path),
+        "lines": scan.lines,
+        "year_anchor": anchor,
+        "first_timestamp": scan.first,
+        "last_timestamp": scan.last,
+    }
+
+
+def log_file_from_row(row: dict) -> LogFile:
+    """The LogFile an inventory row describes."""
+    return LogFile(
+        path=Path(row["path"]),
+        relative=row["relative"],
+        size=row["size"],
+        mtime=row["mtime"],
+        compression=row["compression"],
+        family=row["family"],
+        rotation_index=row["rotation_index"],
+        rotation_date=row["rotation_date"],
+    )
+
+
+def files_for_days(inventory: pl.DataFrame, first_day: date, last_day: date, tz: str) -> pl.DataFrame:
+    """Inventory rows of files that can hold events of days first_day..last_day (in `tz`).
+
+    Files without any readable timestamp are taken when their mtime falls in the window, so
+    that their rejects are still reported.
+    """
+    first = pl.col("first_timestamp").dt.convert_time_zone(tz).dt.date()
+    last = pl.col("last_timestamp").dt.convert_time_zone(tz).dt.date()
+    mtime_day = pl.from_epoch(pl.col("mtime"), time_unit="s").dt.replace_time_zone("UTC").dt.convert_time_zone(tz).dt.date()
+    dated = pl.col("first_timestamp").is_not_null() & (first <= last_day) & (last >= first_day)
+    undated = pl.col("first_timestamp").is_null() & mtime_day.is_between(first_day, last_day)
+    return inventory.filter(dated | undated)
+
+
+def days_covered(inventory: pl.DataFrame, tz: str) -> tuple[date, date] | None:
+    """First and last calendar day (in `tz`) of any timestamp in the inventory."""
+    dated = inventory.filter(pl.col("first_timestamp").is_not_null())
+    if dated.height == 0:
+        return None
+    first = dated["first_timestamp"].dt.convert_time_zone(tz).dt.date().min()
+    last = dated["last_timestamp"].dt.convert_time_zone(tz).dt.date().max()
+    return first, last

@@ -1,0 +1,57 @@
+"""Defaults and the environment variables that override them (read once, at import)."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ENV_LOG_DIR = "IPTABLES_ASSETS_LOG_DIR"
+ENV_OUT_DIR = "IPTABLES_ASSETS_OUT_DIR"
+ENV_TZ = "IPTABLES_ASSETS_TZ"
+ENV_START_DATE = "IPTABLES_ASSETS_START_DATE"
+
+DEFAULT_LOG_DIR = "data/sample_logs"
+DEFAULT_OUT_DIR = "data/out"
+DEFAULT_TZ = "UTC"
+DEFAULT_START_DATE = "2025-11-01"
+
+# The bundled sample: what `iptables-assets generate` writes by default for the quick start.
+SAMPLE_DAYS = 60
+SAMPLE_SEED = 1
+SAMPLE_START = date(2025, 12, 1)
+
+
+class ConfigError(ValueError):
+    """A setting is wrong; the message says which one and how to fix it."""
+
+
+def log_dir() -> str:
+    return os.environ.get(ENV_LOG_DIR) or str(Path.cwd() / DEFAULT_LOG_DIR)
+
+
+def out_dir() -> str:
+    return os.environ.get(ENV_OUT_DIR) or str(Path.cwd() / DEFAULT_OUT_DIR)
+
+
+def timezone_name() -> str:
+    return check_timezone(os.environ.get(ENV_TZ) or DEFAULT_TZ, ENV_TZ)
+
+
+def start_date() -> str:
+    value = os.environ.get(ENV_START_DATE) or DEFAULT_START_DATE
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{ENV_START_DATE}={value!r} is not a date; use YYYY-MM-DD, e.g. 2018-10-28") from None
+    return value
+
+
+def check_timezone(name: str, setting: str) -> str:
+    """`name` if it is an IANA time zone, else a ConfigError naming the setting."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{setting}={name!r} is not a time zone name; use e.g. UTC or Europe/Berlin") from None
+    return name
