@@ -182,8 +182,8 @@ def parse_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfi
 
 
 def _read_lines(chunk: bytes) -> pl.DataFrame:
-    if chunk.endswith(b"\n"):
-        chunk = chunk[:-1]
+    # One row per line: polars takes a final "\n" as a terminator, so empty lines (even a
+    # last or an only one) are rows too and the count matches the chunk's line breaks.
     try:
         frame = pl.read_lines(chunk)
     except pl.exceptions.ComputeError:
@@ -408,9 +408,9 @@ def deduplicate(rows: pl.DataFrame | None, file_order: dict[str, int]) -> tuple[
     )
     total = int(rows["weight"].sum())
     kept = int(per_event["__n"].sum())
-    picked = rows.join(per_event.select("__first", "__n"), left_on="__row", right_on="__first", how="inner")
-    expanded = picked.select(pl.all().repeat_by(pl.col("__n"))).explode(pl.all()) if picked.height else picked
-    return expanded.drop("__msg_hash", "__file", "__row", "__n"), total - kept
+    # One row index per event: the first occurrence, repeated for its count, then one gather.
+    indices = per_event.select(pl.col("__first").repeat_by(pl.col("__n")).explode().sort())["__first"]
+    return rows.drop("__msg_hash", "__file", "__row")[indices], total - kept
 
 
 def _finish(rows: pl.DataFrame | None, columns: Sequence[str], tz: str) -> pl.DataFrame:

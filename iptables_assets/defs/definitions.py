@@ -7,7 +7,6 @@ import dagster as dg
 from .. import settings
 from .assets import ingestion
 from .io_managers import ParquetIOManagerResource
-from .partitions import daily_partitions
 from .resources import LogSource, OutputFolder
 
 INVENTORY_JOB = "inventory_job"
@@ -17,7 +16,6 @@ inventory_job = dg.define_asset_job(INVENTORY_JOB, selection=[ingestion.log_file
 daily_job = dg.define_asset_job(
     DAILY_JOB,
     selection=dg.AssetSelection.assets(ingestion.parsed_firewall_logs),
-    partitions_def=daily_partitions,
 )
 
 
