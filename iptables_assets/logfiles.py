@@ -8,6 +8,7 @@ import hashlib
 import lzma
 import os
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -31,6 +32,9 @@ _MAGIC = (
     (b"\xfd7zXZ\x00", "xz"),
 )
 _COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")
+# What a truncated or corrupt compressed file raises while being read.
+_DAMAGED = (EOFError, OSError, lzma.LZMAError, zlib.error)
+_READ_PIECE = 1 << 20
 _NUMERIC_ROTATION = re.compile(r"^(?P<base>.+?)\.(?P<n>\d+)$")
 _DATE_ROTATION = re.compile(r"^(?P<base>.+?)-(?P<d>\d{8})$")
 
@@ -158,16 +162,17 @@ def open_binary(path: Path, compression: str | None = None) -> BinaryIO:
 
 
 def iter_line_chunks(
-    path: Path, compression: str | None = None, chunk_size: int = 32 << 20
+    path: Path, compression: str | None = None, chunk_size: int = 32 << 20, damage: list[str] | None = None
 ) -> Iterator[tuple[int, bytes]]:
-    """Decompressed content in chunks that end on a line break: (first line number, bytes)."""
+    """Decompressed content in chunks that end on a line break: (first line number, bytes).
+
+    A truncated or corrupt compressed file raises, unless a `damage` list is given: then the
+    content read before the damage is yielded and a description is appended to the list.
+    """
     line_no = 1
     carry = b""
     with open_binary(path, compression) as handle:
-        while True:
-            block = handle.read(chunk_size)
-            if not block:
-                break
+        for block in _blocks(handle, chunk_size, compression, damage):
             data = carry + block
             cut = data.rfind(b"\n")
             if cut < 0:
@@ -178,6 +183,29 @@ def iter_line_chunks(
             line_no += chunk.count(b"\n")
     if carry:
         yield line_no, carry
+
+
+def _blocks(handle: BinaryIO, size: int, compression: str | None, damage: list[str] | None) -> Iterator[bytes]:
+    """Blocks of about `size` bytes, read in pieces of at most _READ_PIECE so that a damaged
+    compressed stream loses only the piece that fails (a failing read returns nothing)."""
+    parts: list[bytes] = []
+    have = done = 0
+    while True:
+        try:
+            part = handle.read(min(size, _READ_PIECE))
+        except _DAMAGED as error:
+            if damage is None:
+                raise
+            damage.append(f"{compression or 'file'} data unreadable after {done + have} bytes: {error}")
+            part = b""
+        if part:
+            parts.append(part)
+            have += len(part)
+        if parts and (have >= size or not part):
+            yield parts[0] if len(parts) == 1 else b"".join(parts)
+            parts, done, have = [], done + have, 0
+        if not part:
+            return
 
 
 def content_hash(path: Path) -> str:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from . import netfilter, syslog
+from . import scanner, syslog
 from .logfiles import LogFile, discover, group_families, iter_line_chunks
 
 DEFAULT_TRUSTED_PROGRAMS = ("kernel", "pve-firewall", "unifi")
@@ -44,9 +44,6 @@ REJECT_COLUMNS: tuple[str, ...] = (
 )
 
 _UNIFI_RULE = r"^\[[A-Za-z0-9_.]+-[ADR]-\d+\]"
-_UPTIME = r"^\[\s*\d+\.\d+\] ?"
-_REPEATED = r"^message repeated (\d+) times: \[\s?(.*?)\s?\]\s*$"
-_IPV4 = r"^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$"
 # First match wins: UFW's AUDIT is not a drop, UniFi's rule code (-A-/-D-/-R-) beats its
 # free-text description, then the usual words admins put in LOG prefixes.
 _ACTION_RULES = (
@@ -80,6 +77,7 @@ class FileParse:
     record_lines: int
     first: datetime | None
     last: datetime | None
+    damage: str | None = None  # why reading stopped early (truncated/corrupt compressed file)
 
 
 @dataclass
@@ -125,6 +123,7 @@ class ParseResult:
             "duplicates_removed": self.duplicates_removed,
             "reject_duplicates_removed": self.reject_duplicates_removed,
             "repeated_message_extra_events": self.repeated_extra,
+            "damaged_files": {f.file.relative: f.damage for f in self.files if f.damage},
         }
 
 
@@ -172,152 +171,159 @@ def parse_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfi
     """Parse one file completely (chunk by chunk), resolving RFC 3164 years from `anchor`."""
     pieces = []
     lines = 0
-    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes):
-        frame = _classify_chunk(_read_lines(chunk), first_line, config)
+    damage: list[str] = []
+    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage):
+        frame = _classify_chunk(chunk, first_line, config)
         lines += frame.height
         pieces.append(frame)
-    rows = pl.concat(pieces, how="diagonal_relaxed") if pieces else _empty_rows()
+    rows = pl.concat(pieces, how="vertical_relaxed") if pieces else _classify_chunk(b"", 1, config)
     rows = syslog.resolve_timestamps(rows, anchor, config.tz)
-    return _split_file_rows(rows, file, lines)
+    parsed = _split_file_rows(rows, file, lines)
+    parsed.damage = damage[0] if damage else None
+    return parsed
 
 
-def _read_lines(chunk: bytes) -> pl.DataFrame:
-    # One row per line: polars takes a final "\n" as a terminator, so empty lines (even a
-    # last or an only one) are rows too and the count matches the chunk's line breaks.
-    try:
-        frame = pl.read_lines(chunk)
-    except pl.exceptions.ComputeError:
-        frame = pl.read_lines(chunk.decode("utf-8", "replace").encode("utf-8"))
-    return frame
-
-
-def _empty_rows() -> pl.DataFrame:
-    return pl.DataFrame(
-        schema={
-            "line_number": pl.Int64, "kind": pl.String, "md": pl.Int64, "ts": pl.Datetime("us", "UTC"),
-            "host": pl.String, "program": pl.String, "message": pl.String, "raw_line": pl.String,
-            "weight": pl.Int64,
-        }
+def _classify_chunk(chunk: bytes, first_line: int, config: ParseConfig) -> pl.DataFrame:
+    """Scan a chunk of lines and sort each into record / reject / ignored rows."""
+    chunk, originals = _journal_json_chunk(chunk)
+    rows = scanner.scan(chunk, first_line)
+    fmt = pl.col("fmt")
+    unifi = pl.col("tag").is_null() & pl.col("prefix").str.contains(_UNIFI_RULE).fill_null(False)
+    program = (
+        pl.when(fmt == scanner.FMT_PVE).then(pl.lit("pve-firewall"))
+        .when(unifi).then(pl.lit("unifi"))
+        .otherwise(pl.col("tag"))
     )
-
-
-def _classify_chunk(frame: pl.DataFrame, first_line: int, config: ParseConfig) -> pl.DataFrame:
-    """Header-parse a chunk of lines and sort each into record / reject / ignored rows."""
-    frame = frame.with_row_index("line_number", offset=first_line).with_columns(
-        pl.col("line_number").cast(pl.Int64)
+    rows = rows.with_columns(
+        program.alias("program"),
+        _header_time(config.tz).alias("ts"),
+        pl.when(fmt == scanner.FMT_RFC3164).then(pl.col("md")).alias("md"),
+        pl.when(fmt == scanner.FMT_PVE)
+        .then(pl.concat_str(pl.col("pve_chain"), pl.lit(" "), pl.col("prefix")).str.strip_chars())
+        .otherwise(pl.col("prefix"))
+        .alias("prefix"),
     )
-    frame = _journal_json_rows(frame)
-    frame = _ascii(frame)
-    frame = syslog.parse_headers(frame, "text", config.tz)
-    msg = pl.col("message")
-    body = pl.coalesce(msg, pl.col("text"))
-    candidate = (body.str.contains("IN=", literal=True) & (
-        body.str.contains("OUT=", literal=True) | body.str.contains("SRC=", literal=True)
-    )) | (body.str.contains("SRC=", literal=True) & body.str.contains("DST=", literal=True))
-    unifi = pl.col("tag").is_null() & msg.str.slice(0, 80).str.contains(_UNIFI_RULE)
-    program = pl.when(unifi).then(pl.lit("unifi")).otherwise(pl.col("tag"))
-    frame = frame.with_columns(program.alias("program"), candidate.alias("__candidate"))
+    rows = _validate_addresses(rows)
     trusted = pl.col("program").is_in(list(config.trusted_programs)).fill_null(False)
     kind = (
-        pl.when(~pl.col("__candidate")).then(pl.lit("ignored"))
-        .when(pl.col("fmt").is_null()).then(pl.lit("no_header"))
+        pl.when(~pl.col("candidate")).then(pl.lit("ignored"))
+        .when(fmt == scanner.FMT_NONE).then(pl.lit("no_header"))
         .when(~trusted).then(pl.lit("untrusted_program"))
-        .otherwise(pl.lit("record"))
-    )
-    frame = frame.with_columns(kind.alias("kind")).drop("__candidate", "tag")
-    records = frame.filter(pl.col("kind") == "record")
-    others = frame.filter(pl.col("kind") != "record").with_columns(
-        pl.when(pl.col("kind") != "ignored").then(pl.col("raw_line")).alias("raw_line"),
-    ).select("line_number", "kind", "md", "ts", "host", "program", "message", "raw_line")
-    others = others.with_columns(
-        pl.when(pl.col("kind") != "ignored").then(pl.col("message")).alias("message"),
-        pl.lit(1, dtype=pl.Int64).alias("weight"),
-    )
-    return pl.concat([_parse_records(records), others], how="diagonal_relaxed").sort("line_number")
-
-
-def _journal_json_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    """Rewrite `journalctl -o json` lines into ISO-header text lines; keep the raw line."""
-    frame = frame.rename({"line": "raw_line"})
-    is_json = pl.col("raw_line").str.starts_with("{")
-    if not frame.select(is_json.any()).item():
-        return frame.with_columns(pl.col("raw_line").alias("text"))
-    converted = pl.col("raw_line").map_elements(syslog.journal_json_to_text, return_dtype=pl.String)
-    return frame.with_columns(
-        pl.when(is_json).then(pl.coalesce(converted, pl.col("raw_line"))).otherwise(pl.col("raw_line")).alias("text")
-    )
-
-
-def _ascii(frame: pl.DataFrame) -> pl.DataFrame:
-    """Replace non-ASCII characters by '?' so byte offsets equal character offsets."""
-    text = pl.col("text")
-    non_ascii = text.str.len_bytes() != text.str.len_chars()
-    if not frame.select(non_ascii.any()).item():
-        return frame
-    return frame.with_columns(
-        pl.when(non_ascii).then(text.str.replace_all(r"[^\x00-\x7F]", "?")).otherwise(text).alias("text")
-    )
-
-
-def _parse_records(frame: pl.DataFrame) -> pl.DataFrame:
-    """Field-parse trusted candidate lines; mark those that fail validation as rejects."""
-    if frame.height == 0:
-        return frame.select("line_number", "kind", "md", "ts", "host", "program", "message", "raw_line")
-    msg = pl.col("message")
-    repeated = msg.str.starts_with("message repeated ")
-    frame = frame.with_columns(
-        pl.when(repeated).then(msg.str.extract(_REPEATED, 1).cast(pl.Int64, strict=False)).otherwise(1).alias("weight"),
-    )
-    frame = frame.with_columns(
-        pl.when(repeated & pl.col("weight").is_not_null()).then(msg.str.extract(_REPEATED, 2)).otherwise(msg).alias("__nf"),
-        pl.col("weight").fill_null(1),
-    )
-    uptime = pl.col("__nf").str.slice(0, 32).str.extract(_UPTIME, 0).str.len_chars().fill_null(0)
-    frame = frame.with_columns(pl.col("__nf").str.slice(uptime).alias("__nf"))
-    frame = netfilter.extract(frame, "__nf")
-    frame = _validate_addresses(frame)
-    proto_name = pl.col("proto_raw").replace(netfilter.PROTOCOL_NAMES)
-    action = pl.lit("unknown")
-    for name, pattern in reversed(_ACTION_RULES):
-        action = pl.when(pl.col("prefix").str.contains(pattern)).then(pl.lit(name)).otherwise(action)
-    reason = (
         # pve-firewall omits an empty IN=; the kernel always writes it.
-        pl.when(pl.col("in_iface").is_null() & ((pl.col("program") != "pve-firewall") | pl.col("out_iface").is_null()))
+        .when(pl.col("in_iface").is_null() & ((pl.col("program") != "pve-firewall") | pl.col("out_iface").is_null()))
         .then(pl.lit("missing_interface"))
         .when((pl.col("src_ip").fill_null("") == "") | (pl.col("dst_ip").fill_null("") == ""))
         .then(pl.lit("missing_address"))
         .when(pl.col("__bad_address")).then(pl.lit("bad_address"))
         .otherwise(pl.lit("record"))
     )
-    return frame.with_columns(
-        proto_name.alias("proto"),
+    action = pl.lit("unknown")
+    for name, pattern in reversed(_ACTION_RULES):
+        action = pl.when(pl.col("prefix").str.contains(pattern)).then(pl.lit(name)).otherwise(action)
+    is_tcp = pl.col("proto_raw") == "TCP"
+    rows = rows.with_columns(
+        kind.alias("kind"),
         action.alias("action"),
-        reason.alias("kind"),
-    ).drop("__nf", "__bad_address", "proto_raw", "text", "fmt", "pid")
+        pl.col("proto_raw").replace(scanner.PROTOCOL_NAMES).alias("proto"),
+        # Flags are words after WINDOW=/RES=; none there is a NULL scan, no TCP header is null.
+        pl.when(is_tcp & (pl.col("tcp_window").is_not_null() | pl.col("tcp_flag_bits").is_not_null()))
+        .then(pl.col("tcp_flag_bits").fill_null(0).replace_strict(_TCP_FLAG_TEXT, return_dtype=pl.String))
+        .alias("tcp_flags"),
+        pl.when(pl.col("in_iface").is_not_null() | pl.col("out_iface").is_not_null())
+        .then(pl.col("ip_flag_bits").replace_strict(_IP_FLAG_TEXT, default="", return_dtype=pl.String))
+        .alias("ip_flags"),
+        pl.when(is_tcp).then(pl.col("tcp_seq")).alias("tcp_seq"),
+        pl.when(is_tcp).then(pl.col("tcp_ack")).alias("tcp_ack"),
+        pl.when(pl.col("fmt") != scanner.FMT_NONE).then(pl.col("msg_hash")).alias("msg_hash"),
+    )
+    rows = rows.with_columns(pl.when(pl.col("kind") == "record").then(pl.col("weight")).otherwise(1).alias("weight"))
+    return _with_raw_lines(rows, chunk, originals).drop(
+        "__bad_address", "tag", "pve_chain", "candidate", "tcp_flag_bits", "ip_flag_bits",
+        "local_us", "offset_s", "line_start", "line_end", "fmt", "proto_raw",
+    )
+
+
+def _bit_names(names: Sequence[str]) -> dict[int, str]:
+    """Every combination of flag bits -> the flag names in kernel order, space-separated."""
+    return {bits: " ".join(n for i, n in enumerate(names) if bits & (1 << i)) for bits in range(1 << len(names))}
+
+
+_TCP_FLAG_TEXT = _bit_names(scanner.TCP_FLAG_NAMES)
+_IP_FLAG_TEXT = _bit_names(scanner.IP_FLAG_NAMES)
+
+
+def _header_time(tz: str) -> pl.Expr:
+    """UTC time of ISO 8601 / Proxmox headers (RFC 3164 gets its year later, per file)."""
+    offset = pl.col("offset_s")
+    has_offset = offset != -99999
+    with_offset = pl.from_epoch(pl.col("local_us") - offset * 1_000_000, time_unit="us").dt.replace_time_zone("UTC")
+    local = (
+        pl.from_epoch(pl.col("local_us"), time_unit="us")
+        .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
+        .dt.convert_time_zone("UTC")
+    )
+    is_dated = pl.col("fmt").is_in([scanner.FMT_ISO, scanner.FMT_PVE])
+    return pl.when(is_dated & has_offset).then(with_offset).when(is_dated).then(local)
+
+
+def _with_raw_lines(rows: pl.DataFrame, chunk: bytes, originals: dict[int, bytes]) -> pl.DataFrame:
+    """The raw text of rejected lines (decoded leniently); null for records and ignored lines.
+    `originals` holds lines as read where the chunk holds a rewritten form (journald JSON)."""
+    rejected = rows.select(
+        ~pl.col("kind").is_in(["record", "ignored"]), "line_start", "line_end"
+    )
+    keep = rejected.to_series(0).to_numpy()
+    raw: list[str | None] = [None] * rows.height
+    if keep.any():
+        starts = rejected["line_start"].to_numpy()
+        ends = rejected["line_end"].to_numpy()
+        for i in keep.nonzero()[0]:
+            line = originals.get(int(i), chunk[starts[i]:ends[i]])
+            raw[i] = line.rstrip(b"\r").decode("utf-8", "replace")
+    return rows.with_columns(pl.Series("raw_line", raw, dtype=pl.String))
+
+
+def _journal_json_chunk(chunk: bytes) -> tuple[bytes, dict[int, bytes]]:
+    """Rewrite `journalctl -o json` lines as ISO-header text lines (line count unchanged);
+    also returns {line index: original line} for the rewritten lines."""
+    if not chunk.startswith(b"{") and b"\n{" not in chunk:
+        return chunk, {}
+    lines = chunk.split(b"\n")
+    originals = {}
+    for i, line in enumerate(lines):
+        if line.startswith(b"{"):
+            text = syslog.journal_json_to_text(line.decode("utf-8", "replace"))
+            if text is not None:
+                originals[i] = line
+                lines[i] = text.encode("utf-8")
+    return b"\n".join(lines), originals
 
 
 def _validate_addresses(frame: pl.DataFrame) -> pl.DataFrame:
-    """Check SRC/DST, set ip_version, and write IPv6 addresses in canonical compressed form."""
+    """Flag invalid SRC/DST, set ip_version, write IPv6 addresses in compressed form.
+
+    The scanner already checked IPv4 dotted quads; IPv6-looking values are checked (once per
+    distinct value) with `ipaddress`.
+    """
     src, dst = pl.col("src_ip"), pl.col("dst_ip")
-    v6_values = pl.concat([frame["src_ip"], frame["dst_ip"]]).drop_nulls()
-    v6_values = v6_values.filter(v6_values.str.contains(":", literal=True)).unique()
-    canonical = {v: _canonical_ipv6(v) for v in v6_values.to_list()}
+    v6 = pl.concat([
+        frame.filter(pl.col("src_kind") == 6)["src_ip"], frame.filter(pl.col("dst_kind") == 6)["dst_ip"]
+    ]).unique()
+    canonical = {v: _canonical_ipv6(v) for v in v6.to_list()}
 
-    def check(col: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-        is_v6 = col.str.contains(":", literal=True)
-        fixed = pl.when(is_v6).then(col.replace_strict(canonical, default=None, return_dtype=pl.String)).otherwise(col)
-        ok = pl.when(is_v6).then(fixed.is_not_null()).otherwise(col.str.contains(_IPV4))
-        return fixed, ok
+    def fixed(col: pl.Expr, kind: pl.Expr) -> pl.Expr:
+        return pl.when(kind == 6).then(col.replace_strict(canonical, default=None, return_dtype=pl.String)).otherwise(col)
 
-    src_fixed, src_ok = check(src)
-    dst_fixed, dst_ok = check(dst)
-    present = src.fill_null("").str.len_bytes().gt(0) & dst.fill_null("").str.len_bytes().gt(0)
+    src_fixed = fixed(src, pl.col("src_kind"))
+    dst_fixed = fixed(dst, pl.col("dst_kind"))
+    present = (src.str.len_bytes() > 0) & (dst.str.len_bytes() > 0)
+    bad = (pl.col("src_kind") == 0) | (pl.col("dst_kind") == 0) | src_fixed.is_null() | dst_fixed.is_null()
     return frame.with_columns(
-        pl.when(present).then(src_fixed).otherwise(src).alias("src_ip"),
-        pl.when(present).then(dst_fixed).otherwise(dst).alias("dst_ip"),
-        (present & ~(src_ok & dst_ok).fill_null(False)).alias("__bad_address"),
-        pl.when(src.str.contains(":", literal=True)).then(6).otherwise(4).cast(pl.Int8).alias("ip_version"),
-    )
+        pl.coalesce(src_fixed, src).alias("src_ip"),
+        pl.coalesce(dst_fixed, dst).alias("dst_ip"),
+        (present & bad).fill_null(False).alias("__bad_address"),
+        pl.when(pl.col("src_kind") == 6).then(6).otherwise(4).cast(pl.Int8).alias("ip_version"),
+    ).drop("src_kind", "dst_kind")
 
 
 def _canonical_ipv6(text: str) -> str | None:
@@ -346,6 +352,8 @@ def _split_file_rows(rows: pl.DataFrame, file: LogFile, lines: int) -> FileParse
     rejects = rows.filter(~pl.col("kind").is_in(["record", "ignored"])).with_columns(
         pl.coalesce(pl.col("ts"), pl.col("__ts_filled"), pl.lit(file.mtime_datetime).dt.convert_time_zone("UTC")).alias("timestamp"),
         pl.col("kind").alias("reason"),
+        # A reject is one raw line, even a "message repeated N times" one.
+        pl.lit(1, dtype=pl.Int64).alias("weight"),
     )
     return FileParse(
         file=file,
@@ -391,14 +399,13 @@ def deduplicate(rows: pl.DataFrame | None, file_order: dict[str, int]) -> tuple[
     one per event, and the number of events removed as duplicates."""
     if rows is None:
         return None, 0
-    key = ["timestamp", "host", "__msg_hash"]
+    key = ["timestamp", "__msg_hash"]  # the hash covers host, program and message
     rows = rows.with_columns(
-        pl.col("message").hash().alias("__msg_hash"),
         pl.col("source_file").replace_strict(file_order, return_dtype=pl.Int64).alias("__file"),
     ).with_row_index("__row")
-    # Lines without a readable header cannot be matched across files: keep each one.
+    # Lines without a readable header (no message hash) cannot be matched across files: keep each.
     rows = rows.with_columns(
-        pl.when(pl.col("message").is_null()).then(pl.col("__row").cast(pl.UInt64)).otherwise(pl.col("__msg_hash")).alias("__msg_hash")
+        pl.coalesce(pl.col("msg_hash"), -1 - pl.col("__row").cast(pl.Int64)).alias("__msg_hash")
     )
     per_file = rows.group_by(key + ["__file"]).agg(
         pl.col("weight").sum().alias("__n"), pl.col("__row").min().alias("__first")
@@ -468,9 +475,12 @@ class FileScan:
 def scan_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:
     """Read only the syslog headers of a file (cheaper than `parse_file`) to date its content."""
     pieces = []
-    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes):
-        frame = _ascii(_journal_json_rows(_read_lines(chunk)))
-        pieces.append(syslog.parse_headers(frame, "text", config.tz).select("md", "ts"))
+    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes, []):
+        rows = scanner.scan(_journal_json_chunk(chunk)[0], first_line, text_fields=())
+        pieces.append(rows.select(
+            pl.when(pl.col("fmt") == scanner.FMT_RFC3164).then(pl.col("md")).alias("md"),
+            _header_time(config.tz).alias("ts"),
+        ))
     if not pieces:
         return FileScan(0, None, None)
     rows = syslog.resolve_timestamps(pl.concat(pieces), anchor, config.tz)

@@ -1,11 +1,8 @@
-"""Syslog line headers: timestamp, host and program tag, for every line format we read.
+"""Syslog timestamps: year inference for RFC 3164 headers, and journald JSON export lines.
 
-Formats: RFC 3164 (`Oct 28 03:09:03 host kernel: …`, optional `<PRI>`), rsyslog's
-high-precision ISO 8601 and `journalctl -o short-iso` (`2019-09-22T03:25:01.123456+00:00 host
-kernel: …`), Proxmox `pve-firewall.log` (`0 3 PVEFW-HOST-IN 20/Jun/2022:13:09:14 +0200 …`),
-and `journalctl -o json` export lines (rewritten to the ISO text form first).
-RFC 3164 has no year: `resolve_timestamps` infers it per file from an anchor (file mtime,
-rotation order) and the December→January roll-overs inside the file.
+Headers themselves are read by `scanner`. RFC 3164 has no year: `resolve_timestamps` infers it
+per file from an anchor (file mtime, rotation order) and the December→January roll-overs
+inside the file. `journalctl -o json` lines are rewritten to the ISO text form first.
 """
 
 from __future__ import annotations
@@ -16,77 +13,10 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-HEAD_WIDTH = 160
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTHS)}
-
-_TAG = r"(?:(?P<tag>[A-Za-z0-9_][^\s:\[\]]{0,63})(?:\[(?P<pid>\d{1,10})\])?:(?: |$))?"
-HEADER_RE = (
-    r"^(?P<header>"
-    r"(?:<\d{1,3}>)?(?:"
-    r"(?P<mon>" + "|".join(MONTHS) + r") (?P<day>[ \d]?\d) (?P<hms>\d\d:\d\d:\d\d)"
-    r"|(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?(?:Z|[+-]\d\d:?\d\d)?)"
-    r") (?P<host>[^\s:]+) " + _TAG +
-    r"|(?P<pve_chain>\d+ \d+ [A-Za-z0-9_-]+) (?P<pve>\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}) "
-    r")"
-)
 # An RFC 3164 month/day that goes back by more than this (in seconds of a 32-day-month
 # calendar) from one line to the next starts a new year; smaller steps are reordering.
 _ROLLOVER_STEP = 183 * 86400
 _ANCHOR_SLACK = timedelta(days=1)
-
-
-def parse_headers(frame: pl.DataFrame, line_col: str, tz: str) -> pl.DataFrame:
-    """Add header columns: fmt, host, tag, pid, message, md (RFC 3164 ordinal) and ts (ISO/Proxmox).
-
-    `md` is month/day/time as seconds in a 32-day-month year, used for year inference; `ts`
-    is already a full timestamp (UTC) for formats that carry a year.
-    """
-    head = pl.col(line_col).str.slice(0, HEAD_WIDTH)
-    frame = frame.with_columns(head.str.extract_groups(HEADER_RE).alias("__h")).unnest("__h")
-    is_rfc = pl.col("mon").is_not_null()
-    is_iso = pl.col("iso").is_not_null()
-    is_pve = pl.col("pve").is_not_null()
-    hms = pl.col("hms")
-    md = (
-        (pl.col("mon").replace_strict(_MONTH_NUMBER, return_dtype=pl.Int64) * 32
-         + pl.col("day").str.strip_chars().cast(pl.Int64)) * 86400
-        + hms.str.slice(0, 2).cast(pl.Int64) * 3600
-        + hms.str.slice(3, 2).cast(pl.Int64) * 60
-        + hms.str.slice(6, 2).cast(pl.Int64)
-    )
-    body = pl.col(line_col).str.slice(pl.col("header").str.len_chars())
-    frame = frame.with_columns(
-        pl.when(is_rfc).then(pl.lit("rfc3164"))
-        .when(is_iso).then(pl.lit("iso8601"))
-        .when(is_pve).then(pl.lit("pve-firewall"))
-        .alias("fmt"),
-        pl.when(is_rfc).then(md).alias("md"),
-        pl.when(is_iso).then(_parse_iso(pl.col("iso"), tz))
-        .when(is_pve).then(pl.col("pve").str.to_datetime("%d/%b/%Y:%H:%M:%S %z", strict=False))
-        .alias("ts"),
-        pl.when(is_pve).then(pl.lit("pve-firewall")).otherwise(pl.col("tag")).alias("tag"),
-        pl.when(is_pve)
-        .then(pl.concat_str(pl.col("pve_chain").str.split(" ").list.last(), pl.lit(" "), body))
-        .otherwise(body)
-        .alias("message"),
-        pl.col("pid").cast(pl.Int64, strict=False),
-    )
-    return frame.drop("header", "mon", "day", "hms", "iso", "pve", "pve_chain")
-
-
-def _parse_iso(text: pl.Expr, tz: str) -> pl.Expr:
-    """ISO 8601 text -> UTC datetime; a time without offset is local time in `tz`."""
-    norm = text.str.replace(",", ".", literal=True).str.replace(" ", "T", literal=True)
-    norm = norm.str.replace(r"Z$", "+00:00")
-    has_offset = norm.str.contains(r"[+-]\d\d:?\d\d$")
-    with_offset = norm.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us")
-    local = (
-        norm.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us")
-        .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone("UTC")
-    )
-    return pl.when(has_offset).then(with_offset.dt.convert_time_zone("UTC")).otherwise(local)
 
 
 def infer_last_year(md_last: int, anchor: datetime) -> int:
@@ -119,17 +49,31 @@ def resolve_timestamps(frame: pl.DataFrame, anchor: datetime, tz: str) -> pl.Dat
     month = md // (32 * 86400)
     day = (md // 86400) % 32
     secs = md % 86400
-    text = pl.format(
-        "{}-{}-{} {}:{}:{}",
-        year, month, day, secs // 3600, (secs // 60) % 60, secs % 60,
-    )
+    valid = (day >= 1) & (day <= _days_in_month(year, month))
+    micros = (_days_from_civil(year, month, day) * 86400 + secs) * 1_000_000
     local = (
-        text.str.to_datetime("%Y-%m-%d %H:%M:%S", strict=False, time_unit="us")
+        pl.from_epoch(pl.when(valid).then(micros), time_unit="us")
         .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
         .dt.convert_time_zone("UTC")
     )
     ts = pl.when(md.is_not_null()).then(local).otherwise(pl.col("ts").cast(pl.Datetime("us", "UTC")))
     return frame.with_columns(ts.alias("ts")).drop("__roll")
+
+
+def _days_in_month(year: pl.Expr, month: pl.Expr) -> pl.Expr:
+    leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+    thirty = month.is_in([4, 6, 9, 11])
+    return pl.when(month == 2).then(pl.when(leap).then(29).otherwise(28)).when(thirty).then(30).otherwise(31)
+
+
+def _days_from_civil(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
+    """Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm)."""
+    y = year - (month <= 2).cast(pl.Int64)
+    era = pl.when(y >= 0).then(y).otherwise(y - 399) // 400
+    yoe = y - era * 400
+    doy = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
 def journal_json_to_text(line: str) -> str | None:
@@ -149,11 +93,11 @@ def journal_json_to_text(line: str) -> str | None:
         message = bytes(b & 0xFF for b in message if isinstance(b, int)).decode("utf-8", "replace")
     try:
         micros = int(record["__REALTIME_TIMESTAMP"])
-    except (KeyError, TypeError, ValueError):
+        when = datetime.fromtimestamp(micros / 1e6, tz=ZoneInfo("UTC")).isoformat()
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
         return None
     if not isinstance(message, str):
         return None
-    when = datetime.fromtimestamp(micros / 1e6, tz=ZoneInfo("UTC")).isoformat()
     host = str(record.get("_HOSTNAME") or "-").replace(" ", "_") or "-"
     tag = str(record.get("SYSLOG_IDENTIFIER") or record.get("_COMM") or "unknown").replace(" ", "_")
     transport = record.get("_TRANSPORT")
@@ -162,4 +106,5 @@ def journal_json_to_text(line: str) -> str | None:
     elif tag == "kernel":
         tag = "forged-kernel"
     flat = message.replace("\r", " ").replace("\n", " ")
-    return f"{when} {host} {tag}: {flat}"
+    # JSON may escape lone surrogates ("\ud800"), which are not UTF-8: write them as "?".
+    return f"{when} {host} {tag}: {flat}".encode("utf-8", "replace").decode("utf-8")
