@@ -6,6 +6,7 @@ non-firewall line (counted per file), or a reject with a reason and the raw line
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections import Counter
 from dataclasses import dataclass, field
@@ -62,7 +63,7 @@ class ParseConfig:
 
     tz: str = "UTC"
     trusted_programs: tuple[str, ...] = DEFAULT_TRUSTED_PROGRAMS
-    chunk_bytes: int = 32 << 20
+    chunk_bytes: int = 8 << 20
 
 
 @dataclass
@@ -168,19 +169,77 @@ def parse_files(
 
 
 def parse_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfig()) -> FileParse:
-    """Parse one file completely (chunk by chunk), resolving RFC 3164 years from `anchor`."""
-    pieces = []
-    lines = 0
+    """Parse one file completely (chunk by chunk), resolving RFC 3164 years from `anchor`.
+
+    Records and rejects are set aside per chunk; only a slim timeline of every line (number,
+    RFC 3164 month/day/time, dated timestamp) is kept whole, for year inference.
+    """
+    timeline, records, rejects = [], [], []
+    ignored = 0
     damage: list[str] = []
     for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage):
-        frame = _classify_chunk(chunk, first_line, config)
-        lines += frame.height
-        pieces.append(frame)
-    rows = pl.concat(pieces, how="vertical_relaxed") if pieces else _classify_chunk(b"", 1, config)
-    rows = syslog.resolve_timestamps(rows, anchor, config.tz)
-    parsed = _split_file_rows(rows, file, lines)
+        rows = _classify_chunk(chunk, first_line, config)
+        timeline.append(rows.select("line_number", "md", "ts"))
+        kind = pl.col("kind")
+        records.append(rows.filter(kind == "record").drop("kind", "raw_line", "md", "ts"))
+        rejects.append(rows.filter((kind != "record") & (kind != "ignored")).drop("md", "ts"))
+        ignored += int((rows["kind"] == "ignored").sum())
+    if not timeline:
+        empty = _classify_chunk(b"", 1, config)
+        timeline, records, rejects = [empty.select("line_number", "md", "ts")], [empty], [empty]
+    times = syslog.resolve_timestamps(pl.concat(timeline), anchor, config.tz)
+    parsed = _assemble(file, times, pl.concat(records, how="vertical_relaxed"),
+                       pl.concat(rejects, how="vertical_relaxed"), ignored, config)
     parsed.damage = damage[0] if damage else None
     return parsed
+
+
+def _assemble(file: LogFile, times: pl.DataFrame, records: pl.DataFrame, rejects: pl.DataFrame,
+              ignored: int, config: ParseConfig) -> FileParse:
+    """One file's records and rejects with resolved timestamps. A record whose date does not
+    exist (Feb 29 of a common year, a skipped DST hour) becomes a `bad_timestamp` reject; a
+    reject without a readable header takes the time of the line before it."""
+    # Every line has a timeline row, in order from line 1: gather by line number - 1.
+    stamps = times["ts"]
+    records = records.with_columns(stamps.gather(records["line_number"] - 1).alias("timestamp"))
+    if records["timestamp"].null_count():
+        bad = records.filter(pl.col("timestamp").is_null())
+        records = records.filter(pl.col("timestamp").is_not_null())
+        bad = bad.with_columns(pl.lit("bad_timestamp").alias("kind"), _raw_lines(file, bad["line_number"], config))
+        rejects = pl.concat([rejects, bad.drop("timestamp")], how="diagonal_relaxed")
+    filled = stamps.forward_fill().backward_fill()
+    fallback = pl.lit(file.mtime_datetime).dt.convert_time_zone("UTC")
+    index = rejects["line_number"] - 1
+    rejects = rejects.with_columns(
+        pl.coalesce(stamps.gather(index), filled.gather(index), fallback).alias("timestamp"),
+        pl.col("kind").alias("reason"),
+        # A reject is one raw line, even a "message repeated N times" one.
+        pl.lit(1, dtype=pl.Int64).alias("weight"),
+    ).drop("kind")
+    stamps = stamps.drop_nulls()
+    records = records.with_columns(pl.lit(file.relative).alias("source_file"))
+    rejects = rejects.with_columns(pl.lit(file.relative).alias("source_file"))
+    return FileParse(
+        file=file,
+        records=records,
+        rejects=rejects,
+        lines=times.height,
+        ignored=ignored,
+        record_lines=records.height,
+        first=stamps.min() if stamps.len() else None,
+        last=stamps.max() if stamps.len() else None,
+    )
+
+
+def _raw_lines(file: LogFile, line_numbers: pl.Series, config: ParseConfig) -> pl.Series:
+    """Read some lines of a file again (rare: only for records found bad after year inference)."""
+    wanted = set(line_numbers.to_list())
+    found: dict[int, str] = {}
+    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes, []):
+        for offset, line in enumerate(chunk.split(b"\n")):
+            if first_line + offset in wanted:
+                found[first_line + offset] = line.rstrip(b"\r").decode("utf-8", "replace")
+    return pl.Series("raw_line", [found.get(n) for n in line_numbers.to_list()], dtype=pl.String)
 
 
 def _classify_chunk(chunk: bytes, first_line: int, config: ParseConfig) -> pl.DataFrame:
@@ -217,13 +276,11 @@ def _classify_chunk(chunk: bytes, first_line: int, config: ParseConfig) -> pl.Da
         .when(pl.col("__bad_address")).then(pl.lit("bad_address"))
         .otherwise(pl.lit("record"))
     )
-    action = pl.lit("unknown")
-    for name, pattern in reversed(_ACTION_RULES):
-        action = pl.when(pl.col("prefix").str.contains(pattern)).then(pl.lit(name)).otherwise(action)
     is_tcp = pl.col("proto_raw") == "TCP"
     rows = rows.with_columns(
         kind.alias("kind"),
-        action.alias("action"),
+        pl.col("prefix").replace_strict(_actions(rows["prefix"]), default="unknown", return_dtype=pl.String)
+        .alias("action"),
         pl.col("proto_raw").replace(scanner.PROTOCOL_NAMES).alias("proto"),
         # Flags are words after WINDOW=/RES=; none there is a NULL scan, no TCP header is null.
         pl.when(is_tcp & (pl.col("tcp_window").is_not_null() | pl.col("tcp_flag_bits").is_not_null()))
@@ -241,6 +298,15 @@ def _classify_chunk(chunk: bytes, first_line: int, config: ParseConfig) -> pl.Da
         "__bad_address", "tag", "pve_chain", "candidate", "tcp_flag_bits", "ip_flag_bits",
         "local_us", "offset_s", "line_start", "line_end", "fmt", "proto_raw",
     )
+
+
+def _actions(prefixes: pl.Series) -> dict[str, str]:
+    """Action of each distinct prefix (first matching rule of _ACTION_RULES, else unknown)."""
+    frame = pl.DataFrame({"prefix": prefixes.drop_nulls().unique()})
+    action = pl.lit("unknown")
+    for name, pattern in reversed(_ACTION_RULES):
+        action = pl.when(pl.col("prefix").str.contains(pattern)).then(pl.lit(name)).otherwise(action)
+    return dict(frame.select("prefix", action.alias("action")).iter_rows())
 
 
 def _bit_names(names: Sequence[str]) -> dict[int, str]:
@@ -286,7 +352,7 @@ def _with_raw_lines(rows: pl.DataFrame, chunk: bytes, originals: dict[int, bytes
 def _journal_json_chunk(chunk: bytes) -> tuple[bytes, dict[int, bytes]]:
     """Rewrite `journalctl -o json` lines as ISO-header text lines (line count unchanged);
     also returns {line index: original line} for the rewritten lines."""
-    if not chunk.startswith(b"{") and b"\n{" not in chunk:
+    if not chunk.startswith(b"{"):  # journal exports are JSON on every line
         return chunk, {}
     lines = chunk.split(b"\n")
     originals = {}
@@ -326,6 +392,7 @@ def _validate_addresses(frame: pl.DataFrame) -> pl.DataFrame:
     ).drop("src_kind", "dst_kind")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _canonical_ipv6(text: str) -> str | None:
     try:
         return ipaddress.IPv6Address(text).compressed
@@ -333,49 +400,18 @@ def _canonical_ipv6(text: str) -> str | None:
         return None
 
 
-def _split_file_rows(rows: pl.DataFrame, file: LogFile, lines: int) -> FileParse:
-    """Separate one file's rows into records and rejects, with timestamps resolved."""
-    rows = rows.with_columns(
-        pl.lit(file.relative).alias("source_file"),
-        # A reject without a readable header takes the time of the line before it.
-        pl.col("ts").forward_fill().backward_fill().alias("__ts_filled"),
-    )
-    stamps = rows["ts"].drop_nulls()
-    first = stamps.min() if stamps.len() else None
-    last = stamps.max() if stamps.len() else None
-    bad_time = (pl.col("kind") == "record") & pl.col("ts").is_null()
-    rows = rows.with_columns(
-        pl.when(bad_time).then(pl.lit("bad_timestamp")).otherwise(pl.col("kind")).alias("kind"),
-    )
-    ignored = rows.filter(pl.col("kind") == "ignored").height
-    records = rows.filter(pl.col("kind") == "record").rename({"ts": "timestamp"}).drop("raw_line")
-    rejects = rows.filter(~pl.col("kind").is_in(["record", "ignored"])).with_columns(
-        pl.coalesce(pl.col("ts"), pl.col("__ts_filled"), pl.lit(file.mtime_datetime).dt.convert_time_zone("UTC")).alias("timestamp"),
-        pl.col("kind").alias("reason"),
-        # A reject is one raw line, even a "message repeated N times" one.
-        pl.lit(1, dtype=pl.Int64).alias("weight"),
-    )
-    return FileParse(
-        file=file,
-        records=records,
-        rejects=rejects,
-        lines=lines,
-        ignored=ignored,
-        record_lines=records.height,
-        first=first,
-        last=last,
-    )
-
-
 def combine(parsed: Sequence[FileParse], config: ParseConfig) -> ParseResult:
     """Deduplicate records and rejects across files and give them their final columns."""
     order = {fp.file.relative: i for i, fp in enumerate(sorted(parsed, key=lambda fp: fp.file.relative))}
     records = [fp.records for fp in parsed if fp.records.height]
     rejects = [fp.rejects for fp in parsed if fp.rejects.height]
-    rec, rec_removed = deduplicate(_concat(records), order)
-    rej, rej_removed = deduplicate(_concat(rejects), order)
     weights = sum(int(fp.records["weight"].sum() or 0) for fp in parsed if fp.records.height)
     repeated_extra = weights - sum(fp.records.height for fp in parsed)
+    for fp in parsed:  # the combined frame below is all that is kept of the records
+        fp.records = fp.records.clear()
+    rec, rec_removed = deduplicate(_concat(records), order)
+    del records
+    rej, rej_removed = deduplicate(_concat(rejects), order)
     tz = config.tz
     rec = _finish(rec, RECORD_COLUMNS, tz)
     rej = _finish(rej, REJECT_COLUMNS, tz)
@@ -415,6 +451,8 @@ def deduplicate(rows: pl.DataFrame | None, file_order: dict[str, int]) -> tuple[
     )
     total = int(rows["weight"].sum())
     kept = int(per_event["__n"].sum())
+    if per_event.height == rows.height and total == rows.height:
+        return rows.drop("__msg_hash", "__file", "__row"), 0
     # One row index per event: the first occurrence, repeated for its count, then one gather.
     indices = per_event.select(pl.col("__first").repeat_by(pl.col("__n")).explode().sort())["__first"]
     return rows.drop("__msg_hash", "__file", "__row")[indices], total - kept
@@ -425,9 +463,25 @@ def _finish(rows: pl.DataFrame | None, columns: Sequence[str], tz: str) -> pl.Da
     schema = record_schema(tz) if columns is RECORD_COLUMNS else reject_schema(tz)
     if rows is None or rows.height == 0:
         return pl.DataFrame(schema=schema)
-    rows = rows.with_columns(pl.col("timestamp").dt.convert_time_zone(tz))
-    out = rows.select([pl.col(c).cast(schema[c]) if c in rows.columns else pl.lit(None, dtype=schema[c]).alias(c) for c in columns])
-    return out.sort(["timestamp", "source_file", "line_number"], maintain_order=True)
+    present = set(rows.columns)
+    rows = rows.select(
+        pl.col(c).cast(schema[c]) if c in present else pl.lit(None, dtype=schema[c]).alias(c)
+        for c in columns
+    ).with_columns(pl.col("timestamp").dt.convert_time_zone(tz))
+    order = ["timestamp", "source_file", "line_number"]
+    if rows.select(_in_order(order)).item():  # usual for one file: skip a full copy
+        return rows
+    return rows.sort(order, maintain_order=True)
+
+
+def _in_order(columns: Sequence[str]) -> pl.Expr:
+    """True if rows are already sorted by `columns` (lexicographically, ascending)."""
+    later = pl.lit(False)
+    for c in reversed(columns):
+        step = pl.col(c).shift(-1)
+        later = (step > pl.col(c)) | ((step == pl.col(c)) & later)
+        later = later.fill_null(True)
+    return later.all()
 
 
 def record_schema(tz: str) -> dict[str, pl.DataType]:
@@ -435,6 +489,8 @@ def record_schema(tz: str) -> dict[str, pl.DataType]:
     strings = {"host", "program", "prefix", "action", "in_iface", "out_iface", "phys_in", "phys_out",
                "mac", "src_ip", "dst_ip", "proto", "ip_flags", "ip_options", "tcp_flags",
                "tcp_options", "source_file"}
+    # 32-bit unsigned values (sequence numbers, SPI, MARK) and line numbers need 64 bits.
+    wide = {"tcp_seq", "tcp_ack", "esp_spi", "mark", "line_number"}
     schema: dict[str, pl.DataType] = {}
     for c in RECORD_COLUMNS:
         if c == "timestamp":
@@ -444,7 +500,7 @@ def record_schema(tz: str) -> dict[str, pl.DataType]:
         elif c in strings:
             schema[c] = pl.String
         else:
-            schema[c] = pl.Int64
+            schema[c] = pl.Int64 if c in wide else pl.Int32
     return schema
 
 

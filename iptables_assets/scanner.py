@@ -40,6 +40,8 @@ NUMERIC_FIELDS = (
     ("frag_offset", "", 0, 10), ("incomplete_bytes", "", 1, 10),
 )
 N_NUM = len(NUMERIC_FIELDS)
+# Fields that can exceed 2**31 - 1 (32-bit unsigned on the wire); the others fit an Int32.
+WIDE_FIELDS = frozenset({"tcp_seq", "tcp_ack", "esp_spi", "mark"})
 _NUM_INDEX = {name: i for i, (name, *_rest) in enumerate(NUMERIC_FIELDS)}
 # Text fields as (start, end) offsets, in output column order.
 TEXT_FIELDS = (
@@ -744,16 +746,19 @@ def scan(chunk: bytes, first_line: int, text_fields=PARSED_TEXT) -> pl.DataFrame
         "tcp_flag_bits": _nullable(flags[1]),
     }
     for i, (name, *_rest) in enumerate(NUMERIC_FIELDS):
-        columns[name] = _nullable(num[i])
+        columns[name] = _nullable(num[i], pl.Int64 if name in WIDE_FIELDS else pl.Int32)
     for name in text_fields:
         columns[name] = _text_series(name, buf, txt[_TXT_INDEX[name]])
     return pl.DataFrame(columns)
 
 
-def _nullable(values: np.ndarray) -> pl.Series:
-    """int64 values with -1 meaning absent, as a nullable polars column (no copy of the data)."""
+def _nullable(values: np.ndarray, dtype: pl.DataType = pl.Int64) -> pl.Series:
+    """int64 values with -1 meaning absent, as a nullable polars column of `dtype`."""
     valid = values >= 0
-    if valid.all():
-        return pl.Series(values)
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pl.Series(pl.from_arrow(pa.Array.from_buffers(pa.int64(), len(values), [bitmap, pa.py_buffer(values)])))
+    if not valid.any():
+        return pl.Series(values=None, dtype=dtype).extend_constant(None, len(values))
+    if dtype == pl.Int32:
+        values = np.minimum(values, 2**31 - 1).astype(np.int32)
+    arrow_type = pa.int32() if dtype == pl.Int32 else pa.int64()
+    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pl.Series(pl.from_arrow(pa.Array.from_buffers(arrow_type, len(values), [bitmap, pa.py_buffer(values)])))
