@@ -7,12 +7,15 @@ non-firewall line (counted per file), or a reject with a reason and the raw line
 from __future__ import annotations
 
 import functools
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 import ipaddress
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -20,6 +23,8 @@ import polars as pl
 from . import scanner, syslog
 from .logfiles import LogFile, discover, group_families, iter_line_chunks
 
+T = TypeVar("T")
+R = TypeVar("R")
 DEFAULT_TRUSTED_PROGRAMS = ("kernel", "pve-firewall", "unifi")
 
 # Reasons a netfilter-looking line is rejected instead of becoming a record.
@@ -64,6 +69,7 @@ class ParseConfig:
     tz: str = "UTC"
     trusted_programs: tuple[str, ...] = DEFAULT_TRUSTED_PROGRAMS
     chunk_bytes: int = 8 << 20
+    threads: int = min(4, os.cpu_count() or 1)
 
 
 @dataclass
@@ -177,8 +183,8 @@ def parse_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfi
     timeline, records, rejects = [], [], []
     ignored = 0
     damage: list[str] = []
-    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage):
-        rows = _classify_chunk(chunk, first_line, config)
+    chunks = iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage)
+    for rows in _in_threads(chunks, lambda item: _classify_chunk(item[1], item[0], config), config.threads):
         timeline.append(rows.select("line_number", "md", "ts"))
         kind = pl.col("kind")
         records.append(rows.filter(kind == "record").drop("kind", "raw_line", "md", "ts"))
@@ -192,6 +198,22 @@ def parse_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfi
                        pl.concat(rejects, how="vertical_relaxed"), ignored, config)
     parsed.damage = damage[0] if damage else None
     return parsed
+
+
+def _in_threads(items: Iterator[T], work: Callable[[T], R], threads: int) -> Iterator[R]:
+    """work(item) for each item, in order, with up to `threads` items in flight (the scanner
+    and polars release the GIL, so chunks are classified on several cores)."""
+    if threads <= 1:
+        yield from map(work, items)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) >= threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _assemble(file: LogFile, times: pl.DataFrame, records: pl.DataFrame, rejects: pl.DataFrame,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pyarrow as pa
-from numba import njit, prange
+from numba import njit
 
 # Header formats.
 FMT_NONE, FMT_RFC3164, FMT_ISO, FMT_PVE = 0, 1, 2, 3
@@ -605,9 +605,9 @@ def _netfilter(buf, s, e, num, txt, line, flags):
 
 
 
-@njit(cache=True, boundscheck=False, parallel=True)
+@njit(cache=True, boundscheck=False, nogil=True)
 def _scan(buf, starts, ends, num, txt, info, flags):
-    for line in prange(len(starts)):
+    for line in range(len(starts)):
         s = starts[line]
         e = ends[line]
         if e > s and buf[e - 1] == 13:
@@ -671,7 +671,7 @@ def _fnv1a(buf, s, e):
     return h & 0x7FFFFFFFFFFFFFFF
 
 
-@njit(cache=True, boundscheck=False)
+@njit(cache=True, boundscheck=False, nogil=True)
 def _gather(buf, spans):
     """Copy byte spans into one ASCII buffer ('?' for other bytes): (offsets, data)."""
     n = spans.shape[1]
