@@ -1,0 +1,78 @@
+"""Shared fixtures: write small log files into tmp_path and parse them with the real parser."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from iptables_assets.parsing import ParseConfig, ParseResult, parse_paths
+
+# Default file mtime: the last hour of 2024 (a leap year), so an RFC 3164 line of any day
+# of the year lands in 2024 unless a test says otherwise.
+DEFAULT_MTIME = datetime(2024, 12, 31, 23, 0, tzinfo=timezone.utc)
+_COMPRESSORS = {"plain": lambda b: b, "gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
+
+
+@pytest.fixture
+def write_log(tmp_path):
+    """write_log(name, lines, mtime=datetime, compression="plain"|"gzip"|"bz2"|"xz") -> Path.
+
+    `lines` is a list of str (joined with "\\n", final newline added) or raw bytes.
+    """
+
+    def write(name: str, lines, *, mtime: datetime = DEFAULT_MTIME, compression: str = "plain") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = lines if isinstance(lines, bytes) else "".join(f"{line}\n" for line in lines).encode()
+        path.write_bytes(_COMPRESSORS[compression](data))
+        os.utime(path, (mtime.timestamp(), mtime.timestamp()))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def accounted():
+    """accounted(result) asserts that every line read is a record line, ignored or a reject."""
+
+    def check(result: ParseResult) -> ParseResult:
+        s = result.summary()
+        assert s["lines_read"] == s["record_lines"] + s["ignored_lines"] + s["reject_lines"], s
+        assert s["rejects"] + s["reject_duplicates_removed"] == s["reject_lines"], s
+        assert sum(s["rejects_by_reason"].values()) == s["rejects"], s
+        # events = record lines + extra events of "message repeated N times" - duplicates
+        events = s["record_lines"] + s["repeated_message_extra_events"] - s["duplicates_removed"]
+        assert s["records"] == events, s
+        return result
+
+    return check
+
+
+@pytest.fixture
+def parse_lines(write_log, accounted):
+    """parse_lines(lines, name="messages", mtime=..., **ParseConfig kw) -> accounted ParseResult."""
+
+    def parse(lines, *, name: str = "messages", mtime: datetime = DEFAULT_MTIME, **config) -> ParseResult:
+        path = write_log(name, lines, mtime=mtime)
+        return accounted(parse_paths([path], ParseConfig(**config)))
+
+    return parse
+
+
+@pytest.fixture
+def one_record(parse_lines):
+    """one_record(line, **kw) -> the single record parsed from one line, as a dict."""
+
+    def parse(line: str, **kw) -> dict:
+        result = parse_lines([line], **kw)
+        assert result.rejects.height == 0, result.rejects.to_dicts()
+        assert result.records.height == 1, result.summary()
+        return result.records.to_dicts()[0]
+
+    return parse
