@@ -664,10 +664,24 @@ def _address_kind(buf, a, b):
 
 @njit(cache=True, boundscheck=False)
 def _fnv1a(buf, s, e):
-    """64-bit FNV-1a of bytes [s, e) (wrapping int64 arithmetic), made non-negative."""
-    h = -3750763034362895579  # the FNV offset basis as a signed 64-bit integer
-    for i in range(s, e):
-        h = (h ^ buf[i]) * 1099511628211
+    """64-bit FNV-1a over bytes [s, e) in four interleaved lanes (shorter dependency chains),
+    folded together with the length; non-negative. Only used to match identical lines."""
+    prime = 1099511628211
+    h0 = h1 = h2 = h3 = -3750763034362895579  # FNV offset basis as a signed 64-bit integer
+    i = s
+    while i + 4 <= e:
+        h0 = (h0 ^ buf[i]) * prime
+        h1 = (h1 ^ buf[i + 1]) * prime
+        h2 = (h2 ^ buf[i + 2]) * prime
+        h3 = (h3 ^ buf[i + 3]) * prime
+        i += 4
+    while i < e:
+        h0 = (h0 ^ buf[i]) * prime
+        i += 1
+    h = (h0 ^ (e - s)) * prime
+    h = (h ^ h1) * prime
+    h = (h ^ h2) * prime
+    h = (h ^ h3) * prime
     return h & 0x7FFFFFFFFFFFFFFF
 
 
