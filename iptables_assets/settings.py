@@ -11,6 +11,8 @@ ENV_LOG_DIR = "IPTABLES_ASSETS_LOG_DIR"
 ENV_OUT_DIR = "IPTABLES_ASSETS_OUT_DIR"
 ENV_TZ = "IPTABLES_ASSETS_TZ"
 ENV_START_DATE = "IPTABLES_ASSETS_START_DATE"
+ENV_GEOIP_DB = "IPTABLES_ASSETS_GEOIP_DB"
+ENV_ASN_DB = "IPTABLES_ASSETS_ASN_DB"
 
 DEFAULT_LOG_DIR = "data/sample_logs"
 DEFAULT_OUT_DIR = "data/out"
@@ -33,6 +35,16 @@ def log_dir() -> str:
 
 def out_dir() -> str:
     return os.environ.get(ENV_OUT_DIR) or str(Path.cwd() / DEFAULT_OUT_DIR)
+
+
+def geoip_db() -> str:
+    from .geo import BUNDLED_COUNTRY_DB
+
+    return os.environ.get(ENV_GEOIP_DB) or str(BUNDLED_COUNTRY_DB)
+
+
+def asn_db() -> str | None:
+    return os.environ.get(ENV_ASN_DB) or None
 
 
 def timezone_name() -> str:

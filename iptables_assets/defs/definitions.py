@@ -5,17 +5,20 @@ from __future__ import annotations
 import dagster as dg
 
 from .. import settings
-from .assets import ingestion
+from .assets import geo, ingestion
 from .io_managers import ParquetIOManagerResource
-from .resources import LogSource, OutputFolder
+from .resources import GeoIP, LogSource, OutputFolder
 
 INVENTORY_JOB = "inventory_job"
 DAILY_JOB = "daily_job"
 
-inventory_job = dg.define_asset_job(INVENTORY_JOB, selection=[ingestion.log_file_inventory])
+# Whole-history assets that do not depend on a day: refreshed before the daily ones.
+inventory_job = dg.define_asset_job(
+    INVENTORY_JOB, selection=[ingestion.log_file_inventory, geo.country_reference]
+)
 daily_job = dg.define_asset_job(
     DAILY_JOB,
-    selection=dg.AssetSelection.assets(ingestion.parsed_firewall_logs),
+    selection=dg.AssetSelection.assets(ingestion.parsed_firewall_logs, geo.geotagged_events),
 )
 
 
@@ -23,12 +26,18 @@ def build_definitions(log_dir: str | None = None, out_dir: str | None = None) ->
     """Definitions with the log and output folders given, or taken from the environment."""
     out = out_dir or settings.out_dir()
     return dg.Definitions(
-        assets=[ingestion.log_file_inventory, ingestion.parsed_firewall_logs],
+        assets=[
+            ingestion.log_file_inventory,
+            ingestion.parsed_firewall_logs,
+            geo.geotagged_events,
+            geo.country_reference,
+        ],
         jobs=[inventory_job, daily_job],
         resources={
             "log_source": LogSource(log_dir=log_dir or settings.log_dir()),
             "output_folder": OutputFolder(base_path=out),
             "io_manager": ParquetIOManagerResource(base_path=out),
+            "geoip": GeoIP(),
         },
     )
 

@@ -8,6 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from .. import settings
+from ..geo import GeoDatabaseError, GeoLookup
 from ..logfiles import DEFAULT_PATTERNS, LogFile, discover
 from ..parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig
 
@@ -51,3 +52,19 @@ class OutputFolder(dg.ConfigurableResource):
         from upath import UPath
 
         return UPath(self.base_path).joinpath(*parts)
+
+
+class GeoIP(dg.ConfigurableResource):
+    """GeoIP databases: a MaxMind-format country or city database (env IPTABLES_ASSETS_GEOIP_DB;
+    default the bundled DB-IP Country Lite) and an optional ASN database (IPTABLES_ASSETS_ASN_DB)."""
+
+    country_db: str = Field(default_factory=settings.geoip_db, description="GeoIP2/GeoLite2/DB-IP Country or City .mmdb")
+    asn_db: str | None = Field(default_factory=settings.asn_db, description="Optional GeoLite2-ASN / DB-IP ASN Lite .mmdb")
+
+    def lookup(self) -> GeoLookup:
+        try:
+            return GeoLookup(self.country_db, self.asn_db)
+        except GeoDatabaseError as error:
+            raise settings.ConfigError(
+                f"{error} (set {settings.ENV_GEOIP_DB} / {settings.ENV_ASN_DB} or the GeoIP resource)"
+            ) from None

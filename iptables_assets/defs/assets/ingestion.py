@@ -9,7 +9,7 @@ import polars as pl
 
 from ... import inventory as inv
 from ...parsing import ParseResult, parse_files, split_by_day
-from .. import checks
+from .. import checks, partitioned
 from ..partitions import daily_partitions
 from ..resources import LogSource, OutputFolder
 from .metadata import markdown_table
@@ -70,7 +70,7 @@ def parsed_firewall_logs(
 ):
     """Parse the log files that can hold the partition's days, each file read once per run."""
     config = log_source.parse_config()
-    days = [date.fromisoformat(k) for k in context.partition_keys]
+    days = partitioned.days_of(context)
     rows = inv.files_for_days(log_file_inventory, days[0], days[-1], config.tz)
     files = [inv.log_file_from_row(r) for r in rows.iter_rows(named=True)]
     anchors = {r["relative"]: r["year_anchor"] for r in rows.iter_rows(named=True)}
@@ -78,20 +78,13 @@ def parsed_firewall_logs(
     result = parse_files(files, config, anchors=anchors)
     events = split_by_day(result.records, days)
     rejects = split_by_day(result.rejects, days)
-    yield dg.Output(_per_partition(events), "firewall_events", metadata=_event_metadata(result, events, files))
-    yield dg.Output(_per_partition(rejects), "firewall_rejects", metadata=_reject_metadata(rejects))
+    yield dg.Output(partitioned.output(events), "firewall_events", metadata=_event_metadata(result, events, files))
+    yield dg.Output(partitioned.output(rejects), "firewall_rejects", metadata=_reject_metadata(rejects))
     yield checks.check_partition_days(events)
     yield checks.check_complete(events)
     yield checks.check_reject_rate(
         sum(f.height for f in events.values()), sum(f.height for f in rejects.values())
     )
-
-
-def _per_partition(by_day: dict[date, pl.DataFrame]):
-    """A single DataFrame for a one-day run, else {partition key: DataFrame}."""
-    if len(by_day) == 1:
-        return next(iter(by_day.values()))
-    return {d.isoformat(): frame for d, frame in by_day.items()}
 
 
 def _event_metadata(result: ParseResult, events: dict[date, pl.DataFrame], files) -> dict:

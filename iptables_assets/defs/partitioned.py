@@ -1,0 +1,25 @@
+"""Values of daily-partitioned assets in runs that cover one day or a range of days."""
+
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+
+def days_of(context: dg.AssetExecutionContext) -> list[date]:
+    """The calendar days of the run's partition key(s)."""
+    return [date.fromisoformat(k) for k in context.partition_keys]
+
+
+def by_day(context: dg.AssetExecutionContext, value) -> dict[date, pl.DataFrame]:
+    """An upstream daily input as {day: frame}, whether one partition or several were loaded."""
+    if isinstance(value, dict):
+        return {date.fromisoformat(k): v for k, v in sorted(value.items())}
+    return {days_of(context)[0]: value}
+
+
+def output(frames: dict[date, pl.DataFrame]):
+    """What to return for the run's partitions: a frame for one day, {key: frame} for a range."""
+    if len(frames) == 1:
+        return next(iter(frames.values()))
+    return {d.isoformat(): frame for d, frame in frames.items()}

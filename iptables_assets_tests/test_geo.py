@@ -1,0 +1,152 @@
+"""Geo-tagging: address classes, lookups in small databases written on the fly, the asset."""
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+import pytest
+from mmdb_writer import MMDBWriter
+from netaddr import IPSet
+
+from iptables_assets.geo import GeoDatabaseError, GeoLookup, address_class, geotag
+
+COUNTRIES = {
+    "1.2.3.0/24": ("AU", "Australia"),
+    "5.6.0.0/16": ("FR", "France"),
+    "2a01:e00::/26": ("FR", "France"),
+    "9.0.0.0/8": ("US", "United States"),
+}
+
+
+def write_country_db(path: Path, networks=COUNTRIES, database_type="GeoLite2-Country") -> Path:
+    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type=database_type,
+                        description={"en": "test"})
+    for network, (code, name) in networks.items():
+        country = {"iso_code": code, "names": {"en": name}}
+        writer.insert_network(IPSet([network]), {"country": country, "registered_country": country})
+    writer.to_db_file(str(path))
+    return path
+
+
+def write_asn_db(path: Path) -> Path:
+    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-ASN")
+    writer.insert_network(IPSet(["9.0.0.0/8"]), {
+        "autonomous_system_number": 3356, "autonomous_system_organization": "Example Transit"})
+    writer.to_db_file(str(path))
+    return path
+
+
+@pytest.fixture
+def country_db(tmp_path) -> Path:
+    return write_country_db(tmp_path / "country.mmdb")
+
+
+@pytest.mark.parametrize(
+    "address, expected",
+    [
+        ("1.2.3.4", "public"),
+        ("10.1.2.3", "private"),
+        ("172.16.0.1", "private"),
+        ("192.168.10.55", "private"),
+        ("fd00::1", "private"),
+        ("100.64.1.1", "shared"),
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("169.254.1.1", "link_local"),
+        ("fe80::1", "link_local"),
+        ("224.0.0.1", "multicast"),
+        ("ff02::1", "multicast"),
+        ("192.0.2.7", "documentation"),
+        ("203.0.113.10", "documentation"),
+        ("2001:db8::2", "documentation"),
+        ("198.18.0.1", "benchmarking"),
+        ("0.0.0.0", "unspecified"),
+        ("240.0.0.1", "reserved"),
+        ("::ffff:10.0.0.1", "private"),
+        ("2a01:e00::1", "public"),
+        ("not-an-ip", "invalid"),
+    ],
+)
+def test_address_class(address, expected):
+    assert address_class(address) == expected
+
+
+def test_lookup_public_private_and_unknown(country_db):
+    with GeoLookup(country_db) as lookup:
+        table = lookup.table(["1.2.3.4", "5.6.7.8", "2a01:e00::7", "10.0.0.1", "8.8.8.8", "1.2.3.4"])
+    rows = {r["address"]: r for r in table.iter_rows(named=True)}
+    assert table.height == 5  # one row per distinct address
+    assert (rows["1.2.3.4"]["country_code"], rows["1.2.3.4"]["country_name"]) == ("AU", "Australia")
+    assert rows["5.6.7.8"]["country_code"] == "FR"
+    assert rows["2a01:e00::7"]["country_code"] == "FR"
+    assert (rows["10.0.0.1"]["address_class"], rows["10.0.0.1"]["country_code"]) == ("private", None)
+    assert (rows["8.8.8.8"]["address_class"], rows["8.8.8.8"]["country_code"]) == ("public", None)
+
+
+def test_geotag_keeps_rows_and_order(country_db):
+    events = pl.DataFrame({"src_ip": ["9.9.9.9", "10.0.0.1", "1.2.3.4", "9.9.9.9", "8.8.8.8"], "n": [1, 2, 3, 4, 5]})
+    with GeoLookup(country_db) as lookup:
+        tagged = geotag(events, lookup)
+    assert tagged["n"].to_list() == [1, 2, 3, 4, 5]
+    assert tagged["country_code"].to_list() == ["US", None, "AU", "US", None]
+    assert tagged["address_class"].to_list() == ["public", "private", "public", "public", "public"]
+
+
+def test_asn_columns_only_with_an_asn_database(country_db, tmp_path):
+    events = pl.DataFrame({"src_ip": ["9.1.1.1", "1.2.3.4"]})
+    with GeoLookup(country_db, write_asn_db(tmp_path / "asn.mmdb")) as lookup:
+        tagged = geotag(events, lookup)
+    assert tagged["asn"].to_list() == [3356, None]
+    assert tagged["as_org"].to_list() == ["Example Transit", None]
+    with GeoLookup(country_db) as lookup:
+        assert "asn" not in geotag(events, lookup).columns
+
+
+def test_missing_and_wrong_databases_say_what_is_expected(tmp_path):
+    with pytest.raises(GeoDatabaseError, match="does not exist; expected a MaxMind-format"):
+        GeoLookup(tmp_path / "nope.mmdb")
+    junk = tmp_path / "junk.mmdb"
+    junk.write_bytes(b"not a database")
+    with pytest.raises(GeoDatabaseError, match="not a readable .mmdb file"):
+        GeoLookup(junk)
+    asn = write_asn_db(tmp_path / "asn.mmdb")
+    with pytest.raises(GeoDatabaseError, match="is a 'GeoLite2-ASN' database; expected"):
+        GeoLookup(asn)
+
+
+def test_bundled_database_answers_offline():
+    with GeoLookup() as lookup:
+        assert "Country" in lookup.country_info.database_type
+        code, _ = lookup.country("8.8.8.8")
+        assert code == "US"
+        assert lookup.country("10.0.0.1") == (None, None)
+
+
+def test_geotagged_events_asset_counts_match_lookup(tmp_path, country_db):
+    from iptables_assets.defs.assets.geo import geotagged_events
+    from iptables_assets.defs.resources import GeoIP
+
+    day = "2026-01-01"
+    events = pl.DataFrame({
+        "timestamp": pl.Series([None] * 4, dtype=pl.Datetime("us", "UTC")),
+        "src_ip": ["1.2.3.4", "1.2.3.9", "10.0.0.1", "9.0.0.1"],
+    })
+    resource = GeoIP(country_db=str(country_db), asn_db=None)
+    result = _materialize_with_input(geotagged_events, resource, events, day)
+    tagged = result.output_for_node("geotagged_events")
+    assert dict(tagged.group_by("country_code").len().iter_rows()) == {"AU": 2, None: 1, "US": 1}
+    meta = result.asset_materializations_for_node("geotagged_events")[0].metadata
+    assert meta["share_located"].value == 0.75
+    assert meta["geoip_database"].value == "GeoLite2-Country"
+
+
+def _materialize_with_input(asset, resource, events: pl.DataFrame, day: str):
+    @dg.asset(name="firewall_events", partitions_def=asset.partitions_def)
+    def firewall_events_stub() -> pl.DataFrame:
+        return events
+
+    return dg.materialize(
+        [firewall_events_stub, asset],
+        partition_key=day,
+        resources={"geoip": resource, "io_manager": dg.mem_io_manager},
+    )
