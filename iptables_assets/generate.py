@@ -23,7 +23,7 @@ events; the identical message was logged once normally just before it. Malformed
 non-UTF-8 bytes) are in ``messages`` and ``kern.log``; forged sshd lines only in ``secure``.
 
 Truth keys (``ground_truth.json``): params, tz, host, days, records_per_day, input_drops_per_day,
-input_drops_per_port, actions, rejects, rejects_per_day, ignored_lines_per_file, lines_per_file,
+input_drops_per_port, input_drops_per_source, actions, rejects, rejects_per_day, ignored_lines_per_file, lines_per_file,
 scanners, repeated_lines, repeated_events, files. Run ``python -m iptables_assets.generate DIR``.
 """
 
@@ -819,6 +819,7 @@ def build_truth(sim: Simulation, files: dict[str, FileInfo]) -> dict:
     """Counts from the simulated events (never from the written text)."""
     iso_days = [d.isoformat() for d in sim.dates]
     records, input_drops, ports, actions = Counter(), Counter(), Counter(), Counter()
+    sources: Counter = Counter()
     rejects_per_day: dict[str, Counter] = defaultdict(Counter)
     for ev in sim.events:
         day = sim.day_of(ev.t_us)
@@ -829,6 +830,7 @@ def build_truth(sim: Simulation, files: dict[str, FileInfo]) -> dict:
         actions[ev.action] += ev.count
         if ev.is_input_drop:
             input_drops[day] += ev.count
+            sources[ev.src] += ev.count
             if ev.has_port:
                 ports[ev.dport] += ev.count
     for line in sim.lines:
@@ -847,6 +849,7 @@ def build_truth(sim: Simulation, files: dict[str, FileInfo]) -> dict:
         "records_per_day": {d: records[d] for d in iso_days},
         "input_drops_per_day": {d: input_drops[d] for d in iso_days},
         "input_drops_per_port": {str(p): ports[p] for p in sorted(ports)},
+        "input_drops_per_source": {ip: sources[ip] for ip in sorted(sources)},
         "actions": {a: actions[a] for a in ("drop", "audit", "accept")},
         "rejects": {r: rejects[r] for r in REJECT_REASONS},
         "rejects_per_day": {d: {r: rejects_per_day[d][r] for r in REJECT_REASONS} for d in iso_days},

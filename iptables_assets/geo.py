@@ -32,6 +32,10 @@ _DOCUMENTATION = tuple(
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 _BENCHMARKING = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:2::/48"))
 
+# 2000::/3 is global unicast except these special-purpose blocks (RFC 6890 registry).
+_GLOBAL_UNICAST_V6 = range(int(ipaddress.IPv6Address("2000::")), int(ipaddress.IPv6Address("3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")))
+_SPECIAL_IN_2000_3 = tuple(ipaddress.ip_network(n) for n in ("2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20"))
+
 ADDRESS_CLASSES = (
     "public", "private", "shared", "loopback", "link_local", "multicast", "documentation",
     "benchmarking", "unspecified", "reserved", "invalid",
@@ -55,8 +59,13 @@ def address_class(text: str) -> str:
         address = ipaddress.ip_address(text)
     except ValueError:
         return "invalid"
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif _GLOBAL_UNICAST_V6.start <= int(address) <= _GLOBAL_UNICAST_V6.stop and not any(
+            address in n for n in _SPECIAL_IN_2000_3
+        ):
+            return "public"  # fast path: most IPv6 sources are plain global unicast
     if address.is_unspecified:
         return "unspecified"
     if address.is_loopback:
@@ -108,6 +117,26 @@ def _open(path: str | Path, kinds: tuple[str, ...], purpose: str) -> tuple[maxmi
     return reader, DatabaseInfo(str(path), meta.database_type, built, description)
 
 
+def _unmapped(address: str) -> str:
+    """`::ffff:1.2.3.4` as `1.2.3.4`: databases hold IPv4 networks under their IPv4 form."""
+    if address[:7].lower() != "::ffff:":
+        return address
+    mapped = ipaddress.ip_address(address).ipv4_mapped
+    return str(mapped) if mapped is not None else address
+
+
+def _country_of(record) -> tuple[str | None, str | None]:
+    """(ISO code, English name) from a country/city database record."""
+    if not isinstance(record, dict):
+        return None, None
+    country = record.get("country") or record.get("registered_country")
+    if isinstance(country, dict):
+        code = country.get("iso_code")
+        return code, (country.get("names") or {}).get("en", code)
+    code = record.get("country_code")  # flat layouts (e.g. ip-location-db's own builds)
+    return (code, code) if isinstance(code, str) else (None, None)
+
+
 class GeoLookup:
     """Country (and optional AS) of addresses, one database lookup per distinct address."""
 
@@ -130,41 +159,109 @@ class GeoLookup:
 
     def country(self, address: str) -> tuple[str | None, str | None]:
         """(ISO code, English name) of a public address, (None, None) if the database has none."""
-        record = self._country.get(address)
-        if not isinstance(record, dict):
-            return None, None
-        country = record.get("country") or record.get("registered_country")
-        if isinstance(country, dict):
-            code = country.get("iso_code")
-            return code, (country.get("names") or {}).get("en", code)
-        code = record.get("country_code")  # flat layouts (e.g. ip-location-db's own builds)
-        return (code, code) if isinstance(code, str) else (None, None)
+        return _country_of(self._country.get(_unmapped(address)))
 
     def asn(self, address: str) -> tuple[int | None, str | None]:
-        record = self._asn.get(address) if self._asn is not None else None
+        record = self._asn.get(_unmapped(address)) if self._asn is not None else None
         if not isinstance(record, dict):
             return None, None
         return record.get("autonomous_system_number"), record.get("autonomous_system_organization")
 
-    def table(self, addresses: Iterable[str]) -> pl.DataFrame:
+    def table(self, addresses: Iterable[str] | pl.Series) -> pl.DataFrame:
         """One row per distinct address: address_class, country_code, country_name (+ asn, as_org)."""
-        rows = []
-        for text in sorted(set(a for a in addresses if a is not None)):
-            kind = address_class(text)
-            code, name = self.country(text) if kind == "public" else (None, None)
-            row = {"address": text, "address_class": kind, "country_code": code, "country_name": name}
-            if self._asn is not None:
-                row["asn"], row["as_org"] = self.asn(text) if kind == "public" else (None, None)
-            rows.append(row)
-        schema = {"address": pl.String, "address_class": pl.String, "country_code": pl.String, "country_name": pl.String}
+        if not isinstance(addresses, pl.Series):
+            addresses = pl.Series(list(addresses), dtype=pl.String)
+        frame = classify(addresses.drop_nulls().unique().alias("address"))
+        public = frame.filter(pl.col("address_class") == "public").sort("ipv4", nulls_last=True)
+        found = self._countries(public["address"].to_list(), public["ipv4"].to_list())
+        columns = {
+            "address": public["address"],
+            "country_code": [c for c, _ in found],
+            "country_name": [n for _, n in found],
+        }
+        schema = {"address": pl.String, "country_code": pl.String, "country_name": pl.String}
         if self._asn is not None:
+            asns = [self.asn(a) for a in public["address"]]
+            columns.update(asn=[a for a, _ in asns], as_org=[o for _, o in asns])
             schema.update(ASN_COLUMNS)
-        return pl.DataFrame(rows, schema=schema)
+        located = pl.DataFrame(columns, schema=schema)
+        return frame.drop("ipv4").join(located, on="address", how="left").sort("address")
+
+    def _countries(self, addresses: list[str], ipv4: list[int | None]) -> list[tuple[str | None, str | None]]:
+        """Countries of addresses sorted by IPv4 value (IPv6 after): a lookup also tells the
+        database network holding the address, so the next addresses inside it need none."""
+        results = []
+        end = -1
+        answer: tuple[str | None, str | None] = (None, None)
+        for address, value in zip(addresses, ipv4):
+            if value is None:
+                results.append(self.country(address))
+                continue
+            if value > end:
+                record, prefix = self._country.get_with_prefix_len(address)
+                answer = _country_of(record)
+                bits = 32 - prefix  # maxminddb gives IPv4 prefixes in IPv4 terms
+                end = (value >> bits << bits) + (1 << bits) - 1
+            results.append(answer)
+        return results
+
+
+# IPv4 special-purpose blocks, most specific first: (first address, prefix length, class).
+_IPV4_CLASSES = (
+    ("0.0.0.0", 32, "unspecified"), ("0.0.0.0", 8, "reserved"), ("127.0.0.0", 8, "loopback"),
+    ("169.254.0.0", 16, "link_local"), ("224.0.0.0", 4, "multicast"),
+    ("192.0.2.0", 24, "documentation"), ("198.51.100.0", 24, "documentation"),
+    ("203.0.113.0", 24, "documentation"), ("100.64.0.0", 10, "shared"),
+    ("198.18.0.0", 15, "benchmarking"), ("255.255.255.255", 32, "reserved"),
+    ("240.0.0.0", 4, "reserved"), ("10.0.0.0", 8, "private"), ("172.16.0.0", 12, "private"),
+    ("192.168.0.0", 16, "private"), ("192.0.0.0", 24, "reserved"),
+)
+
+
+def classify(addresses: pl.Series) -> pl.DataFrame:
+    """address -> address_class (and ipv4, its integer value) for many addresses: IPv4 by
+    integer ranges (vectorised), anything else (IPv6, oddities) with `address_class`."""
+    frame = pl.DataFrame({"address": addresses})
+    octets = pl.col("address").str.split(".")
+    is_v4 = pl.col("address").str.contains(r"^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$")
+    frame = frame.with_columns(
+        pl.when(is_v4)
+        .then(
+            octets.list.eval(pl.element().cast(pl.Int64, strict=False))
+            .list.to_struct(fields=["a", "b", "c", "d"])
+        )
+        .alias("__o")
+    ).unnest("__o")
+    valid = pl.all_horizontal(pl.col(c).is_between(0, 255) for c in "abcd").fill_null(False)
+    value = pl.col("a") * 2**24 + pl.col("b") * 2**16 + pl.col("c") * 2**8 + pl.col("d")
+    kind = pl.lit("public")
+    for first, length, name in reversed(_IPV4_CLASSES):
+        start = int(ipaddress.IPv4Address(first))
+        block = 2 ** (32 - length)
+        kind = pl.when(value // block == start // block).then(pl.lit(name)).otherwise(kind)
+    frame = frame.with_columns(
+        pl.when(is_v4 & valid).then(kind).alias("address_class"),
+        pl.when(is_v4 & valid).then(value).alias("ipv4"),
+    ).drop("a", "b", "c", "d")
+    others = frame.filter(pl.col("address_class").is_null())["address"].to_list()
+    slow = dict(zip(others, map(address_class, others)))
+    return frame.with_columns(
+        pl.coalesce(
+            pl.col("address_class"),
+            pl.col("address").replace_strict(slow, default=None, return_dtype=pl.String),
+        ).alias("address_class")
+    )
 
 
 def geotag(events: pl.DataFrame, lookup: GeoLookup, column: str = "src_ip") -> pl.DataFrame:
     """`events` plus country_code, country_name, address_class (and asn, as_org with an ASN db)
     of `column`; rows and their order are unchanged."""
-    table = lookup.table(events[column].unique().to_list())
-    tagged = events.join(table, left_on=column, right_on="address", how="left", maintain_order="left")
-    return tagged.with_columns(pl.col("address_class").fill_null("invalid"))
+    # Lazy queries: polars' streaming engine finds distinct values and joins faster here.
+    distinct = events.lazy().select(pl.col(column).unique().alias("address")).collect()["address"]
+    table = lookup.table(distinct)
+    return (
+        events.lazy()
+        .join(table.lazy(), left_on=column, right_on="address", how="left", maintain_order="left")
+        .with_columns(pl.col("address_class").fill_null("invalid"))
+        .collect()
+    )

@@ -135,3 +135,44 @@ def test_cli_run_materialises_every_day(sample, tmp_path):
     assert written == truth["days"]
     instance_runs = list((tmp_path / "home").glob("history/runs.db"))
     assert instance_runs, "the run used a persistent instance under DAGSTER_HOME"
+
+
+def test_geotagged_countries_match_ground_truth(sample, tmp_path):
+    """Per-country INPUT drops equal the generator's per-source truth looked up independently
+    (with geoip2's own reader) in the bundled database."""
+    import ipaddress
+    from collections import Counter
+
+    import geoip2.database
+    import geoip2.errors
+
+    from iptables_assets.defs.assets.geo import geotagged_events
+    from iptables_assets.geo import BUNDLED_COUNTRY_DB
+
+    logs, truth = sample
+    first, last = truth["days"][0], truth["days"][-1]
+    tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+    resources = _resources(logs, tmp_path)
+    dg.materialize([log_file_inventory], resources=resources)
+    result = dg.materialize(
+        [log_file_inventory, parsed_firewall_logs, geotagged_events],
+        selection=[parsed_firewall_logs, geotagged_events],
+        resources=resources,
+        tags=tags,
+    )
+    assert result.success
+    tagged = pl.concat([_day_file(tmp_path, "geotagged_events", d) for d in truth["days"]])
+    drops = tagged.filter(pl.col("action").is_in(["drop", "reject"]) & (pl.col("out_iface") == ""))
+    got = Counter(dict(drops.group_by("country_code").len().iter_rows()))
+
+    expected: Counter = Counter()
+    with geoip2.database.Reader(str(BUNDLED_COUNTRY_DB)) as reader:
+        for source, count in truth["input_drops_per_source"].items():
+            address = ipaddress.ip_address(source)
+            try:
+                code = reader.country(str(address)).country.iso_code if address.is_global else None
+            except geoip2.errors.AddressNotFoundError:
+                code = None
+            expected[code] += count
+    assert got == expected
+    assert sum(got.values()) == sum(truth["input_drops_per_day"].values())

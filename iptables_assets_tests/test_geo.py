@@ -141,7 +141,8 @@ def test_geotagged_events_asset_counts_match_lookup(tmp_path, country_db):
 
 
 def _materialize_with_input(asset, resource, events: pl.DataFrame, day: str):
-    @dg.asset(name="firewall_events", partitions_def=asset.partitions_def)
+    @dg.asset(name="firewall_events", partitions_def=asset.partitions_def,
+              backfill_policy=dg.BackfillPolicy.single_run())
     def firewall_events_stub() -> pl.DataFrame:
         return events
 
@@ -150,3 +151,24 @@ def _materialize_with_input(asset, resource, events: pl.DataFrame, day: str):
         partition_key=day,
         resources={"geoip": resource, "io_manager": dg.mem_io_manager},
     )
+
+
+def test_network_reuse_gives_the_same_answers_as_single_lookups():
+    """Lookups reuse the database network of the previous address; compare with one lookup
+    per address over many random public addresses in the bundled database."""
+    import random
+
+    rng = random.Random(3)
+    addresses = [f"{rng.choice([1, 5, 23, 41, 45, 58, 80, 103, 185, 212])}.{rng.randrange(256)}."
+                 f"{rng.randrange(256)}.{rng.randrange(1, 255)}" for _ in range(3000)]
+    addresses += ["2a01:e00::1", "2001:4860:4860::8888", "10.0.0.1"]
+    with GeoLookup() as lookup:
+        table = lookup.table(addresses)
+        for row in table.iter_rows(named=True):
+            expected = lookup.country(row["address"]) if row["address_class"] == "public" else (None, None)
+            assert (row["country_code"], row["country_name"]) == expected, row["address"]
+
+
+def test_ipv4_mapped_ipv6_is_looked_up_as_ipv4(country_db):
+    with GeoLookup(country_db) as lookup:
+        assert lookup.country("::ffff:1.2.3.4") == ("AU", "Australia")
