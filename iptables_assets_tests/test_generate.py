@@ -89,7 +89,7 @@ def test_returned_truth_is_the_written_json(small):
 def test_truth_keys_and_dense_days(small):
     _, truth = small
     assert list(truth) == ["params", "tz", "host", "days", "records_per_day", "input_drops_per_day",
-                           "input_drops_per_port", "actions", "rejects", "rejects_per_day", "ignored_lines_per_file",
+                           "input_drops_per_port", "input_drops_per_source", "actions", "rejects", "rejects_per_day", "ignored_lines_per_file",
                            "lines_per_file", "scanners", "repeated_lines", "repeated_events", "files"]
     days = [(SMALL["start"] + dt.timedelta(days=i)).isoformat() for i in range(SMALL["days"])]
     assert truth["days"] == days
@@ -99,6 +99,7 @@ def test_truth_keys_and_dense_days(small):
     assert set(truth["actions"]) == {"drop", "audit", "accept"}
     assert set(truth["rejects"]) == {"missing_address", "bad_address", "untrusted_program"}
     assert all(v > 0 for v in truth["rejects"].values())
+    assert sum(truth["input_drops_per_source"].values()) == sum(truth["input_drops_per_day"].values())
 
 
 def test_truth_counts_are_consistent(small):
