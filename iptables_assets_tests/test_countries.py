@@ -240,3 +240,15 @@ def test_shapeless_codes_documented():
     shaped_50m = set(country_reference("50m")["iso_a2"])
     for code in set(SHAPELESS_CODES) - set(shapeless_codes("50m")):
         assert code in shaped_50m and "own shape at 50m" in SHAPELESS_CODES[code]
+
+
+def test_every_code_the_bundled_geoip_database_returns_has_a_shape_or_is_listed():
+    import json
+
+    from iptables_assets.geo import BUNDLED_DIR
+
+    codes = set(json.loads((BUNDLED_DIR / "dbip-country-lite.json").read_text())["networks_per_country"])
+    assert len(codes) > 200
+    shaped = set(countries.country_reference("110m")["iso_a2"].to_list())
+    missing = sorted(codes - shaped - set(countries.SHAPELESS_CODES))
+    assert missing == []

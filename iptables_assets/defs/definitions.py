@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .. import settings
+from .. import countries, settings
 from .assets import geo, ingestion
 from .io_managers import ParquetIOManagerResource
 from .resources import GeoIP, LogSource, OutputFolder
+
+# Maps draw from the bundled Natural Earth shapes; cartopy must never try to download.
+countries.use_bundled_natural_earth()
 
 INVENTORY_JOB = "inventory_job"
 DAILY_JOB = "daily_job"
