@@ -23,7 +23,7 @@ def _say(message: str) -> None:
 
 def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date | None) -> dict:
     """Inventory the logs, then materialise every per-day asset for the days they hold."""
-    from .defs.definitions import DAILY_JOB, INVENTORY_JOB, build_definitions
+    from .defs.definitions import DAILY_JOB, HISTORY_JOB, INVENTORY_JOB, build_definitions
     from .defs.partitions import daily_partitions
 
     instance = _instance()
@@ -45,7 +45,9 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
         ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat(),
     }
     daily = defs.resolve_job_def(DAILY_JOB).execute_in_process(instance=instance, tags=tags, run_config=_QUIET)
-    summary = _summarise(daily, first_day, last_day, out_dir, time.perf_counter() - started)
+    _say(f"per-day assets done ({'ok' if daily.success else 'FAILED'}); whole-history assets")
+    history = defs.resolve_job_def(HISTORY_JOB).execute_in_process(instance=instance, run_config=_QUIET)
+    summary = _summarise(daily, history, first_day, last_day, out_dir, time.perf_counter() - started)
     for key, value in summary.items():
         _say(f"{key}: {value}")
     return summary
@@ -76,17 +78,21 @@ def _window(span: tuple[date, date], first: date | None, last: date | None, part
     return lo, hi
 
 
-def _summarise(result, first_day: date, last_day: date, out_dir: Path, seconds: float) -> dict:
+def _summarise(result, history, first_day: date, last_day: date, out_dir: Path, seconds: float) -> dict:
     # A single-run range carries the range's totals on each partition's materialisation.
     counts = {
         m.asset_key.path[-1]: m.metadata["dagster/row_count"].value
         for m in result.asset_materializations_for_node("parsed_firewall_logs")
     }
+    scans = {m.asset_key.path[-1]: m.metadata for m in history.asset_materializations_for_node("scan_summary")}
+    scan_meta = scans.get("scan_summary", {})
     return {
-        "success": result.success,
+        "success": result.success and history.success,
         "days": (last_day - first_day).days + 1,
         "events": counts.get("firewall_events", 0),
         "rejects": counts.get("firewall_rejects", 0),
+        "per-day scans": scan_meta["daily_scans"].value if "daily_scans" in scan_meta else 0,
+        "long-term scanners": scan_meta["longterm_scanners"].value if "longterm_scanners" in scan_meta else 0,
         "output": str(out_dir),
         "seconds": round(seconds, 1),
     }

@@ -19,10 +19,9 @@ EVENTS_COMPLETE = dg.AssetCheckSpec(
 REJECT_RATE = dg.AssetCheckSpec(
     "reject_rate_below_threshold",
     asset="firewall_rejects",
-    description="Rejected netfilter lines are at most 1 % of the netfilter lines of the run (warn).",
+    description="Rejected netfilter lines are at most Analysis.reject_rate_warn (default 1 %) of the run's netfilter lines (warn).",
 )
 ingestion_check_specs = [EVENTS_IN_PARTITION, EVENTS_COMPLETE, REJECT_RATE]
-REJECT_RATE_WARN = 0.01
 
 
 def check_partition_days(events: dict[date, pl.DataFrame]) -> dg.AssetCheckResult:
@@ -52,12 +51,29 @@ def check_complete(events: dict[date, pl.DataFrame]) -> dg.AssetCheckResult:
     )
 
 
-def check_reject_rate(events: int, rejects: int) -> dg.AssetCheckResult:
+def check_reject_rate(events: int, rejects: int, threshold: float) -> dg.AssetCheckResult:
     rate = rejects / (events + rejects) if events + rejects else 0.0
     return dg.AssetCheckResult(
         check_name=REJECT_RATE.name,
         asset_key=REJECT_RATE.asset_key,
-        passed=rate <= REJECT_RATE_WARN,
+        passed=rate <= threshold,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"reject_rate": rate, "rejects": rejects, "events": events},
+        metadata={"reject_rate": rate, "threshold": threshold, "rejects": rejects, "events": events},
+    )
+
+
+HISTORY_COMPLETE = dg.AssetCheckSpec(
+    "no_missing_days",
+    asset="country_totals",
+    description="Every day between the first and the last materialised day has its daily aggregates (warn).",
+)
+
+
+def check_missing_days(missing: list) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=HISTORY_COMPLETE.name,
+        asset_key=HISTORY_COMPLETE.asset_key,
+        passed=not missing,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"missing_days": dg.MetadataValue.json([str(d) for d in missing])},
     )

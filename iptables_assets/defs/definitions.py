@@ -5,9 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 from .. import countries, settings
-from .assets import geo, ingestion
+from .assets import aggregates, geo, ingestion
 from .io_managers import ParquetIOManagerResource
-from .resources import GeoIP, LogSource, OutputFolder
+from .resources import Analysis, GeoIP, LogSource, OutputFolder
 
 # Maps draw from the bundled Natural Earth shapes; cartopy must never try to download.
 countries.use_bundled_natural_earth()
@@ -21,8 +21,20 @@ inventory_job = dg.define_asset_job(
 )
 daily_job = dg.define_asset_job(
     DAILY_JOB,
-    selection=dg.AssetSelection.assets(ingestion.parsed_firewall_logs, geo.geotagged_events),
+    selection=dg.AssetSelection.assets(
+        ingestion.parsed_firewall_logs, geo.geotagged_events, aggregates.daily_aggregates
+    ),
 )
+HISTORY_ASSETS = [
+    aggregates.country_totals,
+    aggregates.top_country_daily_series,
+    aggregates.port_totals,
+    aggregates.port_scans,
+    aggregates.longterm_port_scans,
+    aggregates.scan_summary,
+]
+HISTORY_JOB = "history_job"
+history_job = dg.define_asset_job(HISTORY_JOB, selection=HISTORY_ASSETS)
 
 
 def build_definitions(log_dir: str | None = None, out_dir: str | None = None) -> dg.Definitions:
@@ -34,13 +46,16 @@ def build_definitions(log_dir: str | None = None, out_dir: str | None = None) ->
             ingestion.parsed_firewall_logs,
             geo.geotagged_events,
             geo.country_reference,
+            aggregates.daily_aggregates,
+            *HISTORY_ASSETS,
         ],
-        jobs=[inventory_job, daily_job],
+        jobs=[inventory_job, daily_job, history_job],
         resources={
             "log_source": LogSource(log_dir=log_dir or settings.log_dir()),
             "output_folder": OutputFolder(base_path=out),
             "io_manager": ParquetIOManagerResource(base_path=out),
             "geoip": GeoIP(),
+            "analysis": Analysis(),
         },
     )
 

@@ -53,6 +53,27 @@ class OutputFolder(dg.ConfigurableResource):
 
         return UPath(self.base_path).joinpath(*parts)
 
+    def daily_partitions(self, asset: str) -> dict:
+        """Every materialised partition of a daily asset, {day: DataFrame}, read from the IO
+        manager's layout (`<base>/<asset>/<YYYY-MM-DD>.parquet`); days never materialised are
+        simply absent (whole-history assets report them)."""
+        from datetime import date
+
+        import polars as pl
+
+        folder = self.path(asset)
+        if not folder.exists():
+            return {}
+        frames = {}
+        for file in sorted(folder.glob("*.parquet")):
+            try:
+                day = date.fromisoformat(file.stem)
+            except ValueError:
+                continue
+            with file.open("rb") as handle:
+                frames[day] = pl.read_parquet(handle)
+        return frames
+
 
 class GeoIP(dg.ConfigurableResource):
     """GeoIP databases: a MaxMind-format country or city database (env IPTABLES_ASSETS_GEOIP_DB;
@@ -68,3 +89,22 @@ class GeoIP(dg.ConfigurableResource):
             raise settings.ConfigError(
                 f"{error} (set {settings.ENV_GEOIP_DB} / {settings.ENV_ASN_DB} or the GeoIP resource)"
             ) from None
+
+
+class Analysis(dg.ConfigurableResource):
+    """What counts and what is a scan: actions and direction of counted traffic, the per-day and
+    long-term scan threshold (more than N distinct destination ports) and the big-scan size."""
+
+    actions: list[str] = Field(default=["drop", "reject"], description="Actions that count")
+    direction: str = Field(default="input", description="input (OUT= empty), output, forward or any")
+    scan_threshold: int = Field(default=50, description="A scan reaches more than this many distinct ports")
+    big_scan_threshold: int = Field(default=3000, description="One-day scans above this many ports are listed by date")
+    reject_rate_warn: float = Field(default=0.01, description="Warn when a day's rejects exceed this share")
+
+    def traffic(self):
+        from ..aggregates import TrafficFilter
+
+        try:
+            return TrafficFilter(actions=tuple(self.actions), direction=self.direction)
+        except ValueError as error:
+            raise settings.ConfigError(f"Analysis.direction: {error}") from None

@@ -11,7 +11,7 @@ from ... import inventory as inv
 from ...parsing import ParseResult, parse_files, split_by_day
 from .. import checks, partitioned
 from ..partitions import daily_partitions
-from ..resources import LogSource, OutputFolder
+from ..resources import Analysis, LogSource, OutputFolder
 from .metadata import markdown_table
 
 GROUP = "ingestion"
@@ -66,7 +66,7 @@ def log_file_inventory(
     group_name=GROUP,
 )
 def parsed_firewall_logs(
-    context: dg.AssetExecutionContext, log_source: LogSource, log_file_inventory: pl.DataFrame
+    context: dg.AssetExecutionContext, log_source: LogSource, analysis: Analysis, log_file_inventory: pl.DataFrame
 ):
     """Parse the log files that can hold the partition's days, each file read once per run."""
     config = log_source.parse_config()
@@ -83,7 +83,7 @@ def parsed_firewall_logs(
     yield checks.check_partition_days(events)
     yield checks.check_complete(events)
     yield checks.check_reject_rate(
-        sum(f.height for f in events.values()), sum(f.height for f in rejects.values())
+        sum(f.height for f in events.values()), sum(f.height for f in rejects.values()), analysis.reject_rate_warn
     )
 
 
