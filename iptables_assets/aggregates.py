@@ -174,6 +174,8 @@ def top_country_series(daily_countries: pl.DataFrame, totals: pl.DataFrame, days
 def longterm_port_scans(summaries: pl.DataFrame, threshold: int = DEFAULT_SCAN_THRESHOLD) -> pl.DataFrame:
     """("nmap -T paranoid"-like) sources whose distinct destination ports over all days exceed
     `threshold`, including slow scanners that stay under it every day."""
+    # Only a source whose daily port counts add up to more than the threshold can exceed it:
+    # the exact union of its ports is computed for those few.
     per_source = summaries.group_by("src_ip").agg(
         pl.col("country_code").first(),
         pl.col("country_name").first(),
@@ -181,9 +183,14 @@ def longterm_port_scans(summaries: pl.DataFrame, threshold: int = DEFAULT_SCAN_T
         pl.col("day").max().alias("last_day"),
         pl.col("day").n_unique().cast(pl.Int64).alias("days_active"),
         pl.col("packets").sum(),
-        pl.col("dst_ports").list.explode(keep_nulls=False, empty_as_null=False).n_unique().cast(pl.Int64).alias("distinct_ports"),
+        pl.col("distinct_ports").sum().alias("__port_days"),
         pl.col("distinct_ports").max().alias("max_ports_in_a_day"),
+    ).filter(pl.col("__port_days") > threshold)
+    candidates = summaries.filter(pl.col("src_ip").is_in(per_source["src_ip"].implode()))
+    union = candidates.group_by("src_ip").agg(
+        pl.col("dst_ports").list.explode(keep_nulls=False, empty_as_null=False).n_unique().cast(pl.Int64).alias("distinct_ports")
     )
+    per_source = per_source.join(union, on="src_ip").drop("__port_days")
     return (
         per_source.filter(pl.col("distinct_ports") > threshold)
         .with_columns((pl.col("max_ports_in_a_day") <= threshold).alias("slow"))

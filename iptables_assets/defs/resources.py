@@ -53,7 +53,17 @@ class OutputFolder(dg.ConfigurableResource):
 
         return UPath(self.base_path).joinpath(*parts)
 
-    def daily_partitions(self, asset: str) -> dict:
+    def read_partition(self, asset: str, day):
+        """One day's partition of a daily asset (None if it was never materialised)."""
+        import polars as pl
+
+        file = self.path(asset, f"{day.isoformat()}.parquet")
+        if not file.exists():
+            return None
+        with file.open("rb") as handle:
+            return pl.read_parquet(handle)
+
+    def daily_partitions(self, asset: str, columns: list[str] | None = None) -> dict:
         """Every materialised partition of a daily asset, {day: DataFrame}, read from the IO
         manager's layout (`<base>/<asset>/<YYYY-MM-DD>.parquet`); days never materialised are
         simply absent (whole-history assets report them)."""
@@ -71,7 +81,7 @@ class OutputFolder(dg.ConfigurableResource):
             except ValueError:
                 continue
             with file.open("rb") as handle:
-                frames[day] = pl.read_parquet(handle)
+                frames[day] = pl.read_parquet(handle, columns=columns)
         return frames
 
 

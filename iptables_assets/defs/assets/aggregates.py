@@ -37,13 +37,18 @@ COUNTS_CONSISTENT = dg.AssetCheckSpec(
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=[COUNTS_CONSISTENT],
     group_name=DAILY,
+    # Read day by day (not as one loaded input) so a year-long backfill holds one day of events.
+    deps=["geotagged_events"],
 )
-def daily_aggregates(context: dg.AssetExecutionContext, analysis: Analysis, geotagged_events):
+def daily_aggregates(context: dg.AssetExecutionContext, analysis: Analysis, output_folder: OutputFolder):
     """Aggregate each day's geo-tagged events (counted traffic only) and detect that day's scans."""
     traffic = analysis.traffic()
     tables = {"daily_country_counts": {}, "daily_port_counts": {}, "daily_source_summary": {}, "daily_port_scans": {}}
     mismatched = {}
-    for day, events in partitioned.by_day(context, geotagged_events).items():
+    for day in partitioned.days_of(context):
+        events = output_folder.read_partition("geotagged_events", day)
+        if events is None:
+            raise dg.Failure(f"geotagged_events has no partition {day}: materialise it first")
         counted = agg.counted(events, traffic)
         countries = agg.country_counts(counted)
         summary = agg.source_summary(counted)
@@ -78,10 +83,13 @@ def _daily_metadata(name: str, frames: dict) -> dict:
     return {"dagster/row_count": rows.height, "top": dg.MetadataValue.md(markdown_table(top))}
 
 
-def _all_days(output_folder: OutputFolder, asset: str) -> tuple[pl.DataFrame, list[date], list[date]]:
-    """Every materialised partition of a daily asset as one frame, the days present, and the
-    days missing inside the window they span (reported, never silently skipped)."""
-    frames = output_folder.daily_partitions(asset)
+def _all_days(
+    output_folder: OutputFolder, asset: str, columns: list[str] | None = None
+) -> tuple[pl.DataFrame, list[date], list[date]]:
+    """Every materialised partition of a daily asset as one frame (only `columns` if given),
+    the days present, and the days missing inside the window they span (reported, never
+    silently skipped)."""
+    frames = output_folder.daily_partitions(asset, columns)
     present = sorted(frames)
     if not present:
         return pl.DataFrame(), [], []
@@ -158,7 +166,10 @@ def port_scans(output_folder: OutputFolder) -> dg.MaterializeResult:
 @dg.asset(group_name=HISTORY, deps=["daily_source_summary"])
 def longterm_port_scans(output_folder: OutputFolder, analysis: Analysis) -> dg.MaterializeResult:
     """nmap -T paranoid-like scanners: distinct destination ports over all days above the threshold."""
-    summaries, present, missing = _all_days(output_folder, "daily_source_summary")
+    summaries, present, missing = _all_days(
+        output_folder, "daily_source_summary",
+        columns=["day", "src_ip", "country_code", "country_name", "packets", "distinct_ports", "dst_ports"],
+    )
     scanners = agg.longterm_port_scans(summaries, analysis.scan_threshold) if present else pl.DataFrame()
     exported = _export(output_folder, "longterm_port_scans", scanners)
     top = scanners.head(10).select("src_ip", "country_code", "distinct_ports", "days_active") if scanners.height else scanners
