@@ -12,8 +12,8 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 import ipaddress
 from collections import Counter
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 from zoneinfo import ZoneInfo

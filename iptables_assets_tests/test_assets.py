@@ -1,10 +1,9 @@
 """The Dagster layer: materialise the ingestion assets on generated logs, compare with ground truth."""
 
-import json
 import os
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
