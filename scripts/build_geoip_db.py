@@ -122,12 +122,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+from iptables_assets.logfiles import content_hash as sha256_file  # noqa: E402 (one SHA-256 helper)
 
 
 def check_integrity(path: Path, integrity: str) -> None:
