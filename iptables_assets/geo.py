@@ -36,16 +36,7 @@ _BENCHMARKING = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("20
 _GLOBAL_UNICAST_V6 = range(int(ipaddress.IPv6Address("2000::")), int(ipaddress.IPv6Address("3fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")))
 _SPECIAL_IN_2000_3 = tuple(ipaddress.ip_network(n) for n in ("2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20"))
 
-ADDRESS_CLASSES = (
-    "public", "private", "shared", "loopback", "link_local", "multicast", "documentation",
-    "benchmarking", "unspecified", "reserved", "invalid",
-)
 
-GEO_COLUMNS = {
-    "country_code": pl.String,
-    "country_name": pl.String,
-    "address_class": pl.String,
-}
 ASN_COLUMNS = {"asn": pl.Int64, "as_org": pl.String}
 
 

@@ -20,7 +20,6 @@ from numba import njit
 
 # Header formats.
 FMT_NONE, FMT_RFC3164, FMT_ISO, FMT_PVE = 0, 1, 2, 3
-FORMAT_NAMES = {FMT_RFC3164: "rfc3164", FMT_ISO: "iso8601", FMT_PVE: "pve-firewall"}
 
 # Numeric fields, in output column order: (column, key, scope, base). Scope: 0 = IP header
 # (before PROTO=), 1 = transport (after PROTO=, outside an inner packet), 2 = anywhere outside
