@@ -28,7 +28,7 @@ run: install sample $(DAGSTER_HOME)/dagster.yaml
 demo: run
 
 test: install
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 ui: install sample $(DAGSTER_HOME)/dagster.yaml
 	IPTABLES_ASSETS_LOG_DIR=$(CURDIR)/$(SAMPLE) IPTABLES_ASSETS_OUT_DIR=$(CURDIR)/$(OUT) \

@@ -72,6 +72,16 @@ def port_counts(events: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def country_port_counts(events: pl.DataFrame) -> pl.DataFrame:
+    """Events per day, source country and destination port (feeds the per-port world maps)."""
+    return (
+        events.filter(pl.col("dst_port").is_not_null())
+        .group_by("day", "country_code", "dst_port")
+        .agg(pl.len().cast(pl.Int64).alias("events"))
+        .sort("day", "country_code", "dst_port")
+    )
+
+
 # TCP flag patterns of scan types (nmap -sS, -sF, -sN, -sX, -sA) and UDP (-sU).
 _SCAN_KINDS = {"SYN": "SYN", "FIN": "FIN", "NULL": "", "XMAS": "URG PSH FIN", "ACK": "ACK"}
 

@@ -19,6 +19,7 @@ import polars as pl
 BUNDLED_DIR = Path(__file__).parent / "data" / "geoip"
 BUNDLED_COUNTRY_DB = BUNDLED_DIR / "dbip-country-lite.mmdb"
 GEOIP_CREDIT = "IP Geolocation by DB-IP (https://db-ip.com), licensed CC BY 4.0"
+NATURAL_EARTH_CREDIT = "Country shapes: Natural Earth (https://www.naturalearthdata.com), public domain"
 GEOLOCATION_DISCLAIMER = (
     "Geolocation of attack traffic is unreliable: VPNs, Tor, proxies, botnets on cloud hosts, "
     "address re-allocation and database errors all place packets in the wrong country."
@@ -86,6 +87,18 @@ class DatabaseInfo:
     database_type: str
     build_date: str
     description: str
+
+
+def credit_for(info: DatabaseInfo) -> str:
+    """The attribution a GeoIP database's licence asks for, from what the database says it is."""
+    kind = f"{info.database_type} {info.description}".lower()
+    if "dbip" in kind or "db-ip" in kind:
+        return GEOIP_CREDIT
+    if "geolite" in kind:
+        return "This product includes GeoLite2 data created by MaxMind, available from https://www.maxmind.com"
+    if "geoip2" in kind or "maxmind" in kind:
+        return "IP geolocation by MaxMind GeoIP2 (https://www.maxmind.com)"
+    return f"IP geolocation: {info.database_type} ({info.build_date})"
 
 
 def _open(path: str | Path, kinds: tuple[str, ...], purpose: str) -> tuple[maxminddb.Reader, DatabaseInfo]:

@@ -86,6 +86,7 @@ def _summarise(result, history, first_day: date, last_day: date, out_dir: Path, 
     }
     scans = {m.asset_key.path[-1]: m.metadata for m in history.asset_materializations_for_node("scan_summary")}
     scan_meta = scans.get("scan_summary", {})
+    journal = [m.metadata["path"].value for m in history.asset_materializations_for_node("journal_report")]
     return {
         "success": result.success and history.success,
         "days": (last_day - first_day).days + 1,
@@ -94,5 +95,6 @@ def _summarise(result, history, first_day: date, last_day: date, out_dir: Path, 
         "per-day scans": scan_meta["daily_scans"].value if "daily_scans" in scan_meta else 0,
         "long-term scanners": scan_meta["longterm_scanners"].value if "longterm_scanners" in scan_meta else 0,
         "output": str(out_dir),
+        "journal": journal[0] if journal else "not written",
         "seconds": round(seconds, 1),
     }

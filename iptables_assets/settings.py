@@ -13,11 +13,14 @@ ENV_TZ = "IPTABLES_ASSETS_TZ"
 ENV_START_DATE = "IPTABLES_ASSETS_START_DATE"
 ENV_GEOIP_DB = "IPTABLES_ASSETS_GEOIP_DB"
 ENV_ASN_DB = "IPTABLES_ASSETS_ASN_DB"
+ENV_SITE_NAME = "IPTABLES_ASSETS_SITE_NAME"
+ENV_REDACT = "IPTABLES_ASSETS_REDACT"
 
 DEFAULT_LOG_DIR = "data/sample_logs"
 DEFAULT_OUT_DIR = "data/out"
 DEFAULT_TZ = "UTC"
 DEFAULT_START_DATE = "2025-11-01"
+DEFAULT_SITE_NAME = "example.org"
 
 # The bundled sample: what `iptables-assets generate` writes by default for the quick start.
 SAMPLE_DAYS = 60
@@ -45,6 +48,20 @@ def geoip_db() -> str:
 
 def asn_db() -> str | None:
     return os.environ.get(ENV_ASN_DB) or None
+
+
+def site_name() -> str:
+    return os.environ.get(ENV_SITE_NAME) or DEFAULT_SITE_NAME
+
+
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
+
+def redact() -> bool:
+    value = os.environ.get(ENV_REDACT, "").strip().lower()
+    if value not in _TRUE | _FALSE:
+        raise ConfigError(f"{ENV_REDACT}={value!r} is not a yes/no value; use 1 or 0")
+    return value in _TRUE
 
 
 def timezone_name() -> str:

@@ -76,3 +76,24 @@ def one_record(parse_lines):
         return result.records.to_dicts()[0]
 
     return parse
+
+
+@pytest.fixture(scope="session")
+def journal_run(tmp_path_factory):
+    """`iptables-assets run` on 45 generated days (the planted scanners land inside); returns the
+    output folder, the ground truth and the run's stdout. Tests using it are grouped on one
+    xdist worker (`--dist loadgroup`) so the run happens once."""
+    import subprocess
+    import sys
+    from datetime import date
+
+    from iptables_assets.generate import generate_logs
+
+    root = tmp_path_factory.mktemp("journal_run")
+    truth = generate_logs(root / "logs", days=45, seed=5, start=date(2025, 12, 10), events_per_day=400)
+    env = {**os.environ, "DAGSTER_HOME": str(root / "home")}
+    cli = Path(sys.executable).parent / "iptables-assets"
+    done = subprocess.run([str(cli), "run", "--logs", str(root / "logs"), "--out", str(root / "out")],
+                          capture_output=True, text=True, env=env, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return root / "out", truth, done.stdout

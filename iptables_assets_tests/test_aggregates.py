@@ -13,6 +13,7 @@ from iptables_assets import aggregates as agg
 from iptables_assets.generate import generate_logs
 
 DAY = date(2026, 1, 5)
+pytestmark = pytest.mark.xdist_group("journal_run")
 
 
 def events(rows: list[dict]) -> pl.DataFrame:
@@ -103,21 +104,8 @@ def test_top_country_series_is_dense():
     assert series["events"].to_list() == [1, 0, 1]
 
 
-@pytest.fixture(scope="module")
-def journal_run(tmp_path_factory):
-    """`iptables-assets run` on 45 generated days (the planted scanners land inside)."""
-    root = tmp_path_factory.mktemp("agg")
-    truth = generate_logs(root / "logs", days=45, seed=5, start=date(2025, 12, 10), events_per_day=400)
-    env = {**os.environ, "DAGSTER_HOME": str(root / "home")}
-    cli = Path(sys.executable).parent / "iptables-assets"
-    done = subprocess.run([str(cli), "run", "--logs", str(root / "logs"), "--out", str(root / "out")],
-                          capture_output=True, text=True, env=env, timeout=900)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return root / "out", truth
-
-
 def test_planted_scanners_are_found_by_the_right_detector(journal_run):
-    out, truth = journal_run
+    out, truth, _stdout = journal_run
     daily = pl.read_parquet(out / "exports" / "port_scans.parquet")
     longterm = pl.read_parquet(out / "exports" / "longterm_port_scans.parquet")
     daily_found = dict(daily.select("src_ip", "distinct_ports").iter_rows())
@@ -139,7 +127,7 @@ def test_planted_scanners_are_found_by_the_right_detector(journal_run):
 
 
 def test_port_and_country_totals_match_ground_truth(journal_run):
-    out, truth = journal_run
+    out, truth, _stdout = journal_run
     ports = pl.read_parquet(out / "exports" / "port_totals.parquet")
     assert dict(ports.select(pl.col("dst_port").cast(pl.String), "events").iter_rows()) == truth["input_drops_per_port"]
     expected_top = sorted(truth["input_drops_per_port"].items(), key=lambda kv: (-kv[1], int(kv[0])))[:256]

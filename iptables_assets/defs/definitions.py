@@ -5,9 +5,9 @@ from __future__ import annotations
 import dagster as dg
 
 from .. import countries, settings
-from .assets import aggregates, geo, ingestion
+from .assets import aggregates, figures, geo, ingestion, journal
 from .io_managers import ParquetIOManagerResource
-from .resources import Analysis, GeoIP, LogSource, OutputFolder
+from .resources import Analysis, GeoIP, LogSource, OutputFolder, Publication
 
 # Maps draw from the bundled Natural Earth shapes; cartopy must never try to download.
 countries.use_bundled_natural_earth()
@@ -34,7 +34,8 @@ HISTORY_ASSETS = [
     aggregates.scan_summary,
 ]
 HISTORY_JOB = "history_job"
-history_job = dg.define_asset_job(HISTORY_JOB, selection=HISTORY_ASSETS)
+PUBLISHED_ASSETS = [*figures.FIGURE_ASSETS, journal.journal_report]
+history_job = dg.define_asset_job(HISTORY_JOB, selection=[*HISTORY_ASSETS, *PUBLISHED_ASSETS])
 
 
 def build_definitions(log_dir: str | None = None, out_dir: str | None = None) -> dg.Definitions:
@@ -48,6 +49,7 @@ def build_definitions(log_dir: str | None = None, out_dir: str | None = None) ->
             geo.country_reference,
             aggregates.daily_aggregates,
             *HISTORY_ASSETS,
+            *PUBLISHED_ASSETS,
         ],
         jobs=[inventory_job, daily_job, history_job],
         resources={
@@ -56,6 +58,7 @@ def build_definitions(log_dir: str | None = None, out_dir: str | None = None) ->
             "io_manager": ParquetIOManagerResource(base_path=out),
             "geoip": GeoIP(),
             "analysis": Analysis(),
+            "publication": Publication(),
         },
     )
 

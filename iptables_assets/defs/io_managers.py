@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from typing import Any
 
 import dagster as dg
 import polars as pl
 from upath import UPath
+
+from ..atomic import write_atomic
 
 
 class PolarsParquetIOManager(dg.UPathIOManager):
@@ -21,14 +21,7 @@ class PolarsParquetIOManager(dg.UPathIOManager):
     extension: str = ".parquet"
 
     def dump_to_path(self, context: dg.OutputContext, obj: pl.DataFrame, path: UPath) -> None:
-        temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-        with temporary.open("wb") as handle:
-            obj.write_parquet(handle, compression="zstd", statistics=True)
-        # Replace in one step so that a crash mid-write leaves the previous file intact.
-        if isinstance(path, UPath) and path.protocol in ("", "file", "local"):
-            os.replace(temporary.path, path.path)
-        else:
-            temporary.rename(path)
+        write_atomic(path, lambda handle: obj.write_parquet(handle, compression="zstd", statistics=True))
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pl.DataFrame:
         with path.open("rb") as handle:

@@ -8,7 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from .. import settings
-from ..geo import GeoDatabaseError, GeoLookup
+from ..geo import GEOLOCATION_DISCLAIMER, NATURAL_EARTH_CREDIT, GeoDatabaseError, GeoLookup, credit_for
 from ..logfiles import DEFAULT_PATTERNS, LogFile, discover
 from ..parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig
 
@@ -118,3 +118,55 @@ class Analysis(dg.ConfigurableResource):
             return TrafficFilter(actions=tuple(self.actions), direction=self.direction)
         except ValueError as error:
             raise settings.ConfigError(f"Analysis.direction: {error}") from None
+
+
+class Publication(dg.ConfigurableResource):
+    """How the journal is published: site name in titles (env IPTABLES_ASSETS_SITE_NAME),
+    redaction of addresses and host names (IPTABLES_ASSETS_REDACT=1), ports given their own
+    world map, scales, and the folder (default `<output>/journal`)."""
+
+    site_name: str = Field(default_factory=settings.site_name, description="Printed in every title")
+    redact: bool = Field(default_factory=settings.redact, description="Replace addresses and host names by [IP-n]/[HOST-n]")
+    map_ports: list[int] = Field(default=[22, 23, 445], description="Destination ports drawn on their own world map")
+    timeline_ymax: int = Field(default=10_000, description="Top of the daily timeline's y axis (0: fit the data)")
+    truncate_at: int = Field(default=1_000, description="Cap of the truncated port tiles and of animation frames")
+    map_resolution: str = Field(default="110m", description="Natural Earth scale of the maps: 110m or 50m")
+    folder: str = Field(default="", description="Where the journal is written; empty: <output folder>/journal")
+
+    def checked(self) -> "Publication":
+        """Self, or a ConfigError naming the setting that is wrong."""
+        from ..countries import RESOLUTIONS
+
+        bad_ports = [p for p in self.map_ports if not 0 <= p <= 65535]
+        if bad_ports:
+            raise settings.ConfigError(f"Publication.map_ports: {bad_ports} are not ports (0-65535)")
+        if self.map_resolution not in RESOLUTIONS:
+            raise settings.ConfigError(f"Publication.map_resolution={self.map_resolution!r}: use one of {RESOLUTIONS}")
+        if self.truncate_at <= 0 or self.timeline_ymax < 0:
+            raise settings.ConfigError("Publication.truncate_at must be > 0 and timeline_ymax >= 0")
+        return self
+
+    def journal_folder(self, output_folder: OutputFolder):
+        from upath import UPath
+
+        return UPath(self.folder) if self.folder else output_folder.path("journal")
+
+    def redactor(self):
+        """A fresh Redactor; the site name is the first host, so it is [HOST-1] everywhere."""
+        from ..redaction import Redactor
+
+        return Redactor(self.redact, hosts=[self.site_name])
+
+    def site(self, direction: str, geoip: GeoIP):
+        """Title and map-footer settings for the figures."""
+        from ..figures import Site
+
+        return Site(
+            name=self.redactor().host(self.site_name),
+            direction=direction,
+            map_footer=" ".join([GEOLOCATION_DISCLAIMER, *self.credits(geoip)]),
+        )
+
+    def credits(self, geoip: GeoIP) -> list[str]:
+        with geoip.lookup() as lookup:
+            return [credit_for(lookup.country_info) + ".", NATURAL_EARTH_CREDIT + "."]

@@ -14,6 +14,15 @@ from .metadata import markdown_table
 DAILY = "daily_aggregates"
 HISTORY = "history"
 
+# Outputs of daily_aggregates and the (key, value) of the "top" table in their metadata.
+DAILY_TABLES = {
+    "daily_country_counts": ("country_code", "events"),
+    "daily_port_counts": ("dst_port", "events"),
+    "daily_country_port_counts": ("dst_port", "events"),
+    "daily_source_summary": ("src_ip", "packets"),
+    "daily_port_scans": ("src_ip", "distinct_ports"),
+}
+
 COUNTS_CONSISTENT = dg.AssetCheckSpec(
     "counts_consistent_with_events",
     asset="daily_country_counts",
@@ -25,6 +34,9 @@ COUNTS_CONSISTENT = dg.AssetCheckSpec(
     outs={
         "daily_country_counts": dg.AssetOut(description="Counted events per day and source country (unknown as ??)."),
         "daily_port_counts": dg.AssetOut(description="Counted events per day, protocol and destination port."),
+        "daily_country_port_counts": dg.AssetOut(
+            description="Counted events per day, source country and destination port (per-port maps)."
+        ),
         "daily_source_summary": dg.AssetOut(
             description="Per day and source: country, packets, distinct ports/destinations, first/last seen, "
             "protocols, sorted destination ports and TCP flag mix (what the long-term detector reads)."
@@ -43,7 +55,7 @@ COUNTS_CONSISTENT = dg.AssetCheckSpec(
 def daily_aggregates(context: dg.AssetExecutionContext, analysis: Analysis, output_folder: OutputFolder):
     """Aggregate each day's geo-tagged events (counted traffic only) and detect that day's scans."""
     traffic = analysis.traffic()
-    tables = {"daily_country_counts": {}, "daily_port_counts": {}, "daily_source_summary": {}, "daily_port_scans": {}}
+    tables = {name: {} for name in DAILY_TABLES}
     mismatched = {}
     for day in partitioned.days_of(context):
         events = output_folder.read_partition("geotagged_events", day)
@@ -54,6 +66,7 @@ def daily_aggregates(context: dg.AssetExecutionContext, analysis: Analysis, outp
         summary = agg.source_summary(counted)
         tables["daily_country_counts"][day] = countries
         tables["daily_port_counts"][day] = agg.port_counts(counted)
+        tables["daily_country_port_counts"][day] = agg.country_port_counts(counted)
         tables["daily_source_summary"][day] = summary
         tables["daily_port_scans"][day] = agg.daily_port_scans(summary, analysis.scan_threshold)
         total = int(countries["events"].sum() or 0)
@@ -71,12 +84,7 @@ def daily_aggregates(context: dg.AssetExecutionContext, analysis: Analysis, outp
 
 def _daily_metadata(name: str, frames: dict) -> dict:
     rows = pl.concat(list(frames.values()), how="vertical_relaxed")
-    top_by = {
-        "daily_country_counts": ("country_code", "events"),
-        "daily_port_counts": ("dst_port", "events"),
-        "daily_source_summary": ("src_ip", "packets"),
-        "daily_port_scans": ("src_ip", "distinct_ports"),
-    }[name]
+    top_by = DAILY_TABLES[name]
     top = rows.group_by(top_by[0]).agg(pl.col(top_by[1]).sum()).sort(
         [top_by[1], top_by[0]], descending=[True, False], nulls_last=True
     ).head(10)

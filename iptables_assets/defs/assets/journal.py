@@ -1,0 +1,65 @@
+"""The journal page: every figure and table of the whole history in one static index.html."""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import polars as pl
+
+from ... import journal
+from ...atomic import write_bytes_atomic
+from ...geo import GEOLOCATION_DISCLAIMER
+from ..resources import Analysis, GeoIP, OutputFolder, Publication
+from .figures import journal_figures
+
+GROUP = "journal"
+
+
+@dg.asset(group_name=GROUP, kinds={"html"})
+def journal_report(
+    log_file_inventory: pl.DataFrame,
+    country_totals: pl.DataFrame,
+    port_totals: pl.DataFrame,
+    port_scans: pl.DataFrame,
+    longterm_port_scans: pl.DataFrame,
+    drops_map: pl.DataFrame,
+    top_countries_chart: pl.DataFrame,
+    top_countries_timeline: pl.DataFrame,
+    port_figures: pl.DataFrame,
+    port_maps: pl.DataFrame,
+    scan_maps: pl.DataFrame,
+    publication: Publication,
+    analysis: Analysis,
+    geoip: GeoIP,
+    output_folder: OutputFolder,
+) -> dg.MaterializeResult:
+    """The HTML traffic journal (index.html beside its figures): log dates, figures, top countries
+    and ports, scans, disclaimer and credits; addresses and host names redacted if configured."""
+    publication.checked()
+    inputs = journal.JournalInputs(
+        site_name=publication.site_name,
+        direction=analysis.direction,
+        inventory=log_file_inventory,
+        country_totals=country_totals,
+        port_totals=port_totals,
+        port_scans=port_scans,
+        longterm_scans=longterm_port_scans,
+        scan_threshold=analysis.scan_threshold,
+        big_scan_threshold=analysis.big_scan_threshold,
+        figures=journal_figures(
+            drops_map, top_countries_chart, top_countries_timeline, port_figures, port_maps, scan_maps
+        ),
+        disclaimer=GEOLOCATION_DISCLAIMER,
+        credits=publication.credits(geoip),
+        generated=datetime.now(timezone.utc),
+    )
+    page = journal.render(inputs, publication.redactor())
+    path = publication.journal_folder(output_folder) / journal.JOURNAL_FILE
+    write_bytes_atomic(path, page.encode("utf-8"))
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "figures": len(inputs.figures),
+            "redacted": publication.redact,
+            "bytes": len(page.encode("utf-8")),
+        }
+    )

@@ -1,0 +1,191 @@
+"""The journal's figures, drawn from the whole-history aggregates (plain polars + `plotting`).
+
+Each function takes the aggregate tables the assets already hold and returns a matplotlib
+Figure titled as in the reference notebook ("<site>: IPTables: INPUT Table Packet Drops" …).
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import polars as pl
+from matplotlib.figure import Figure
+
+from . import plotting
+from .aggregates import TOP_COUNTRIES, TOP_PORTS, UNKNOWN
+
+DEFAULT_MAP_PORTS = (22, 23, 445)
+DEFAULT_TIMELINE_YMAX = 10_000
+DEFAULT_TRUNCATE_AT = 1_000
+WELL_KNOWN_PORTS = tuple(range(1024))
+
+# Names of the default map ports, for machines without /etc/services (minimal containers).
+_SERVICES = {22: "ssh", 23: "telnet", 445: "microsoft-ds", 80: "http", 443: "https", 3389: "ms-wbt-server"}
+
+DIRECTION_LABELS = {"input": "INPUT Table", "output": "OUTPUT Table", "forward": "FORWARD Table", "any": "All Tables"}
+
+
+def service_name(port: int) -> str:
+    """The IANA service name of a TCP port ("ssh" for 22), or "" when unknown."""
+    try:
+        return socket.getservbyport(int(port), "tcp")
+    except (OSError, OverflowError):
+        return _SERVICES.get(int(port), "")
+
+
+def port_label(port: int) -> str:
+    """"Port 22: ssh", or "Port 8291" when the port has no service name."""
+    name = service_name(port)
+    return f"Port {port}: {name}" if name else f"Port {port}"
+
+
+@dataclass(frozen=True)
+class Site:
+    """What every figure says about where it comes from: the site name in titles, the table
+    (chain) the counted packets were dropped in, and the footer under maps."""
+
+    name: str
+    direction: str = "input"
+    map_footer: str = ""
+
+    @property
+    def drops(self) -> str:
+        return f"{self.name}: IPTables: {DIRECTION_LABELS.get(self.direction, 'INPUT Table')} Packet Drops"
+
+
+def _truncated(title: str, truncate_at: int | None) -> str:
+    return f"{title} (truncated at {truncate_at:,})" if truncate_at else title
+
+
+def _counts(frame: pl.DataFrame, key: str, value: str) -> dict:
+    if frame.height == 0:
+        return {}
+    return dict(frame.select(key, value).iter_rows())
+
+
+# ---------------------------------------------------------------------------------------------
+# Maps
+# ---------------------------------------------------------------------------------------------
+
+
+def drops_map(country_totals: pl.DataFrame, site: Site, resolution: str = "110m") -> Figure:
+    """Counted drops per source country (unknown sources left out of the map only)."""
+    values = _counts(country_totals.filter(pl.col("country_code") != UNKNOWN), "country_code", "events")
+    return plotting.world_map(
+        values, title=site.drops, legend="Dropped Packets", footer=site.map_footer, resolution=resolution
+    )
+
+
+def country_port_totals(daily_country_ports: pl.DataFrame, ports: Sequence[int]) -> pl.DataFrame:
+    """Counted drops per (destination port, source country) over all days, for `ports`."""
+    return (
+        daily_country_ports.filter(pl.col("dst_port").is_in(list(ports)))
+        .group_by("dst_port", "country_code")
+        .agg(pl.col("events").sum())
+        .sort("dst_port", "country_code")
+    )
+
+
+def port_map(totals: pl.DataFrame, port: int, site: Site, resolution: str = "110m") -> Figure:
+    """Counted drops to one destination port per source country."""
+    rows = totals.filter((pl.col("dst_port") == port) & (pl.col("country_code") != UNKNOWN))
+    return plotting.world_map(
+        _counts(rows, "country_code", "events"),
+        title=f"{site.drops} ({port_label(port)})",
+        legend="Dropped Packets",
+        footer=site.map_footer,
+        resolution=resolution,
+    )
+
+
+SCAN_DETECTORS = {
+    "daily": "Detected Port Scans (`nmap -T insane`-like)",
+    "longterm": "Detected Port Scans (`nmap -T paranoid`-like)",
+}
+
+
+def scanners_map(scan_summary: pl.DataFrame, detector: str, site: Site, resolution: str = "110m") -> Figure:
+    """Distinct scanning addresses per country for one detector ("daily" or "longterm")."""
+    rows = scan_summary.filter(
+        (pl.col("detector") == detector) & ~pl.col("country_code").is_in(["all", UNKNOWN])
+    )
+    return plotting.world_map(
+        _counts(rows, "country_code", "scanning_addresses"),
+        title=f"{site.name}: IPTables: {SCAN_DETECTORS[detector]}",
+        legend="Unique IPs",
+        footer=site.map_footer,
+        resolution=resolution,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Countries
+# ---------------------------------------------------------------------------------------------
+
+
+def top_countries_chart(country_totals: pl.DataFrame, site: Site) -> Figure:
+    """The top-20 countries by counted drops, largest first."""
+    top = country_totals.filter(pl.col("top20")).sort("rank") if country_totals.height else country_totals
+    names = top["country_name"].to_list() if top.height else []
+    values = top["events"].to_list() if top.height else []
+    return plotting.ranked_bars(
+        names, values, title=f"{site.drops}: Top {TOP_COUNTRIES} Countries", xlabel="Dropped Packets"
+    )
+
+
+def top_countries_timeline(series: pl.DataFrame, site: Site, ymax: float | None = DEFAULT_TIMELINE_YMAX) -> Figure:
+    """Daily counted drops of each top-20 country, one line each, legend in rank order."""
+    days: list = []
+    lines: dict[str, list] = {}
+    if series.height:
+        for (name,), rows in series.sort("rank", "day").group_by("country_name", maintain_order=True):
+            days = rows["day"].to_list()
+            lines[name] = rows["events"].to_list()
+    return plotting.timeline(
+        days, lines, title=f"{site.drops}: Top {TOP_COUNTRIES} Countries per Day", ylabel="Dropped Packets", ymax=ymax
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Ports
+# ---------------------------------------------------------------------------------------------
+
+
+def top_ports(port_totals: pl.DataFrame, count: int = TOP_PORTS) -> list[int]:
+    """The `count` most-dropped destination ports, in port order."""
+    if port_totals.height == 0:
+        return []
+    return sorted(port_totals.sort("rank").head(count)["dst_port"].to_list())
+
+
+def well_known_ports_tile(port_totals: pl.DataFrame, site: Site, truncate_at: int | None = None) -> Figure:
+    """Ports 0-1023 on a 32x32 grid in port order, labelled, coloured by counted drops."""
+    return plotting.port_tile(
+        _counts(port_totals, "dst_port", "events"),
+        WELL_KNOWN_PORTS,
+        columns=32,
+        title=_truncated(f"{site.name}: IPTables Filtered Non-Ephemeral Destination Ports", truncate_at),
+        vmax=truncate_at,
+    )
+
+
+def top_ports_tile(port_totals: pl.DataFrame, site: Site, truncate_at: int | None = None) -> Figure:
+    """The 256 most-dropped ports on a 16x16 grid in port order, labelled, coloured by drops."""
+    return plotting.port_tile(
+        _counts(port_totals, "dst_port", "events"),
+        top_ports(port_totals),
+        columns=16,
+        title=_truncated(f"{site.name}: IPTables Top {TOP_PORTS} Commonly Filtered Destination Ports", truncate_at),
+        vmax=truncate_at,
+    )
+
+
+def top_ports_chart(port_totals: pl.DataFrame, site: Site) -> Figure:
+    """Counted drops of the 256 most-dropped ports as bars, in port order."""
+    ports = top_ports(port_totals)
+    counts: Mapping[int, int] = _counts(port_totals, "dst_port", "events")
+    return plotting.port_bars(
+        ports, [counts[p] for p in ports], title=f"{site.name}: IPTables Filtered Destination Ports Barchart"
+    )

@@ -1,0 +1,276 @@
+"""The HTML traffic journal: one static page (no JavaScript) that reads like the reference
+notebook's article, built from the whole-history tables and the rendered figures.
+
+Everything that can come from a log (addresses, host names, country names, user names, raw
+lines) reaches the page only through Jinja2's autoescaping, and through a `Redactor` first
+when redaction is on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import PurePosixPath
+
+import jinja2
+import polars as pl
+
+from .aggregates import TOP_COUNTRIES, UNKNOWN
+from .figures import DIRECTION_LABELS, service_name
+from .redaction import Redactor
+
+JOURNAL_FILE = "index.html"
+TABLE_ROWS = 50  # longer tables are cut here; the exports hold every row
+
+
+@dataclass(frozen=True)
+class JournalFigure:
+    """A rendered figure: the section it belongs to, its file relative to the page, title, caption."""
+
+    section: str
+    file: str
+    title: str
+    caption: str
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: set[str] = field(default_factory=set)
+    note: str = ""
+
+
+@dataclass
+class Section:
+    anchor: str
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    figures: list[JournalFigure] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    preformatted: list[str] = field(default_factory=list)
+
+
+# Sections in page order; figures are placed by their `section`.
+SECTIONS = {
+    "period": "The logs",
+    "countries": "Dropped packets by country",
+    "ports": "Destination ports",
+    "services": "Commonly attacked services",
+    "scans": "Port scans",
+    "animations": "Day by day",
+    "sshd": "sshd findings",
+    "data": "About the data",
+}
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        return " ".join(_cell(v) for v in value)
+    return str(value)
+
+
+def table(title: str, frame: pl.DataFrame, note: str = "", limit: int = TABLE_ROWS) -> Table:
+    """A table of the first `limit` rows of `frame`, cells formatted for reading; the note says
+    how many rows were left out."""
+    numeric = {name for name, dtype in frame.schema.items() if dtype.is_numeric()}
+    rows = [[_cell(v) for v in row] for row in frame.head(limit).iter_rows()]
+    if frame.height > limit:
+        note = f"{note} Showing {limit:,} of {frame.height:,} rows.".strip()
+    return Table(title, list(frame.columns), rows, numeric, note)
+
+
+@dataclass
+class JournalInputs:
+    """What the journal is made of (whole-history tables, already computed)."""
+
+    site_name: str
+    direction: str
+    inventory: pl.DataFrame
+    country_totals: pl.DataFrame
+    port_totals: pl.DataFrame
+    port_scans: pl.DataFrame
+    longterm_scans: pl.DataFrame
+    scan_threshold: int
+    big_scan_threshold: int
+    figures: list[JournalFigure]
+    disclaimer: str
+    credits: list[str]
+    generated: datetime
+    extra_sections: list[Section] = field(default_factory=list)
+
+
+def _period(inputs: JournalInputs, redactor: Redactor) -> Section:
+    inventory = inputs.inventory.filter(pl.col("first_timestamp").is_not_null()) if inputs.inventory.height else inputs.inventory
+    section = Section("period", SECTIONS["period"])
+    if inventory.height == 0:
+        section.paragraphs.append("No timestamped log lines were found.")
+        return section
+    family = pl.col("family")
+    if redactor.enabled:  # directories may name hosts: publish the file name only
+        family = family.map_elements(lambda f: PurePosixPath(f).name, return_dtype=pl.String)
+    spans = (
+        inventory.group_by(family.alias("log"))
+        .agg(
+            pl.len().alias("files"),
+            pl.col("lines").sum(),
+            pl.col("first_timestamp").min().alias("first"),
+            pl.col("last_timestamp").max().alias("last"),
+        )
+        .sort("log")
+    )
+    first, last = spans["first"].min(), spans["last"].max()
+    section.paragraphs.append(
+        f"The logs run from {_cell(first)} to {_cell(last)} (UTC): {inventory.height:,} files, rotated and "
+        "compressed copies included; lines written to several files are counted once."
+    )
+    section.tables.append(table("Date range of each log", spans))
+    return section
+
+
+def _countries(inputs: JournalInputs, chain: str) -> Section:
+    totals = inputs.country_totals
+    section = Section("countries", SECTIONS["countries"])
+    if totals.height == 0:
+        section.paragraphs.append("No counted packets yet.")
+        return section
+    all_events = int(totals["events"].sum())
+    unknown = int(totals.filter(pl.col("country_code") == UNKNOWN)["events"].sum())
+    section.paragraphs.append(
+        f"{all_events:,} packets were dropped in the {chain}, from {totals.height - (unknown > 0):,} countries. "
+        f"{unknown:,} came from addresses without a known country: they are counted here and left out of the maps."
+    )
+    top = totals.filter(pl.col("top20")).sort("rank").select(
+        "rank", pl.col("country_code").alias("code"), pl.col("country_name").alias("country"), "events",
+        (pl.col("events") / all_events * 100).round(2).alias("share %"),
+    )
+    section.tables.append(table(f"Top {TOP_COUNTRIES} countries", top))
+    return section
+
+
+def _ports(inputs: JournalInputs) -> Section:
+    totals = inputs.port_totals
+    section = Section("ports", SECTIONS["ports"])
+    if totals.height == 0:
+        return section
+    section.paragraphs.append(
+        f"Packets reached {totals.height:,} distinct destination ports. The tiles show the well-known ports "
+        "0-1023 and the 256 most-dropped ports in port order; the truncated versions cap counts at 1,000 so "
+        "that quieter ports stay visible."
+    )
+    top = totals.sort("rank").head(20).select(
+        "rank", pl.col("dst_port").alias("port"),
+        pl.col("dst_port").map_elements(service_name, return_dtype=pl.String).alias("service"),
+        "events", pl.col("protocols").list.join(" "),
+    )
+    section.tables.append(table("Top 20 destination ports", top))
+    return section
+
+
+def _scans(inputs: JournalInputs, redactor: Redactor) -> Section:
+    daily, longterm = inputs.port_scans, inputs.longterm_scans
+    section = Section("scans", SECTIONS["scans"])
+    section.paragraphs.append(
+        f"A port scan is a source address reaching more than {inputs.scan_threshold:,} distinct destination ports. "
+        f"Per day (\"nmap -T insane\"-like): {daily.height:,} scans from "
+        f"{daily['src_ip'].n_unique() if daily.height else 0:,} addresses. Over the whole history "
+        f"(\"nmap -T paranoid\"-like, slow scans spread over days included): {longterm.height:,} scanners."
+    )
+    if daily.height:
+        big = daily.filter(pl.col("distinct_ports") > inputs.big_scan_threshold)
+        days = sorted({_cell(d) for d in big["day"].to_list()})
+        section.paragraphs.append(
+            f"Dates of the biggest one-day scans (over {inputs.big_scan_threshold:,} ports): "
+            + (", ".join(days) if days else "none") + "."
+        )
+        shown = redactor.frame(
+            daily.sort(["distinct_ports", "day"], descending=[True, False]).select(
+                "day", pl.col("src_ip").alias("source"), pl.col("country_code").alias("country"),
+                pl.col("distinct_ports").alias("ports"), "packets", "scan_type",
+            ),
+            addresses=["source"],
+        )
+        section.tables.append(table("Largest per-day scans", shown))
+    if longterm.height:
+        shown = redactor.frame(
+            longterm.select(
+                pl.col("src_ip").alias("source"), pl.col("country_code").alias("country"),
+                pl.col("distinct_ports").alias("ports"), "days_active", "first_day", "last_day", "slow",
+            ),
+            addresses=["source"],
+        )
+        section.tables.append(table("Long-term scanners", shown, note="slow: never over the threshold on any single day."))
+    return section
+
+
+def _data(inputs: JournalInputs) -> Section:
+    section = Section("data", SECTIONS["data"])
+    section.paragraphs.append(inputs.disclaimer)
+    section.paragraphs.extend(inputs.credits)
+    return section
+
+
+def build_sections(inputs: JournalInputs, redactor: Redactor) -> list[Section]:
+    """The journal's sections in page order, each with its figures; empty ones left out."""
+    chain = DIRECTION_LABELS.get(inputs.direction, "INPUT Table")
+    built = [
+        _period(inputs, redactor),
+        _countries(inputs, chain),
+        _ports(inputs),
+        Section("services", SECTIONS["services"], ["Where packets to some of the most attacked services come from."]),
+        _scans(inputs, redactor),
+        Section("animations", SECTIONS["animations"], ["One frame per day, five frames per second."]),
+        *inputs.extra_sections,
+        _data(inputs),
+    ]
+    for figure in inputs.figures:
+        section = next((s for s in built if s.anchor == figure.section), None)
+        if section is None:
+            raise ValueError(f"figure {figure.file!r} names an unknown journal section {figure.section!r}")
+        section.figures.append(figure)
+    return [s for s in built if s.figures or s.tables or s.preformatted or s.anchor in ("period", "scans", "data")]
+
+
+_TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("iptables_assets", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+)
+_TEMPLATES.globals["zip"] = zip
+
+
+def render(inputs: JournalInputs, redactor: Redactor) -> str:
+    """The journal page as HTML text."""
+    site = redactor.host(inputs.site_name)
+    sections = build_sections(inputs, redactor)
+    totals = inputs.country_totals
+    facts = [
+        ("Site", site),
+        ("Counted packets", _cell(int(totals["events"].sum())) if totals.height else "0"),
+        ("Per-day scans", _cell(inputs.port_scans.height)),
+        ("Long-term scanners", _cell(inputs.longterm_scans.height)),
+        ("Addresses", "redacted" if redactor.enabled else "shown"),
+    ]
+    return _TEMPLATES.get_template("journal.html.j2").render(
+        title=f"{site}: Traffic Journal: IPTables Analysis",
+        subtitle=f"Who knocks on {site}: firewall drops by country, port and scanner.",
+        facts=facts,
+        sections=sections,
+        disclaimer=inputs.disclaimer,
+        credits=inputs.credits,
+        generated=inputs.generated.strftime("%Y-%m-%d %H:%M %Z").strip(),
+    )
