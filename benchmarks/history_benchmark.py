@@ -7,8 +7,13 @@ and output folder, an ephemeral instance), each measured step in a fresh subproc
 
 1. `daily`: the `daily_aggregates` multi-asset for all 365 days in one single-run backfill;
 2. `history`: `history_job` (the whole-history assets), repeated `--runs` times;
-3. `incremental`: day 366 appears: `daily_aggregates` for that one partition, then `history_job`,
-   repeated `--runs` times (the new day's outputs are removed before each repetition).
+3. `incremental`: day 366 appears: `daily_aggregates` for that one partition, then the
+   whole-history assets, repeated `--runs` times (the new day's outputs are removed before each);
+4. `figures`: every static figure and the HTML journal of the year (the figures issue's target:
+   < 60 s), repeated `--runs` times, with each asset's own time.
+
+Steps 2 and 3 run the whole-history aggregates (`HISTORY_ASSETS`), not the figures, so their
+figures stay comparable with the aggregates issue's targets.
 
 Prints wall time and CPU time of each child process, its peak RSS (`os.wait4`), events/s of the
 daily step, medians, PASS/MISS against the targets of the aggregates issue (whole history
@@ -49,6 +54,7 @@ CLI = Path(sys.executable).parent / "iptables-assets"
 TARGET_HISTORY_S = 30.0
 TARGET_INCREMENTAL_S = 20.0
 TARGET_PEAK_RSS_BYTES = 2e9
+TARGET_FIGURES_S = 60.0  # the figures issue (issue 5)
 
 GENERATOR_VERSION = 1  # bump when the generated content changes, so old files are not reused
 SEED = 20_251_101
@@ -57,11 +63,14 @@ DAYS = 365
 EVENTS_PER_DAY = 28_000
 N_SOURCES = 50_000
 
-DAILY_ASSETS = ("daily_country_counts", "daily_port_counts", "daily_source_summary", "daily_port_scans")
+DAILY_ASSETS = ("daily_country_counts", "daily_port_counts", "daily_country_port_counts", "daily_source_summary",
+                "daily_port_scans")
 HISTORY_FILES = ("country_totals", "top_country_daily_series", "port_totals", "port_scans",
                  "longterm_port_scans", "scan_summary")
 BENCH_DAILY_JOB = "bench_daily_aggregates"
 BENCH_SETUP_JOB = "bench_country_reference"
+BENCH_HISTORY_JOB = "bench_history"
+BENCH_FIGURES_JOB = "bench_figures"
 # The columns of geotagged_events that the daily aggregates use.
 USED_COLUMNS = ("timestamp", "action", "in_iface", "out_iface", "src_ip", "dst_ip", "proto", "dst_port",
                 "tcp_flags", "country_code", "country_name")
@@ -503,12 +512,14 @@ def du(path: Path, pattern: str = "**/*") -> tuple[int, int]:
 def _definitions(layout: Layout):
     import dagster as dg
 
-    from iptables_assets.defs.definitions import build_definitions
+    from iptables_assets.defs.definitions import HISTORY_ASSETS, PUBLISHED_ASSETS, build_definitions
 
     defs = build_definitions(log_dir=str(layout.logs), out_dir=str(layout.out))
     extra = dg.Definitions(jobs=[
         dg.define_asset_job(BENCH_DAILY_JOB, selection=dg.AssetSelection.assets(*DAILY_ASSETS)),
-        dg.define_asset_job(BENCH_SETUP_JOB, selection=dg.AssetSelection.assets("country_reference")),
+        dg.define_asset_job(BENCH_SETUP_JOB, selection=dg.AssetSelection.assets("country_reference", "log_file_inventory")),
+        dg.define_asset_job(BENCH_HISTORY_JOB, selection=HISTORY_ASSETS),
+        dg.define_asset_job(BENCH_FIGURES_JOB, selection=PUBLISHED_ASSETS),
     ])
     return dg.Definitions.merge(defs, extra)
 
@@ -534,7 +545,7 @@ def child(step: str, layout: Layout, cprofile_top: int = 0, chunk_days: int = 0,
         from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
         defs = _definitions(layout)
-        for name in (BENCH_DAILY_JOB, BENCH_SETUP_JOB, "history_job"):
+        for name in (BENCH_DAILY_JOB, BENCH_SETUP_JOB, BENCH_HISTORY_JOB, BENCH_FIGURES_JOB):
             defs.resolve_job_def(name)  # build the asset graph before the clock starts
         instance = dg.DagsterInstance.get() if instance_kind == "sqlite" else dg.DagsterInstance.ephemeral()
         result["startup_s"] = time.perf_counter() - t_start
@@ -544,7 +555,12 @@ def child(step: str, layout: Layout, cprofile_top: int = 0, chunk_days: int = 0,
             outcome = defs.resolve_job_def(job).execute_in_process(instance=instance, run_config=QUIET, **kwargs)
             if not outcome.success:
                 raise SystemExit(f"{job} failed")
-            return time.perf_counter() - t0
+            elapsed = time.perf_counter() - t0
+            result["step_s"] = {
+                s.step_key: round(s.end_time - s.start_time, 2)
+                for s in instance.get_run_step_stats(outcome.run_id) if s.end_time and s.start_time
+            }
+            return elapsed
 
         profiler = cProfile.Profile() if cprofile_top else None
         if profiler:
@@ -564,10 +580,12 @@ def child(step: str, layout: Layout, cprofile_top: int = 0, chunk_days: int = 0,
                 })
             result["runs"] = -(-layout.days // chunk)
         elif step == "history":
-            result["work_s"] = run("history_job")
+            result["work_s"] = run(BENCH_HISTORY_JOB)
+        elif step == "figures":
+            result["work_s"] = run(BENCH_FIGURES_JOB)
         elif step == "incremental":
             result["daily_s"] = run(BENCH_DAILY_JOB, partition_key=layout.new_day.isoformat())
-            result["history_s"] = run("history_job")
+            result["history_s"] = run(BENCH_HISTORY_JOB)
             result["work_s"] = result["daily_s"] + result["history_s"]
         else:
             raise SystemExit(f"unknown step {step!r}")
@@ -759,7 +777,7 @@ def report(layout: Layout, manifest: dict, runs: dict[str, list[Run]], baselines
 
     print(f"{'step':<13} {'runs':>4} {'wall s':>8} {'job s':>8} {'CPU s':>8} {'peak RSS MB':>12}  notes")
     summary = {}
-    for step in ("daily", "history", "incremental"):
+    for step in ("daily", "history", "incremental", "figures"):
         good = [r for r in runs.get(step, []) if r.ok]
         if not runs.get(step):
             continue
@@ -777,6 +795,9 @@ def report(layout: Layout, manifest: dict, runs: dict[str, list[Run]], baselines
         if step == "incremental":
             note = (f"daily part {med([r.result['daily_s'] for r in good]):.2f} s + "
                     f"history part {med([r.result['history_s'] for r in good]):.2f} s")
+        if step == "figures":
+            slowest = sorted(good[0].result["step_s"], key=lambda k: -med([r.result["step_s"][k] for r in good]))
+            note = ", ".join(f"{k} {med([r.result['step_s'][k] for r in good]):.1f}" for k in slowest[:4])
         summary[step] = (wall, job, rss)
         print(f"{step:<13} {len(good):>4} {wall:>8.2f} {job:>8.2f} {cpu:>8.2f} {rss / 1e6:>12,.0f}  {note}")
     print("(median wall time of the fresh child process = Python start-up + imports + definitions + job(s); "
@@ -805,6 +826,11 @@ def report(layout: Layout, manifest: dict, runs: dict[str, list[Run]], baselines
         ok_all &= ok
         print(f"  [{mark(ok)}] incremental day (aggregates + history refresh) < {TARGET_INCREMENTAL_S:.0f} s: "
               f"{wall:.2f} s ({job:.2f} s)")
+    if "figures" in summary:
+        wall, job, _ = summary["figures"]
+        ok = wall < TARGET_FIGURES_S
+        ok_all &= ok
+        print(f"  [{mark(ok)}] every figure and the journal < {TARGET_FIGURES_S:.0f} s: {wall:.2f} s ({job:.2f} s)")
     for step, (_, _, rss) in summary.items():
         ok = rss < TARGET_PEAK_RSS_BYTES
         ok_all &= ok
@@ -820,10 +846,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=DAYS, help="days of history (the incremental day is the next)")
     ap.add_argument("--events-per-day", type=int, default=EVENTS_PER_DAY)
     ap.add_argument("--runs", type=int, default=3, help="repetitions of the history and incremental steps")
-    ap.add_argument("--steps", default="daily,history,incremental",
-                    help="subset of daily,history,incremental (without daily, the daily outputs of an "
+    ap.add_argument("--steps", default="daily,history,incremental,figures",
+                    help="subset of daily,history,incremental,figures (without daily, the daily outputs of an "
                          "earlier invocation are reused)")
-    ap.add_argument("--profile", choices=["daily", "history", "incremental"],
+    ap.add_argument("--profile", choices=["daily", "history", "incremental", "figures"],
                     help="only run this step once under cProfile (in a fresh process) and print the hot spots")
     ap.add_argument("--profile-top", type=int, default=30)
     ap.add_argument("--daily-chunk-days", type=int, default=0,
@@ -856,7 +882,7 @@ def main(argv: list[str] | None = None) -> int:
     files, size = len(layout.year_files()), sum(p.stat().st_size for p in layout.year_files())
     print(f"input: {files} geotagged_events files, {size / 1e6:,.0f} MB on disk (zstd Parquet, 50 columns); "
           f"day {layout.days + 1}: {layout.new_day_source.stat().st_size / 1e6:.1f} MB", flush=True)
-    if not (layout.out / "country_reference.parquet").exists():
+    if not (layout.out / "log_file_inventory.parquet").exists():
         setup = run_child("setup", layout, args, layout.data / "setup.log")
         if not setup.ok:
             print(f"setup (country_reference) failed: {setup.note}")
@@ -922,6 +948,12 @@ def main(argv: list[str] | None = None) -> int:
             measured("incremental", i, args.runs)
         if runs["incremental"][-1].ok:
             checks += ["after the incremental step:", *sanity(layout, manifest, "incremental")]
+    if "figures" in steps:
+        for i in range(1, args.runs + 1):
+            measured("figures", i, args.runs)
+        if runs["figures"][-1].ok:
+            files, size = du(layout.out / "journal")
+            checks.append(f"after the figures step: journal folder {files} files, {size / 1e6:,.1f} MB")
 
     ok = report(layout, manifest, runs, baselines, args)
     print("-" * 110)

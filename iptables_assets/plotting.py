@@ -27,7 +27,7 @@ TEXT_ON_DATA = "#FFFFFF"
 TEXT_ON_EMPTY = "#505050"
 BAR = "#B00000"
 _THOUSANDS = FuncFormatter(lambda value, _position: f"{value:,.0f}")
-CORNER_STYLE = {"color": "#808080", "backgroundcolor": "#FFFFFF", "fontsize": 14, "fontweight": "bold"}
+CORNER_STYLE = {"color": "#808080", "fontsize": 14, "fontweight": "bold"}
 
 
 @dataclass(frozen=True)
@@ -56,16 +56,21 @@ def _norm(vmax: float) -> Normalize:
     return Normalize(vmin=0, vmax=max(float(vmax), 1.0))
 
 
+def _fitting(text: str, inches: float, largest: float) -> float:
+    """A bold font size (points) at which `text` fits in `inches` of width, at most `largest`."""
+    return min(largest, 72 * inches / (0.66 * max(len(text), 1)))
+
+
 def _footer(fig: Figure, text: str | None, width_chars: int) -> None:
     if text:
         wrapped = "\n".join(textwrap.wrap(text, width_chars))
         fig.text(0.01, 0.01, wrapped, ha="left", va="bottom", fontsize=8, color="#404040")
 
 
-def _corner(ax, text: str | None) -> None:
-    """The date label of an animation frame, inside the top-right corner."""
+def _corner(fig: Figure, text: str | None) -> None:
+    """The date label of an animation frame, in the figure's top-right corner."""
     if text:
-        ax.text(0.99, 0.98, text, transform=ax.transAxes, ha="right", va="top", **CORNER_STYLE, zorder=10)
+        fig.text(0.995, 0.99, text, ha="right", va="top", **CORNER_STYLE, zorder=10)
 
 
 def _colourbar(fig: Figure, ax, ramp: Ramp, vmax: float, label: str, truncated: bool, **kwargs) -> None:
@@ -140,8 +145,8 @@ def world_map(
     fig.suptitle(title, fontsize=15, fontweight="bold", y=0.975)
     cax = fig.add_axes((0.885, 0.2, 0.02, 0.6))
     _colourbar(fig, ax, ramp, scale, legend, truncated=vmax is not None and top > vmax, cax=cax)
-    _corner(ax, corner)
-    _footer(fig, footer, 190)
+    _corner(fig, corner)
+    _footer(fig, footer, int(size[0] * 15.8))
     return fig
 
 
@@ -198,10 +203,11 @@ def port_tile(
         row, column = divmod(index, columns)
         colour = TEXT_ON_DATA if counts.get(port, 0) else TEXT_ON_EMPTY
         ax.text(column, row, str(port), ha="center", va="center", fontsize=size, color=colour)
-    fig.suptitle(title, fontsize=15, fontweight="bold", x=0.2 / width, ha="left", y=1 - 0.25 / height)
+    fig.suptitle(title, fontsize=_fitting(title, width - (2.0 if corner else 0.4), 15), fontweight="bold", x=0.2 / width, ha="left",
+                 y=1 - 0.25 / height)
     cax = fig.add_axes(((columns * cell_inches + 0.45) / width, 0.3 / height + 0.1, 0.25 / width, 0.6))
     _colourbar(fig, ax, ramp, scale, legend, truncated=vmax is not None and top > vmax, cax=cax)
-    _corner(ax, corner)
+    _corner(fig, corner)
     return fig
 
 

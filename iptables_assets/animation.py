@@ -1,0 +1,145 @@
+"""Animation frames (one PNG per day, one fixed colour scale) and their assembly into GIFs.
+
+A frame depends on its day's counts only (plus, for the top-256 tile, the whole-history port
+list), so adding a day renders one new frame. Frames are quantised to one fixed palette (the
+colour ramp, the greys and the text colours) before they are written, so a frame's pixels do
+not depend on the other frames and re-rendering one day changes only that frame of the GIF.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Mapping, Sequence
+
+import numpy as np
+from matplotlib.colors import to_rgb
+from PIL import Image
+
+from . import plotting
+from .figures import WELL_KNOWN_PORTS, Site
+
+FRAMES_PER_SECOND = 5
+FRAME_MS = 1000 // FRAMES_PER_SECOND
+
+
+@dataclass(frozen=True)
+class Animation:
+    """One of the three films: its name (file and asset stem) and how a frame is drawn."""
+
+    name: str
+    title: str
+    caption: str
+
+
+ANIMATIONS = {
+    "drops_map": Animation(
+        "drops_map", "Packet drops per country, day by day",
+        "Dropped packets per source country, one frame per day (counts capped at the truncation value).",
+    ),
+    "well_known_ports": Animation(
+        "well_known_ports", "Ports 0-1023, day by day",
+        "Dropped packets to ports 0-1023, one frame per day (counts capped at the truncation value).",
+    ),
+    "top_ports": Animation(
+        "top_ports", "Top 256 ports, day by day",
+        "Dropped packets to the 256 most-dropped ports of the whole history, one frame per day.",
+    ),
+}
+
+
+def map_frame(counts: Mapping[str, int], day: date, site: Site, vmax: int, resolution: str = "110m"):
+    """The world map of one day's drops per country on the fixed scale 0..`vmax`."""
+    return plotting.world_map(
+        counts,
+        title=f"{site.drops} GeoIP Lookup",
+        legend="Dropped Packets",
+        footer=site.map_footer,
+        vmax=vmax,
+        corner=day.isoformat(),
+        resolution=resolution,
+        size=(10, 5.6),
+    )
+
+
+def tile_frame(counts: Mapping[int, int], ports: Sequence[int], day: date, site: Site, vmax: int, top: bool):
+    """The port tile of one day (0-1023 on 32x32, or the top-256 list on 16x16), fixed scale."""
+    if top:
+        title, columns, cell = f"{site.name}: IPTables Top {len(ports)} Commonly Filtered Destination Ports", 16, 0.5
+    else:
+        title, columns, cell = f"{site.name}: IPTables Filtered Non-Ephemeral Destination Ports", 32, 0.3
+    return plotting.port_tile(counts, ports, columns=columns, title=title, vmax=vmax, corner=day.isoformat(),
+                              cell_inches=cell)
+
+
+def render_frame(animation: str, counts: Mapping, day: date, site: Site, vmax: int,
+                 top_ports: Sequence[int] = (), resolution: str = "110m") -> bytes:
+    """One frame of `animation` as a palette PNG (empty counts: an empty frame with its date)."""
+    if animation == "drops_map":
+        figure = map_frame(counts, day, site, vmax, resolution)
+    elif animation == "well_known_ports":
+        figure = tile_frame(counts, WELL_KNOWN_PORTS, day, site, vmax, top=False)
+    elif animation == "top_ports":
+        figure = tile_frame(counts, top_ports, day, site, vmax, top=True)
+    else:
+        raise ValueError(f"unknown animation {animation!r}; one of {sorted(ANIMATIONS)}")
+    return quantised_png(plotting.png_bytes(figure))
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixed palette
+# ---------------------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _palette_image() -> Image.Image:
+    """A 256-colour palette: both ramps in 96 steps each, greys from black to white, the fixed
+    colours of the figures; every frame is mapped onto it."""
+    colours: list[tuple[float, float, float]] = []
+    for ramp in (plotting.DROPS_RAMP, plotting.PORTS_RAMP):
+        colours += [ramp.cmap(x)[:3] for x in np.linspace(0, 1, 96)]
+    colours += [(g, g, g) for g in np.linspace(0, 1, 48)]
+    colours += [to_rgb(c) for c in (plotting.NO_DATA, plotting.TEXT_ON_EMPTY, "#A0A0A0", "#808080")]
+    # Blends of the map's grey and the ramp (country borders, anti-aliased edges) fill the rest.
+    grey = np.array(to_rgb(plotting.NO_DATA))
+    while len(colours) < 256:
+        t = (len(colours) - 244) / 12
+        colours.append(tuple(grey * (1 - t) + np.array(to_rgb("#E00000")) * t))
+    flat = [int(round(channel * 255)) for colour in colours[:256] for channel in colour]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(flat)
+    return palette
+
+
+def quantised_png(png: bytes) -> bytes:
+    """`png` mapped onto the fixed palette (no dithering), as a palette PNG."""
+    with Image.open(io.BytesIO(png)) as image:
+        mapped = image.convert("RGB").quantize(palette=_palette_image(), dither=Image.Dither.NONE)
+    buffer = io.BytesIO()
+    mapped.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# GIF
+# ---------------------------------------------------------------------------------------------
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def assemble_gif(frames: Sequence[bytes], frame_ms: int = FRAME_MS) -> bytes:
+    """The frames (PNG bytes, all one size, in order) as a GIF looping forever."""
+    import imageio.v3 as iio
+
+    if not frames:
+        raise ValueError("an animation needs at least one frame")
+    arrays = [np.asarray(Image.open(io.BytesIO(f)).convert("RGB")) for f in frames]
+    sizes = {a.shape for a in arrays}
+    if len(sizes) > 1:
+        raise ValueError(f"frames differ in size: {sorted(sizes)}")
+    return iio.imwrite("<bytes>", np.stack(arrays), extension=".gif", plugin="pillow",
+                       duration=frame_ms, loop=0)
