@@ -9,8 +9,12 @@ and output folder, an ephemeral instance), each measured step in a fresh subproc
 2. `history`: `history_job` (the whole-history assets), repeated `--runs` times;
 3. `incremental`: day 366 appears: `daily_aggregates` for that one partition, then the
    whole-history assets, repeated `--runs` times (the new day's outputs are removed before each);
-4. `figures`: every static figure and the HTML journal of the year (the figures issue's target:
-   < 60 s), repeated `--runs` times, with each asset's own time.
+4. `figures`: every static figure of the year (the figures issue's target: < 60 s), repeated
+   `--runs` times, with each asset's own time;
+5. `animation` (once): the three films' frames for all 365 days in one single-run backfill, in
+   process (median seconds per frame of each film, from the frames' own timing), then the three
+   GIFs and the journal (the animations issue's targets: a day's three frames < 3 s together,
+   assembling 365 frames < 30 s, a year of map frames < 20 MB).
 
 Steps 2 and 3 run the whole-history aggregates (`HISTORY_ASSETS`), not the figures, so their
 figures stay comparable with the aggregates issue's targets.
@@ -55,6 +59,9 @@ TARGET_HISTORY_S = 30.0
 TARGET_INCREMENTAL_S = 20.0
 TARGET_PEAK_RSS_BYTES = 2e9
 TARGET_FIGURES_S = 60.0  # the figures issue (issue 5)
+TARGET_DAY_FRAMES_S = 3.0  # the animations issue (issue 6): a day's three frames
+TARGET_GIF_S = 30.0  # assembling one film of 365 frames
+TARGET_MAP_GIF_BYTES = 20e6
 
 GENERATOR_VERSION = 1  # bump when the generated content changes, so old files are not reused
 SEED = 20_251_101
@@ -71,6 +78,8 @@ BENCH_DAILY_JOB = "bench_daily_aggregates"
 BENCH_SETUP_JOB = "bench_country_reference"
 BENCH_HISTORY_JOB = "bench_history"
 BENCH_FIGURES_JOB = "bench_figures"
+BENCH_FRAMES_JOB = "bench_frames"
+BENCH_FILMS_JOB = "bench_films"
 # The columns of geotagged_events that the daily aggregates use.
 USED_COLUMNS = ("timestamp", "action", "in_iface", "out_iface", "src_ip", "dst_ip", "proto", "dst_port",
                 "tcp_flags", "country_code", "country_name")
@@ -512,14 +521,18 @@ def du(path: Path, pattern: str = "**/*") -> tuple[int, int]:
 def _definitions(layout: Layout):
     import dagster as dg
 
-    from iptables_assets.defs.definitions import HISTORY_ASSETS, PUBLISHED_ASSETS, build_definitions
+    from iptables_assets.defs.assets.animation import FRAME_ASSETS, GIF_ASSETS
+    from iptables_assets.defs.assets.figures import FIGURE_ASSETS
+    from iptables_assets.defs.definitions import HISTORY_ASSETS, build_definitions
 
     defs = build_definitions(log_dir=str(layout.logs), out_dir=str(layout.out))
     extra = dg.Definitions(jobs=[
         dg.define_asset_job(BENCH_DAILY_JOB, selection=dg.AssetSelection.assets(*DAILY_ASSETS)),
         dg.define_asset_job(BENCH_SETUP_JOB, selection=dg.AssetSelection.assets("country_reference", "log_file_inventory")),
         dg.define_asset_job(BENCH_HISTORY_JOB, selection=HISTORY_ASSETS),
-        dg.define_asset_job(BENCH_FIGURES_JOB, selection=PUBLISHED_ASSETS),
+        dg.define_asset_job(BENCH_FIGURES_JOB, selection=FIGURE_ASSETS),
+        dg.define_asset_job(BENCH_FRAMES_JOB, selection=FRAME_ASSETS, executor_def=dg.in_process_executor),
+        dg.define_asset_job(BENCH_FILMS_JOB, selection=dg.AssetSelection.assets(*GIF_ASSETS, "journal_report")),
     ])
     return dg.Definitions.merge(defs, extra)
 
@@ -545,7 +558,8 @@ def child(step: str, layout: Layout, cprofile_top: int = 0, chunk_days: int = 0,
         from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
         defs = _definitions(layout)
-        for name in (BENCH_DAILY_JOB, BENCH_SETUP_JOB, BENCH_HISTORY_JOB, BENCH_FIGURES_JOB):
+        for name in (BENCH_DAILY_JOB, BENCH_SETUP_JOB, BENCH_HISTORY_JOB, BENCH_FIGURES_JOB, BENCH_FRAMES_JOB,
+                     BENCH_FILMS_JOB):
             defs.resolve_job_def(name)  # build the asset graph before the clock starts
         instance = dg.DagsterInstance.get() if instance_kind == "sqlite" else dg.DagsterInstance.ephemeral()
         result["startup_s"] = time.perf_counter() - t_start
@@ -583,6 +597,20 @@ def child(step: str, layout: Layout, cprofile_top: int = 0, chunk_days: int = 0,
             result["work_s"] = run(BENCH_HISTORY_JOB)
         elif step == "figures":
             result["work_s"] = run(BENCH_FIGURES_JOB)
+        elif step == "animation":
+            result["frames_s"] = run(BENCH_FRAMES_JOB, tags={
+                ASSET_PARTITION_RANGE_START_TAG: layout.first_day.isoformat(),
+                ASSET_PARTITION_RANGE_END_TAG: (layout.new_day - timedelta(days=1)).isoformat(),
+            })
+            result["frame_steps_s"] = result["step_s"]
+            result["per_frame_s"] = {
+                key.path[-1]: instance.get_latest_materialization_event(key).asset_materialization.metadata[
+                    "median_seconds_per_frame"].value
+                for key in (dg.AssetKey(f"{n}_frames") for n in ("drops_map", "well_known_ports", "top_ports"))
+            }
+            result["films_s"] = run(BENCH_FILMS_JOB)
+            result["gif_bytes"] = {p.stem: p.stat().st_size for p in (layout.out / "journal" / "animations").glob("*.gif")}
+            result["work_s"] = result["frames_s"] + result["films_s"]
         elif step == "incremental":
             result["daily_s"] = run(BENCH_DAILY_JOB, partition_key=layout.new_day.isoformat())
             result["history_s"] = run(BENCH_HISTORY_JOB)
@@ -777,7 +805,7 @@ def report(layout: Layout, manifest: dict, runs: dict[str, list[Run]], baselines
 
     print(f"{'step':<13} {'runs':>4} {'wall s':>8} {'job s':>8} {'CPU s':>8} {'peak RSS MB':>12}  notes")
     summary = {}
-    for step in ("daily", "history", "incremental", "figures"):
+    for step in ("daily", "history", "incremental", "figures", "animation"):
         good = [r for r in runs.get(step, []) if r.ok]
         if not runs.get(step):
             continue
@@ -795,6 +823,11 @@ def report(layout: Layout, manifest: dict, runs: dict[str, list[Run]], baselines
         if step == "incremental":
             note = (f"daily part {med([r.result['daily_s'] for r in good]):.2f} s + "
                     f"history part {med([r.result['history_s'] for r in good]):.2f} s")
+        if step == "animation":
+            r = good[0].result
+            note = ("frames: " + ", ".join(f"{k} {v:.2f} s/frame" for k, v in r["per_frame_s"].items())
+                    + "; GIFs: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["step_s"].items() if k != "journal_report")
+                    + "; sizes: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in r["gif_bytes"].items()))
         if step == "figures":
             slowest = sorted(good[0].result["step_s"], key=lambda k: -med([r.result["step_s"][k] for r in good]))
             note = ", ".join(f"{k} {med([r.result['step_s'][k] for r in good]):.1f}" for k in slowest[:4])
@@ -831,6 +864,21 @@ def report(layout: Layout, manifest: dict, runs: dict[str, list[Run]], baselines
         ok = wall < TARGET_FIGURES_S
         ok_all &= ok
         print(f"  [{mark(ok)}] every figure and the journal < {TARGET_FIGURES_S:.0f} s: {wall:.2f} s ({job:.2f} s)")
+    if "animation" in summary:
+        r = [x for x in runs["animation"] if x.ok][0].result
+        day = sum(r["per_frame_s"].values())
+        ok = day < TARGET_DAY_FRAMES_S
+        ok_all &= ok
+        print(f"  [{mark(ok)}] a day's three frames < {TARGET_DAY_FRAMES_S:.0f} s: {day:.2f} s (medians per frame)")
+        for name, seconds in r["step_s"].items():
+            if name.endswith("_animation"):
+                ok = seconds < TARGET_GIF_S
+                ok_all &= ok
+                print(f"  [{mark(ok)}] {name}: {layout.days} frames assembled < {TARGET_GIF_S:.0f} s: {seconds:.2f} s")
+        size = r["gif_bytes"].get("drops_map", float("inf"))
+        ok = size < TARGET_MAP_GIF_BYTES
+        ok_all &= ok
+        print(f"  [{mark(ok)}] a year of map frames < {TARGET_MAP_GIF_BYTES / 1e6:.0f} MB: {size / 1e6:.1f} MB")
     for step, (_, _, rss) in summary.items():
         ok = rss < TARGET_PEAK_RSS_BYTES
         ok_all &= ok
@@ -846,10 +894,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=DAYS, help="days of history (the incremental day is the next)")
     ap.add_argument("--events-per-day", type=int, default=EVENTS_PER_DAY)
     ap.add_argument("--runs", type=int, default=3, help="repetitions of the history and incremental steps")
-    ap.add_argument("--steps", default="daily,history,incremental,figures",
-                    help="subset of daily,history,incremental,figures (without daily, the daily outputs of an "
+    ap.add_argument("--steps", default="daily,history,incremental,figures,animation",
+                    help="subset of daily,history,incremental,figures,animation (without daily, the daily outputs of an "
                          "earlier invocation are reused)")
-    ap.add_argument("--profile", choices=["daily", "history", "incremental", "figures"],
+    ap.add_argument("--profile", choices=["daily", "history", "incremental", "figures", "animation"],
                     help="only run this step once under cProfile (in a fresh process) and print the hot spots")
     ap.add_argument("--profile-top", type=int, default=30)
     ap.add_argument("--daily-chunk-days", type=int, default=0,
@@ -948,12 +996,16 @@ def main(argv: list[str] | None = None) -> int:
             measured("incremental", i, args.runs)
         if runs["incremental"][-1].ok:
             checks += ["after the incremental step:", *sanity(layout, manifest, "incremental")]
-    if "figures" in steps:
-        for i in range(1, args.runs + 1):
+    if "figures" in steps or "animation" in steps:  # the animation step needs the figures
+        for i in range(1, args.runs + 1 if "figures" in steps else 2):
             measured("figures", i, args.runs)
         if runs["figures"][-1].ok:
             files, size = du(layout.out / "journal")
             checks.append(f"after the figures step: journal folder {files} files, {size / 1e6:,.1f} MB")
+    if "animation" in steps:
+        if measured("animation", 1, 1).ok:
+            files, size = du(layout.out / "journal")
+            checks.append(f"after the animation step: journal folder {files} files, {size / 1e6:,.1f} MB")
 
     ok = report(layout, manifest, runs, baselines, args)
     print("-" * 110)

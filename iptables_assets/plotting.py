@@ -142,9 +142,13 @@ def world_map(
         )
     )
     ax.spines["geo"].set_edgecolor("#A0A0A0")
-    fig.suptitle(title, fontsize=15, fontweight="bold", y=0.975)
+    if corner:  # left-aligned, clear of the date label on the right
+        fig.suptitle(title, fontsize=_fitting(title, size[0] - 1.8, 15), fontweight="bold", x=0.01, ha="left",
+                     y=0.975)
+    else:
+        fig.suptitle(title, fontsize=_fitting(title, size[0] - 0.4, 15), fontweight="bold", y=0.975)
     cax = fig.add_axes((0.885, 0.2, 0.02, 0.6))
-    _colourbar(fig, ax, ramp, scale, legend, truncated=vmax is not None and top > vmax, cax=cax)
+    _colourbar(fig, ax, ramp, scale, legend, truncated=vmax is not None, cax=cax)
     _corner(fig, corner)
     _footer(fig, footer, int(size[0] * 15.8))
     return fig
@@ -199,16 +203,58 @@ def port_tile(
     ax.set_axis_off()
     digits = max(len(str(p)) for p in ports) if ports else 1
     size = min(10.0, cell_inches * 72 * 0.85 / (0.62 * digits))
-    for index, port in enumerate(ports):
-        row, column = divmod(index, columns)
-        colour = TEXT_ON_DATA if counts.get(port, 0) else TEXT_ON_EMPTY
-        ax.text(column, row, str(port), ha="center", va="center", fontsize=size, color=colour)
+    positions = [divmod(index, columns)[::-1] for index in range(len(ports))]
+    colours = [TEXT_ON_DATA if counts.get(port, 0) else TEXT_ON_EMPTY for port in ports]
+    ax.add_collection(_labels([str(p) for p in ports], positions, size, colours, ax))
     fig.suptitle(title, fontsize=_fitting(title, width - (2.0 if corner else 0.4), 15), fontweight="bold", x=0.2 / width, ha="left",
                  y=1 - 0.25 / height)
     cax = fig.add_axes(((columns * cell_inches + 0.45) / width, 0.3 / height + 0.1, 0.25 / width, 0.6))
-    _colourbar(fig, ax, ramp, scale, legend, truncated=vmax is not None and top > vmax, cax=cax)
+    _colourbar(fig, ax, ramp, scale, legend, truncated=vmax is not None, cax=cax)
     _corner(fig, corner)
     return fig
+
+
+@functools.lru_cache(maxsize=8192)
+def _glyphs(text: str, size: float):
+    """`text` as a path in points, centred on (0, 0)."""
+    from matplotlib.textpath import TextPath
+
+    path = TextPath((0, 0), text, size=size)
+    extents = path.get_extents()
+    return path.transformed(_shift(-(extents.x0 + extents.x1) / 2, -(extents.y0 + extents.y1) / 2))
+
+
+def _shift(dx: float, dy: float):
+    from matplotlib.transforms import Affine2D
+
+    return Affine2D().translate(dx, dy)
+
+
+def _labels(texts: Sequence[str], positions: Sequence[tuple[float, float]], size: float, colours, ax):
+    """Many small labels centred on data positions as one collection of glyph paths: drawn in
+    a fraction of the time of as many Text artists (the tiles have 1,024 of them)."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.transforms import Affine2D
+
+    collection = PathCollection(
+        [_glyphs(t, size) for t in texts],
+        offsets=positions,
+        offset_transform=ax.transData,
+        transform=Affine2D().scale(ax.figure.dpi / 72),
+        facecolors=colours,
+        edgecolors="none",
+    )
+    collection.set_gid("cell-labels")
+    collection.labels = list(texts)  # what each path spells, for readers of the figure (tests)
+    return collection
+
+
+def cell_labels(fig: Figure) -> list[str]:
+    """The labels of a `port_tile`'s cells, in cell order."""
+    for collection in fig.axes[0].collections:
+        if collection.get_gid() == "cell-labels":
+            return collection.labels
+    return []
 
 
 def tile_cell(fig: Figure, index: int, columns: int) -> tuple[int, int]:

@@ -23,7 +23,7 @@ def _say(message: str) -> None:
 
 def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date | None) -> dict:
     """Inventory the logs, then materialise every per-day asset for the days they hold."""
-    from .defs.definitions import DAILY_JOB, HISTORY_JOB, INVENTORY_JOB, build_definitions
+    from .defs.definitions import DAILY_JOB, HISTORY_JOB, INVENTORY_JOB, PUBLISH_JOB, build_definitions
     from .defs.partitions import daily_partitions
 
     instance = _instance()
@@ -45,12 +45,29 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
         ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat(),
     }
     daily = defs.resolve_job_def(DAILY_JOB).execute_in_process(instance=instance, tags=tags, run_config=_QUIET)
-    _say(f"per-day assets done ({'ok' if daily.success else 'FAILED'}); whole-history assets")
+    _say(f"per-day assets done ({'ok' if daily.success else 'FAILED'}); whole-history assets and figures")
     history = defs.resolve_job_def(HISTORY_JOB).execute_in_process(instance=instance, run_config=_QUIET)
-    summary = _summarise(daily, history, first_day, last_day, out_dir, time.perf_counter() - started)
+    _say(f"whole-history assets done ({'ok' if history.success else 'FAILED'}); animation frames of {first_day}..{last_day}")
+    frames = _run_in_processes(instance, log_dir, out_dir, tags)
+    _say(f"frames done ({'ok' if frames else 'FAILED'}); GIFs and journal")
+    publish = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, run_config=_QUIET)
+    summary = _summarise(daily, history, publish, first_day, last_day, out_dir, time.perf_counter() - started)
+    summary["success"] = summary["success"] and frames
     for key, value in summary.items():
         _say(f"{key}: {value}")
     return summary
+
+
+def _run_in_processes(instance: dg.DagsterInstance, log_dir: Path, out_dir: Path, tags: dict):
+    """The frames job with the multiprocess executor (one process per film, up to the cores)."""
+    from .defs import definitions
+
+    os.environ[settings.ENV_LOG_DIR] = str(log_dir)  # the step processes rebuild the definitions
+    os.environ[settings.ENV_OUT_DIR] = str(out_dir)
+    config = {**_QUIET, "execution": {"config": {"max_concurrent": os.cpu_count() or 1}}}
+    job = dg.reconstructable(definitions.frames_job_from_environment)
+    with dg.execute_job(job, instance=instance, tags=tags, run_config=config) as result:
+        return result.success
 
 
 def _instance() -> dg.DagsterInstance:
@@ -78,7 +95,7 @@ def _window(span: tuple[date, date], first: date | None, last: date | None, part
     return lo, hi
 
 
-def _summarise(result, history, first_day: date, last_day: date, out_dir: Path, seconds: float) -> dict:
+def _summarise(result, history, publish, first_day: date, last_day: date, out_dir: Path, seconds: float) -> dict:
     # A single-run range carries the range's totals on each partition's materialisation.
     counts = {
         m.asset_key.path[-1]: m.metadata["dagster/row_count"].value
@@ -86,9 +103,9 @@ def _summarise(result, history, first_day: date, last_day: date, out_dir: Path, 
     }
     scans = {m.asset_key.path[-1]: m.metadata for m in history.asset_materializations_for_node("scan_summary")}
     scan_meta = scans.get("scan_summary", {})
-    journal = [m.metadata["path"].value for m in history.asset_materializations_for_node("journal_report")]
+    journal = [m.metadata["path"].value for m in publish.asset_materializations_for_node("journal_report")]
     return {
-        "success": result.success and history.success,
+        "success": result.success and history.success and publish.success,
         "days": (last_day - first_day).days + 1,
         "events": counts.get("firewall_events", 0),
         "rejects": counts.get("firewall_rejects", 0),

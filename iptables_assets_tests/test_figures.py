@@ -27,6 +27,12 @@ def _assert_colour(pixels: np.ndarray, xy: tuple[int, int], expected: str, toler
     assert np.abs(got - want).max() <= tolerance, (xy, got.tolist(), expected)
 
 
+def _label_position(fig, index: int) -> tuple[float, float]:
+    (labels,) = [c for c in fig.axes[0].collections if c.get_gid() == "cell-labels"]
+    x, y = labels.get_offsets()[index]
+    return float(x), float(y)
+
+
 def country_totals(counts: dict[str, int]) -> pl.DataFrame:
     rows = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     return pl.DataFrame({
@@ -110,14 +116,19 @@ def test_scan_maps_use_their_detector_and_unique_ip_legend():
 def test_well_known_tile_cells_carry_their_port_and_colour():
     counts = {22: 800, 23: 400, 80: 200, 5000: 999}
     fig = figures.well_known_ports_tile(port_totals(counts), SITE)
-    ax = fig.axes[0]
-    labels = [t.get_text() for t in ax.texts]
-    assert labels == [str(p) for p in range(1024)]  # every cell labelled, in port order
-    assert ax.texts[22].get_position() == (22 % 32, 22 // 32)
+    assert plotting.cell_labels(fig) == [str(p) for p in range(1024)]  # every cell labelled, in port order
+    assert _label_position(fig, 22) == (22 % 32, 22 // 32)
     pixels = _pixels(fig)
     _assert_colour(pixels, plotting.tile_cell(fig, 22, 32), "#E00000")  # 5000 is not on this tile
     _assert_colour(pixels, plotting.tile_cell(fig, 23, 32), plotting.PORTS_RAMP.colour(400, 800))
     _assert_colour(pixels, plotting.tile_cell(fig, 21, 32), plotting.NO_DATA)
+    # the label is drawn inside its cell: white glyph pixels on the data cell, dark grey on an empty one
+    x, y = plotting.tile_cell(fig, 22, 32)
+    cell = pixels[y:y + 40, x:x + 40].reshape(-1, 3).astype(int)
+    assert (cell.min(axis=1) > 200).sum() > 15
+    x, y = plotting.tile_cell(fig, 21, 32)
+    cell = pixels[y:y + 40, x:x + 40].reshape(-1, 3).astype(int)
+    assert (cell.max(axis=1) < 120).sum() > 15
     _assert_colour(pixels, plotting.tile_cell(fig, 1023, 32), plotting.NO_DATA)
 
 
@@ -137,8 +148,8 @@ def test_top_ports_are_the_256_most_dropped_in_port_order():
     top = figures.top_ports(totals)
     assert len(top) == 256 and top == sorted(top) and top[0] == 440 and top[-1] == 2990
     tile = figures.top_ports_tile(totals, SITE)
-    assert [t.get_text() for t in tile.axes[0].texts] == [str(p) for p in top]
-    assert tile.axes[0].texts[17].get_position() == (1, 1)  # 16 columns
+    assert plotting.cell_labels(tile) == [str(p) for p in top]
+    assert _label_position(tile, 17) == (1, 1)  # 16 columns
     chart = figures.top_ports_chart(totals, SITE)
     heights = [bar.get_height() for bar in chart.axes[0].patches]
     assert heights == [counts[p] for p in top]

@@ -149,7 +149,8 @@ def test_run_publishes_the_journal_with_every_figure(journal_run):
         "top_ports_chart", "top_ports", "top_ports_truncated", "port_22_map", "port_23_map", "port_445_map",
         "daily_scanners_map", "longterm_scanners_map",
     }
-    assert sorted(images) == sorted(f"figures/{name}.png" for name in expected)
+    films = {f"animations/{name}.gif" for name in ("drops_map", "well_known_ports", "top_ports")}
+    assert sorted(images) == sorted({f"figures/{name}.png" for name in expected} | films)
     for src in images:
         assert (folder / src).stat().st_size > 20_000, src
     for planted in truth["scanners"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from .. import countries, settings
-from .assets import aggregates, figures, geo, ingestion, journal
+from .assets import aggregates, animation, figures, geo, ingestion, journal
 from .io_managers import ParquetIOManagerResource
 from .resources import Analysis, GeoIP, LogSource, OutputFolder, Publication
 
@@ -34,8 +34,17 @@ HISTORY_ASSETS = [
     aggregates.scan_summary,
 ]
 HISTORY_JOB = "history_job"
-PUBLISHED_ASSETS = [*figures.FIGURE_ASSETS, journal.journal_report]
-history_job = dg.define_asset_job(HISTORY_JOB, selection=[*HISTORY_ASSETS, *PUBLISHED_ASSETS])
+history_job = dg.define_asset_job(HISTORY_JOB, selection=[*HISTORY_ASSETS, *figures.FIGURE_ASSETS])
+
+# Animation frames of the days just aggregated (daily partitions, after the whole-history port list).
+FRAMES_JOB = "frames_job"
+# The three films' frames are independent steps: the multiprocess executor draws them in parallel.
+frames_job = dg.define_asset_job(FRAMES_JOB, selection=animation.FRAME_ASSETS, executor_def=dg.multiprocess_executor)
+
+# The films and the journal page, once every figure and frame exists.
+PUBLISH_JOB = "publish_job"
+publish_job = dg.define_asset_job(PUBLISH_JOB, selection=[*animation.GIF_ASSETS, journal.journal_report])
+PUBLISHED_ASSETS = [*figures.FIGURE_ASSETS, *animation.GIF_ASSETS, journal.journal_report]
 
 
 def build_definitions(log_dir: str | None = None, out_dir: str | None = None) -> dg.Definitions:
@@ -49,9 +58,12 @@ def build_definitions(log_dir: str | None = None, out_dir: str | None = None) ->
             geo.country_reference,
             aggregates.daily_aggregates,
             *HISTORY_ASSETS,
-            *PUBLISHED_ASSETS,
+            *figures.FIGURE_ASSETS,
+            *animation.FRAME_ASSETS,
+            *animation.GIF_ASSETS,
+            journal.journal_report,
         ],
-        jobs=[inventory_job, daily_job, history_job],
+        jobs=[inventory_job, daily_job, history_job, frames_job, publish_job],
         resources={
             "log_source": LogSource(log_dir=log_dir or settings.log_dir()),
             "output_folder": OutputFolder(base_path=out),
@@ -64,3 +76,9 @@ def build_definitions(log_dir: str | None = None, out_dir: str | None = None) ->
 
 
 defs = build_definitions()
+
+
+def frames_job_from_environment() -> dg.JobDefinition:
+    """The frames job of the definitions built from the environment: what
+    `dagster.reconstructable` needs to run it in several processes from `iptables-assets run`."""
+    return build_definitions().resolve_job_def(FRAMES_JOB)

@@ -63,6 +63,16 @@ class OutputFolder(dg.ConfigurableResource):
         with file.open("rb") as handle:
             return pl.read_parquet(handle)
 
+    def read_asset(self, asset: str):
+        """An unpartitioned asset's value (None if it was never materialised)."""
+        import polars as pl
+
+        file = self.path(f"{asset}.parquet")
+        if not file.exists():
+            return None
+        with file.open("rb") as handle:
+            return pl.read_parquet(handle)
+
     def daily_partitions(self, asset: str, columns: list[str] | None = None) -> dict:
         """Every materialised partition of a daily asset, {day: DataFrame}, read from the IO
         manager's layout (`<base>/<asset>/<YYYY-MM-DD>.parquet`); days never materialised are

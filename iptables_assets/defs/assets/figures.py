@@ -15,25 +15,37 @@ FIGURES_FOLDER = "figures"
 FIGURE_SCHEMA = {"section": pl.String, "file": pl.String, "title": pl.String, "caption": pl.String}
 
 
+def published_file(
+    publication: Publication, output_folder: OutputFolder, relative: str, data: bytes, preview_png: bytes
+) -> tuple[str, dict]:
+    """Write `data` to `<journal>/<relative>` atomically; the path and a small preview (a
+    downscaled palette PNG in Markdown, tens of KB) as materialisation metadata."""
+    path = publication.journal_folder(output_folder) / relative
+    write_bytes_atomic(path, data)
+    name = relative.rsplit("/", 1)[-1].split(".")[0]
+    preview = base64.b64encode(plotting.preview_png(preview_png)).decode("ascii")
+    return str(path), {
+        f"preview_{name}": dg.MetadataValue.md(f"![{name}](data:image/png;base64,{preview})"),
+        f"path_{name}": dg.MetadataValue.path(str(path)),
+    }
+
+
 def publish(
     publication: Publication,
     output_folder: OutputFolder,
     section: str,
     drawn: dict[str, tuple],
 ) -> dg.MaterializeResult:
-    """Write each (figure, caption) of `drawn` as `<journal>/figures/<name>.png` (atomically) and
-    return the list of figures for the journal, with a small preview of each for the UI."""
-    folder = publication.journal_folder(output_folder) / FIGURES_FOLDER
+    """Write each (figure, caption) of `drawn` as `<journal>/figures/<name>.png` and return the
+    list of figures for the journal, with a preview of each for the UI."""
     rows, metadata = [], {}
     for name, (figure, caption) in drawn.items():
         png = plotting.png_bytes(figure)
-        path = folder / f"{name}.png"
-        write_bytes_atomic(path, png)
-        preview = base64.b64encode(plotting.preview_png(png)).decode("ascii")
-        metadata[f"preview_{name}"] = dg.MetadataValue.md(f"![{name}](data:image/png;base64,{preview})")
-        metadata[f"path_{name}"] = dg.MetadataValue.path(str(path))
+        relative = f"{FIGURES_FOLDER}/{name}.png"
+        _path, entries = published_file(publication, output_folder, relative, png, png)
+        metadata.update(entries)
         metadata[f"size_{name}"] = f"{int(figure.bbox.width)}x{int(figure.bbox.height)} px, {len(png):,} bytes"
-        rows.append({"section": section, "file": f"{FIGURES_FOLDER}/{name}.png", "title": name, "caption": caption})
+        rows.append({"section": section, "file": relative, "title": name, "caption": caption})
     return dg.MaterializeResult(value=pl.DataFrame(rows, schema=FIGURE_SCHEMA), metadata=metadata)
 
 

@@ -27,6 +27,9 @@ def journal_report(
     port_figures: pl.DataFrame,
     port_maps: pl.DataFrame,
     scan_maps: pl.DataFrame,
+    drops_map_animation: pl.DataFrame,
+    well_known_ports_animation: pl.DataFrame,
+    top_ports_animation: pl.DataFrame,
     publication: Publication,
     analysis: Analysis,
     geoip: GeoIP,
@@ -46,7 +49,8 @@ def journal_report(
         scan_threshold=analysis.scan_threshold,
         big_scan_threshold=analysis.big_scan_threshold,
         figures=journal_figures(
-            drops_map, top_countries_chart, top_countries_timeline, port_figures, port_maps, scan_maps
+            drops_map, top_countries_chart, top_countries_timeline, port_figures, port_maps, scan_maps,
+            drops_map_animation, well_known_ports_animation, top_ports_animation,
         ),
         disclaimer=GEOLOCATION_DISCLAIMER,
         credits=publication.credits(geoip),

@@ -1,0 +1,161 @@
+"""Animation frames and GIFs: pixels of known days, frame order and timing, one-frame updates."""
+
+import io
+import shutil
+from datetime import date, timedelta
+
+import dagster as dg
+import imageio.v3 as iio
+import numpy as np
+import polars as pl
+import pytest
+from matplotlib.colors import to_rgb
+from PIL import Image
+
+from iptables_assets import animation, plotting
+from iptables_assets.figures import Site
+
+pytestmark = pytest.mark.xdist_group("journal_run")
+
+SITE = Site(name="example.org", map_footer="Geolocation is unreliable. Credits.")
+DAY = date(2026, 1, 2)
+TOLERANCE = 10  # frames are mapped onto a fixed 256-colour palette
+
+
+def _rgb(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+
+
+def _close(pixel, colour: str) -> bool:
+    return np.abs(pixel - np.array([round(c * 255) for c in to_rgb(colour)])).max() <= TOLERANCE
+
+
+def _figure_of(name: str, counts: dict, top=()):
+    """The matplotlib figure a frame is drawn from (for pixel positions)."""
+    if name == "drops_map":
+        return animation.map_frame(counts, DAY, SITE, 1000)
+    return animation.tile_frame(counts, top or range(1024), DAY, SITE, 1000, top=bool(top))
+
+
+def test_map_frame_uses_the_fixed_scale():
+    counts = {"BR": 500, "CN": 2000}
+    png = animation.render_frame("drops_map", counts, DAY, SITE, vmax=1000)
+    pixels, fig = _rgb(png), _figure_of("drops_map", counts)
+    x, y = plotting.country_point("BR", fig)
+    assert _close(pixels[y, x], plotting.DROPS_RAMP.colour(500, 1000))
+    x, y = plotting.country_point("CN", fig)
+    assert _close(pixels[y, x], "#E00000")  # over the cap: the top colour
+    x, y = plotting.country_point("AU", fig)
+    assert _close(pixels[y, x], plotting.NO_DATA)
+    assert DAY.isoformat() in [t.get_text() for t in fig.texts]
+
+
+def test_tile_frames_colour_their_ports_and_keep_one_size():
+    counts = {22: 250, 23: 5000}
+    png = animation.render_frame("well_known_ports", counts, DAY, SITE, vmax=1000)
+    pixels, fig = _rgb(png), _figure_of("well_known_ports", counts)
+    x, y = plotting.tile_cell(fig, 22, 32)
+    assert _close(pixels[y, x], plotting.PORTS_RAMP.colour(250, 1000))
+    x, y = plotting.tile_cell(fig, 23, 32)
+    assert _close(pixels[y, x], "#E00000")
+    x, y = plotting.tile_cell(fig, 24, 32)
+    assert _close(pixels[y, x], plotting.NO_DATA)
+    empty = animation.render_frame("well_known_ports", {}, DAY + timedelta(days=1), SITE, vmax=1000)
+    assert _rgb(empty).shape == pixels.shape
+    top = [22, 23, 80, 443, 8080]
+    top_png = animation.render_frame("top_ports", {443: 1000}, DAY, SITE, vmax=1000, top_ports=top)
+    tile = _figure_of("top_ports", {443: 1000}, top)
+    x, y = plotting.tile_cell(tile, 3, 16)
+    assert _close(_rgb(top_png)[y, x], "#E00000")
+    assert animation.frame_text(top_png)[animation.PORTS_KEY] == animation.ports_key(top)
+
+
+def test_frames_are_deterministic():
+    counts = {"FR": 10}
+    assert animation.render_frame("drops_map", counts, DAY, SITE, 1000) == animation.render_frame(
+        "drops_map", counts, DAY, SITE, 1000
+    )
+
+
+def test_gif_has_every_frame_in_order_at_five_per_second():
+    days = [DAY + timedelta(days=i) for i in range(4)]
+    frames = [animation.render_frame("drops_map", {"US": 250 * (i + 1)}, d, SITE, 1000) for i, d in enumerate(days)]
+    gif = animation.assemble_gif(frames)
+    decoded = iio.imread(gif, index=None, plugin="pillow", mode="RGB")
+    assert decoded.shape[0] == 4
+    for frame, png in zip(decoded, frames):
+        assert np.array_equal(frame.astype(int), _rgb(png))  # exact, in order
+    with Image.open(io.BytesIO(gif)) as image:
+        assert image.n_frames == 4 and image.info["loop"] == 0
+        durations = []
+        for index in range(image.n_frames):
+            image.seek(index)
+            durations.append(image.info["duration"])
+    assert durations == [200] * 4
+    with pytest.raises(ValueError, match="differ in size"):
+        animation.assemble_gif([frames[0], animation.render_frame("well_known_ports", {}, DAY, SITE, 1000)])
+
+
+# --- through Dagster, on the 45-day run's outputs ---------------------------------------------------
+
+
+def _gif_frames(path) -> np.ndarray:
+    return iio.imread(path, index=None, plugin="pillow", mode="RGB")
+
+
+@pytest.fixture
+def run_copy(journal_run, tmp_path):
+    out, truth, _stdout = journal_run
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    return copy, truth
+
+
+def _materialize(out, selection, **kwargs):
+    from iptables_assets.defs.definitions import build_definitions
+
+    defs = build_definitions(log_dir=str(out), out_dir=str(out))
+    assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+    result = dg.materialize(assets, selection=selection, resources=defs.resources, **kwargs)
+    assert result.success
+    return result
+
+
+def test_run_made_one_frame_per_day_and_the_gifs(journal_run):
+    out, truth, _stdout = journal_run
+    for name in animation.ANIMATIONS:
+        frames = sorted(p.stem for p in (out / "journal" / "frames" / name).glob("*.png"))
+        assert frames == truth["days"], name
+        decoded = _gif_frames(out / "journal" / "animations" / f"{name}.gif")
+        assert decoded.shape[0] == len(truth["days"])
+    assert (out / "journal" / "animations" / "drops_map.gif").stat().st_size < 20e6 * len(truth["days"]) / 365
+
+
+def test_rematerialising_one_day_changes_only_that_frame(run_copy):
+    out, truth = run_copy
+    day = truth["days"][10]
+    before = _gif_frames(out / "journal" / "animations" / "drops_map.gif")
+    counts = pl.read_parquet(out / "daily_country_counts" / f"{day}.parquet")
+    counts.with_columns(pl.lit(5000, dtype=pl.Int64).alias("events")).write_parquet(
+        out / "daily_country_counts" / f"{day}.parquet"
+    )
+    _materialize(out, ["drops_map_frames"], partition_key=day)
+    _materialize(out, ["drops_map_animation"])
+    after = _gif_frames(out / "journal" / "animations" / "drops_map.gif")
+    changed = [i for i in range(len(before)) if not np.array_equal(before[i], after[i])]
+    assert changed == [10]
+
+
+def test_missing_day_is_an_empty_frame_and_stale_top_ports_are_flagged(run_copy):
+    out, truth = run_copy
+    missing = truth["days"][5]
+    (out / "journal" / "frames" / "top_ports" / f"{missing}.png").unlink()
+    totals = pl.read_parquet(out / "port_totals.parquet")
+    # a different whole-history top-256: the stored frames were drawn with the old list
+    totals.with_columns(pl.col("dst_port").reverse()).write_parquet(out / "port_totals.parquet")
+    result = _materialize(out, ["top_ports_animation"])
+    (materialisation,) = result.asset_materializations_for_node("top_ports_animation")
+    assert materialisation.metadata["frames"].value == len(truth["days"])
+    assert materialisation.metadata["days_drawn_empty_without_frame"].value == [missing]
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed and check.metadata["stale_frames"].value == len(truth["days"]) - 1
