@@ -24,13 +24,14 @@ non-UTF-8 bytes) are in ``messages`` and ``kern.log``; forged sshd lines only in
 
 Truth keys (``ground_truth.json``): params, tz, host, days, records_per_day, input_drops_per_day,
 input_drops_per_port, input_drops_per_source, actions, rejects, rejects_per_day, ignored_lines_per_file, lines_per_file,
-scanners, repeated_lines, repeated_events, files. Run ``python -m iptables_assets.generate DIR``.
+scanners, repeated_lines, repeated_events, files, sshd_per_kind, sshd_per_day, sshd_per_source. Run ``python -m iptables_assets.generate DIR``.
 """
 
 from __future__ import annotations
 
 import argparse
 import bisect
+import ipaddress
 import contextlib
 import datetime as dt
 import gc
@@ -196,6 +197,7 @@ class Line:
     candidate: bool = False  # netfilter candidate (record or reject), i.e. not "ignored"
     reject: str | None = None  # reject reason of a non-kernel candidate (forged lines)
     raw: bool = False
+    sshd: tuple[str, str | None] | None = None  # (event kind, source address) of an sshd line
 
 
 def render_netfilter(ev: NetfilterEvent) -> str:
@@ -308,6 +310,7 @@ class _Builder:
 
     def __init__(self, days: int, seed: int, start: dt.date, events_per_day: int, tz: str):
         self.rng = _Rng(seed)
+        self.ssh_rng = _Rng(f"{seed}:sshd")  # sshd sessions draw apart: firewall events do not depend on them
         self.tz = ZoneInfo(tz)
         self.events_per_day = events_per_day
         self.dates = [start + dt.timedelta(days=i) for i in range(days)]
@@ -327,9 +330,9 @@ class _Builder:
         self.used_t.add(t_us)
         return t_us
 
-    def time_in(self, day: int, lo: float = 0.0, hi: float = 1.0) -> int:
+    def time_in(self, day: int, lo: float = 0.0, hi: float = 1.0, rng: "_Rng | None" = None) -> int:
         a, b = self.bounds[day], self.bounds[day + 1]
-        return self.unique(a + int((b - a) * lo) + self.rng.below(max(1, int((b - a) * (hi - lo)))))
+        return self.unique(a + int((b - a) * lo) + (rng or self.rng).below(max(1, int((b - a) * (hi - lo)))))
 
     def new_ip(self, octets: tuple[int, ...] = PUBLIC_OCTETS, cum: tuple[int, ...] | None = None) -> str:
         rng = self.rng
@@ -594,12 +597,19 @@ class _Builder:
                           f'x-info="https://www.rsyslog.com"] rsyslogd was HUPed')
 
     def sshd_day(self, day: int, sources: list[_Source], clients: list[str]) -> None:
-        rng = self.rng
+        rng = self.ssh_rng
         for _ in range(max(4, self.events_per_day // 25)):
-            t, pid = self.time_in(day), rng.between(1000, 65000)
-            ip = rng.pick(clients) if rng.random() < 0.05 else rng.pick(sources).ip
-            for k, text in enumerate(_ssh_session(rng, ip)):
-                self.add_line(self.unique(t + k * rng.between(100_000, 3 * US)), ("secure",), f"sshd[{pid}]: {text}")
+            t, pid = self.time_in(day, rng=rng), rng.between(1000, 65000)
+            draw = rng.random()
+            if draw < 0.05:
+                ip = rng.pick(clients)
+            elif draw < 0.12:  # IPv6 clients
+                ip = f"{rng.pick(PUBLIC_V6_PREFIXES)}:" + ":".join(f"{rng.below(0x10000):x}" for _ in range(6))
+            else:
+                ip = rng.pick(sources).ip
+            for k, (kind, text) in enumerate(_ssh_session(rng, ip)):
+                self.add_line(self.unique(t + k * rng.between(100_000, 3 * US)), ("secure",), f"sshd[{pid}]: {text}",
+                              sshd=(kind, ip if kind != "other" else None))
 
     def plant_forged(self) -> None:
         """Attacker-chosen sshd user names that look like netfilter logs: rejects, never records."""
@@ -611,10 +621,11 @@ class _Builder:
                     f"IN=eth0 OUT= SRC={claimed} DST={HOST_V4} PROTO=TCP "
                     f"SPT={rng.between(1, 65535)} DPT={rng.pick((22, 23, 3389))}")
             t = self.time_in(rng.below(len(self.dates)))
-            for k, text in enumerate((f"Invalid user {user} from {ip} port {port}",
-                                      f"Connection closed by invalid user {user} {ip} port {port} [preauth]")):
+            for k, (kind, text) in enumerate((
+                    ("invalid_user", f"Invalid user {user} from {ip} port {port}"),
+                    ("connection_closed", f"Connection closed by invalid user {user} {ip} port {port} [preauth]"))):
                 self.add_line(self.unique(t + k * 700_000), ("secure",), f"sshd[{pid}]: {text}",
-                              candidate=True, reject="untrusted_program")
+                              candidate=True, reject="untrusted_program", sshd=(kind, ip))
 
     def plant_garbage(self) -> None:
         """Crash debris: a run of NUL bytes and non-UTF-8 junk, no header, no netfilter text."""
@@ -651,35 +662,52 @@ class _Builder:
         return Simulation(params, self.tz, self.dates, self.bounds, self.boot_us, self.events, self.lines, self.scanners)
 
 
-_SSH_KINDS = ("root", "invalid", "accepted", "badproto", "reverse", "noid", "closed")
-_SSH_CUM = tuple(itertools.accumulate((30, 30, 3, 5, 8, 10, 14)))
+_SSH_KINDS = ("root", "invalid", "accepted", "badproto", "reverse", "noid", "closed", "reset", "negotiate",
+              "disconnect", "odd_user", "noise")
+_SSH_CUM = tuple(itertools.accumulate((26, 26, 3, 5, 8, 8, 10, 3, 3, 4, 2, 2)))
+# User names attackers try that are hard to parse: spaces, quotes, a fake "from ... port" suffix.
+ODD_USERS = ("john smith", "o'brien", 'x" onmouseover="alert(1)', "<script>alert(1)</script>",
+             "admin from 192.0.2.1 port 22")
 
 
-def _ssh_session(rng: _Rng, ip: str) -> list[str]:
+def _ssh_session(rng: _Rng, ip: str) -> list[tuple[str, str]]:
+    """One client's sshd lines as (event kind, message); kinds as the sshd stage names them."""
     port = rng.between(1024, 65535)
     user = rng.pick(INVALID_USERS)
-    a, b, c, d = ip.split(".")
     kind = rng.weighted(_SSH_KINDS, _SSH_CUM)
     if kind == "root":
-        return [f"Failed password for root from {ip} port {port} ssh2"] * rng.between(1, 3) + [
-            f"Connection closed by authenticating user root {ip} port {port} [preauth]"]
-    if kind == "invalid":
-        return [f"Invalid user {user} from {ip} port {port}",
-                f"Failed password for invalid user {user} from {ip} port {port} ssh2",
-                f"Connection closed by invalid user {user} {ip} port {port} [preauth]"]
+        return [("failed_password", f"Failed password for root from {ip} port {port} ssh2")] * rng.between(1, 3) + [
+            ("connection_closed", f"Connection closed by authenticating user root {ip} port {port} [preauth]")]
+    if kind in ("invalid", "odd_user"):
+        user = rng.pick(ODD_USERS) if kind == "odd_user" else user
+        return [("invalid_user", f"Invalid user {user} from {ip} port {port}"),
+                ("failed_password", f"Failed password for invalid user {user} from {ip} port {port} ssh2"),
+                ("connection_closed", f"Connection closed by invalid user {user} {ip} port {port} [preauth]")]
     if kind == "accepted":
         who = rng.pick(("alice", "bob", "deploy"))
-        return [f"Accepted publickey for {who} from {ip} port {port} ssh2: ED25519 SHA256:{rng.getrandbits(128):032x}",
-                f"pam_unix(sshd:session): session opened for user {who}(uid=1000) by (uid=0)"]
+        return [("accepted", f"Accepted publickey for {who} from {ip} port {port} ssh2: ED25519 "
+                             f"SHA256:{rng.getrandbits(128):032x}"),
+                ("other", f"pam_unix(sshd:session): session opened for user {who}(uid=1000) by (uid=0)")]
     if kind == "badproto":
-        return [f"Bad protocol version identification 'GET / HTTP/1.1' from {ip} port {port}"]
+        return [("bad_protocol_version", f"Bad protocol version identification 'GET / HTTP/1.1' from {ip} port {port}")]
     if kind == "reverse":
-        return [f"reverse mapping checking getaddrinfo for {d}-{c}-{b}-{a}.dyn.example.net [{ip}] failed"
-                " - POSSIBLE BREAK-IN ATTEMPT!",
-                f"Connection closed by {ip} port {port} [preauth]"]
+        name = "-".join(reversed(ip.replace(":", ".").split("."))) + ".dyn.example.net"
+        return [("break_in_attempt", f"reverse mapping checking getaddrinfo for {name} [{ip}] failed"
+                                     " - POSSIBLE BREAK-IN ATTEMPT!"),
+                ("connection_closed", f"Connection closed by {ip} port {port} [preauth]")]
     if kind == "noid":
-        return [f"Did not receive identification string from {ip} port {port}"]
-    return [f"Connection closed by {ip} port {port} [preauth]"]
+        return [("no_identification", f"Did not receive identification string from {ip} port {port}")]
+    if kind == "reset":
+        return [("connection_reset", f"Connection reset by {ip} port {port} [preauth]")]
+    if kind == "negotiate":
+        return [("unable_to_negotiate", f"Unable to negotiate with {ip} port {port}: no matching key exchange "
+                                        "method found. Their offer: diffie-hellman-group1-sha1 [preauth]")]
+    if kind == "disconnect":
+        return [("disconnect", f"Received disconnect from {ip} port {port}:11: Bye Bye [preauth]"),
+                ("disconnect", f"Disconnected from authenticating user root {ip} port {port} [preauth]")]
+    if kind == "noise":
+        return [("other", "error: kex_exchange_identification: Connection closed by remote host")]
+    return [("connection_closed", f"Connection closed by {ip} port {port} [preauth]")]
 
 
 INVALID_USERS = ("admin", "test", "oracle", "ubuntu", "user", "postgres", "git", "ftpuser", "pi", "guest", "support", "hadoop")
@@ -833,9 +861,15 @@ def build_truth(sim: Simulation, files: dict[str, FileInfo]) -> dict:
             sources[ev.src] += ev.count
             if ev.has_port:
                 ports[ev.dport] += ev.count
+    sshd_per_day: dict[str, Counter] = defaultdict(Counter)
+    sshd_sources: Counter = Counter()
     for line in sim.lines:
         if line.reject:
             rejects_per_day[sim.day_of(line.t_us)][line.reject] += 1
+        if line.sshd:
+            sshd_per_day[sim.day_of(line.t_us)][line.sshd[0]] += 1
+            if line.sshd[1]:
+                sshd_sources[str(ipaddress.ip_address(line.sshd[1]))] += 1  # as the parser writes it
     rejects = Counter()
     for c in rejects_per_day.values():
         rejects.update(c)
@@ -859,6 +893,9 @@ def build_truth(sim: Simulation, files: dict[str, FileInfo]) -> dict:
         "repeated_lines": len(repeats),
         "repeated_events": sum(repeats),
         "files": {n: {"first": files[n].first, "last": files[n].last} for n in names},
+        "sshd_per_kind": dict(sorted(sum(sshd_per_day.values(), Counter()).items())),
+        "sshd_per_day": {d: dict(sorted(sshd_per_day[d].items())) for d in iso_days},
+        "sshd_per_source": dict(sorted(sshd_sources.items())),
     }
 
 

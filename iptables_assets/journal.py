@@ -216,6 +216,49 @@ def _scans(inputs: JournalInputs, redactor: Redactor) -> Section:
     return section
 
 
+NOTABLE_LINES = 200  # notable sshd lines quoted in full; the export holds them all
+
+
+def sshd_section(
+    kinds: pl.DataFrame, top_sources: pl.DataFrame, scanners: pl.DataFrame, notable: pl.DataFrame,
+    redactor: Redactor,
+) -> Section:
+    """The sshd findings: events by kind, top sources, scanners that also talked to sshd, and the
+    notable lines quoted (host names and addresses redacted when asked)."""
+    section = Section("sshd", SECTIONS["sshd"])
+    if kinds.height == 0:
+        section.paragraphs.append("No sshd lines were found (secure*, auth.log*, journald exports).")
+        return section
+    by_kind = kinds.group_by("kind").agg(pl.col("events").sum(), pl.col("country_code").n_unique().alias("countries"))
+    section.paragraphs.append(
+        f"{int(by_kind['events'].sum()):,} sshd events. {scanners.height:,} addresses that scanned the firewall "
+        "also talked to sshd."
+    )
+    section.tables.append(table("sshd events by kind", by_kind.sort(["events", "kind"], descending=[True, False])))
+    shown = top_sources.select("src_ip", "country_code", "sshd_events", "kinds", "user_names", "first_seen", "last_seen")
+    section.tables.append(table("Top sshd sources", redactor.frame(shown.rename({"src_ip": "source"}), addresses=["source"])))
+    if scanners.height:
+        shown = scanners.select("src_ip", "country_code", "sshd_events", "kinds", "daily_scans", "longterm_ports")
+        section.tables.append(table(
+            "Scanners that also talked to sshd", redactor.frame(shown.rename({"src_ip": "source"}), addresses=["source"])
+        ))
+    for row in notable.iter_rows(named=True):  # names that identify hosts: the logging host, reverse DNS
+        redactor.host(row["host"])
+        if row["kind"] == "break_in_attempt":
+            redactor.host(row["detail"])
+    lines = [
+        redactor.text(f"{_cell(row['timestamp'])} {row['host'] or ''} sshd: {row['message']}")
+        for row in notable.head(NOTABLE_LINES).iter_rows(named=True)
+    ]
+    if lines:
+        section.paragraphs.append(
+            f"Notable lines (bad protocol versions and POSSIBLE BREAK-IN ATTEMPT), {notable.height:,} in all"
+            + (f", the first {NOTABLE_LINES:,} quoted:" if notable.height > NOTABLE_LINES else ":")
+        )
+        section.preformatted.append("\n".join(lines))
+    return section
+
+
 def _data(inputs: JournalInputs) -> Section:
     section = Section("data", SECTIONS["data"])
     section.paragraphs.append(inputs.disclaimer)

@@ -266,7 +266,7 @@ def _raw_lines(file: LogFile, line_numbers: pl.Series, config: ParseConfig) -> p
 
 def _classify_chunk(chunk: bytes, first_line: int, config: ParseConfig) -> pl.DataFrame:
     """Scan a chunk of lines and sort each into record / reject / ignored rows."""
-    chunk, originals = _journal_json_chunk(chunk)
+    chunk, originals = journal_json_chunk(chunk)
     rows = scanner.scan(chunk, first_line)
     fmt = pl.col("fmt")
     unifi = pl.col("tag").is_null() & pl.col("prefix").str.contains(_UNIFI_RULE).fill_null(False)
@@ -277,7 +277,7 @@ def _classify_chunk(chunk: bytes, first_line: int, config: ParseConfig) -> pl.Da
     )
     rows = rows.with_columns(
         program.alias("program"),
-        _header_time(config.tz).alias("ts"),
+        header_time(config.tz).alias("ts"),
         pl.when(fmt == scanner.FMT_RFC3164).then(pl.col("md")).alias("md"),
         pl.when(fmt == scanner.FMT_PVE)
         .then(pl.concat_str(pl.col("pve_chain"), pl.lit(" "), pl.col("prefix")).str.strip_chars())
@@ -340,7 +340,7 @@ _TCP_FLAG_TEXT = _bit_names(scanner.TCP_FLAG_NAMES)
 _IP_FLAG_TEXT = _bit_names(scanner.IP_FLAG_NAMES)
 
 
-def _header_time(tz: str) -> pl.Expr:
+def header_time(tz: str) -> pl.Expr:
     """UTC time of ISO 8601 / Proxmox headers (RFC 3164 gets its year later, per file)."""
     offset = pl.col("offset_s")
     has_offset = offset != -99999
@@ -371,7 +371,7 @@ def _with_raw_lines(rows: pl.DataFrame, chunk: bytes, originals: dict[int, bytes
     return rows.with_columns(pl.Series("raw_line", raw, dtype=pl.String))
 
 
-def _journal_json_chunk(chunk: bytes) -> tuple[bytes, dict[int, bytes]]:
+def journal_json_chunk(chunk: bytes) -> tuple[bytes, dict[int, bytes]]:
     """Rewrite `journalctl -o json` lines as ISO-header text lines (line count unchanged);
     also returns {line index: original line} for the rewritten lines."""
     if not chunk.startswith(b"{"):  # journal exports are JSON on every line
@@ -554,10 +554,10 @@ def scan_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfig
     """Read only the syslog headers of a file (cheaper than `parse_file`) to date its content."""
     pieces = []
     for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes, []):
-        rows = scanner.scan(_journal_json_chunk(chunk)[0], first_line, text_fields=())
+        rows = scanner.scan(journal_json_chunk(chunk)[0], first_line, text_fields=())
         pieces.append(rows.select(
             pl.when(pl.col("fmt") == scanner.FMT_RFC3164).then(pl.col("md")).alias("md"),
-            _header_time(config.tz).alias("ts"),
+            header_time(config.tz).alias("ts"),
         ))
     if not pieces:
         return FileScan(0, None, None)

@@ -103,6 +103,9 @@ def _summarise(result, history, publish, first_day: date, last_day: date, out_di
     }
     scans = {m.asset_key.path[-1]: m.metadata for m in history.asset_materializations_for_node("scan_summary")}
     scan_meta = scans.get("scan_summary", {})
+    sshd_events = max(  # each partition of the single run carries the run's total
+        (m.metadata["dagster/row_count"].value for m in result.asset_materializations_for_node("sshd_events")), default=0
+    )
     journal = [m.metadata["path"].value for m in publish.asset_materializations_for_node("journal_report")]
     return {
         "success": result.success and history.success and publish.success,
@@ -111,6 +114,7 @@ def _summarise(result, history, publish, first_day: date, last_day: date, out_di
         "rejects": counts.get("firewall_rejects", 0),
         "per-day scans": scan_meta["daily_scans"].value if "daily_scans" in scan_meta else 0,
         "long-term scanners": scan_meta["longterm_scanners"].value if "longterm_scanners" in scan_meta else 0,
+        "sshd events": sshd_events,
         "output": str(out_dir),
         "journal": journal[0] if journal else "not written",
         "seconds": round(seconds, 1),

@@ -90,10 +90,11 @@ def test_truth_keys_and_dense_days(small):
     _, truth = small
     assert list(truth) == ["params", "tz", "host", "days", "records_per_day", "input_drops_per_day",
                            "input_drops_per_port", "input_drops_per_source", "actions", "rejects", "rejects_per_day", "ignored_lines_per_file",
-                           "lines_per_file", "scanners", "repeated_lines", "repeated_events", "files"]
+                           "lines_per_file", "scanners", "repeated_lines", "repeated_events", "files",
+                           "sshd_per_kind", "sshd_per_day", "sshd_per_source"]
     days = [(SMALL["start"] + dt.timedelta(days=i)).isoformat() for i in range(SMALL["days"])]
     assert truth["days"] == days
-    for key in ("records_per_day", "input_drops_per_day", "rejects_per_day"):
+    for key in ("records_per_day", "input_drops_per_day", "rejects_per_day", "sshd_per_day"):
         assert list(truth[key]) == days
     assert truth["params"] == {**SMALL, "start": SMALL["start"].isoformat(), "host": "gw01", "tz": "UTC"}
     assert set(truth["actions"]) == {"drop", "audit", "accept"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from .. import countries, settings
-from .assets import aggregates, animation, figures, geo, ingestion, journal
+from .assets import aggregates, animation, figures, geo, ingestion, journal, sshd
 from .io_managers import ParquetIOManagerResource
 from .resources import Analysis, GeoIP, LogSource, OutputFolder, Publication
 
@@ -22,7 +22,7 @@ inventory_job = dg.define_asset_job(
 daily_job = dg.define_asset_job(
     DAILY_JOB,
     selection=dg.AssetSelection.assets(
-        ingestion.parsed_firewall_logs, geo.geotagged_events, aggregates.daily_aggregates
+        ingestion.parsed_firewall_logs, geo.geotagged_events, aggregates.daily_aggregates, *sshd.SSHD_DAILY_ASSETS
     ),
 )
 HISTORY_ASSETS = [
@@ -34,7 +34,9 @@ HISTORY_ASSETS = [
     aggregates.scan_summary,
 ]
 HISTORY_JOB = "history_job"
-history_job = dg.define_asset_job(HISTORY_JOB, selection=[*HISTORY_ASSETS, *figures.FIGURE_ASSETS])
+history_job = dg.define_asset_job(
+    HISTORY_JOB, selection=[*HISTORY_ASSETS, *sshd.SSHD_HISTORY_ASSETS, *figures.FIGURE_ASSETS]
+)
 
 # Animation frames of the days just aggregated (daily partitions, after the whole-history port list).
 FRAMES_JOB = "frames_job"
@@ -57,7 +59,9 @@ def build_definitions(log_dir: str | None = None, out_dir: str | None = None) ->
             geo.geotagged_events,
             geo.country_reference,
             aggregates.daily_aggregates,
+            *sshd.SSHD_DAILY_ASSETS,
             *HISTORY_ASSETS,
+            *sshd.SSHD_HISTORY_ASSETS,
             *figures.FIGURE_ASSETS,
             *animation.FRAME_ASSETS,
             *animation.GIF_ASSETS,

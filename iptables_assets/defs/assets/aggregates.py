@@ -106,7 +106,7 @@ def _all_days(
     return pl.concat([frames[d] for d in present], how="vertical_relaxed"), present, missing
 
 
-def _export(output_folder: OutputFolder, name: str, frame: pl.DataFrame) -> dict:
+def export_table(output_folder: OutputFolder, name: str, frame: pl.DataFrame) -> dict:
     """Write `<out>/exports/<name>.parquet` and `.csv` (list columns joined with spaces)."""
     folder = output_folder.path("exports")
     folder.mkdir(parents=True, exist_ok=True)
@@ -137,7 +137,7 @@ def country_totals(output_folder: OutputFolder, country_reference: pl.DataFrame)
     """Counted events per country over all days, with ISO codes, name, point, rank and top-20 flag."""
     daily, present, missing = _all_days(output_folder, "daily_country_counts")
     totals = agg.country_totals(daily, country_reference) if present else pl.DataFrame()
-    exported = _export(output_folder, "country_totals", totals)
+    exported = export_table(output_folder, "country_totals", totals)
     top = totals.head(20).select("rank", "country_code", "country_name", "events") if present else totals
     yield dg.Output(totals, metadata=_history_metadata(totals, present, missing, exported, top))
     yield checks.check_missing_days(missing)
@@ -157,7 +157,7 @@ def port_totals(output_folder: OutputFolder) -> dg.MaterializeResult:
     """Counted events per destination port over all days, rank and top-256 flag."""
     daily, present, missing = _all_days(output_folder, "daily_port_counts")
     totals = agg.port_totals(daily) if present else pl.DataFrame()
-    exported = _export(output_folder, "port_totals", totals)
+    exported = export_table(output_folder, "port_totals", totals)
     top = totals.head(20).select("rank", "dst_port", "events") if present else totals
     return dg.MaterializeResult(value=totals, metadata=_history_metadata(totals, present, missing, exported, top))
 
@@ -166,7 +166,7 @@ def port_totals(output_folder: OutputFolder) -> dg.MaterializeResult:
 def port_scans(output_folder: OutputFolder) -> dg.MaterializeResult:
     """Every per-day scan of the whole history (the daily detector's findings, all days)."""
     scans, present, missing = _all_days(output_folder, "daily_port_scans")
-    exported = _export(output_folder, "port_scans", scans)
+    exported = export_table(output_folder, "port_scans", scans)
     top = scans.sort("distinct_ports", descending=True).head(10).select("day", "src_ip", "country_code", "distinct_ports") if scans.height else scans
     return dg.MaterializeResult(value=scans, metadata=_history_metadata(scans, present, missing, exported, top))
 
@@ -179,7 +179,7 @@ def longterm_port_scans(output_folder: OutputFolder, analysis: Analysis) -> dg.M
         columns=["day", "src_ip", "country_code", "country_name", "packets", "distinct_ports", "dst_ports"],
     )
     scanners = agg.longterm_port_scans(summaries, analysis.scan_threshold) if present else pl.DataFrame()
-    exported = _export(output_folder, "longterm_port_scans", scanners)
+    exported = export_table(output_folder, "longterm_port_scans", scanners)
     top = scanners.head(10).select("src_ip", "country_code", "distinct_ports", "days_active") if scanners.height else scanners
     return dg.MaterializeResult(value=scanners, metadata=_history_metadata(scanners, present, missing, exported, top))
 
@@ -196,7 +196,7 @@ def scan_summary(
         longterm_port_scans = pl.DataFrame(schema={"src_ip": pl.String, "country_code": pl.String, "slow": pl.Boolean})
     summary = agg.scan_summary(port_scans, longterm_port_scans, analysis.big_scan_threshold)
     table = _summary_table(summary)
-    exported = _export(output_folder, "scan_summary", table)
+    exported = export_table(output_folder, "scan_summary", table)
     return dg.MaterializeResult(
         value=table,
         metadata={

@@ -30,6 +30,10 @@ def journal_report(
     drops_map_animation: pl.DataFrame,
     well_known_ports_animation: pl.DataFrame,
     top_ports_animation: pl.DataFrame,
+    sshd_notable_lines: pl.DataFrame,
+    sshd_kind_counts: pl.DataFrame,
+    sshd_top_sources: pl.DataFrame,
+    sshd_scanners: pl.DataFrame,
     publication: Publication,
     analysis: Analysis,
     geoip: GeoIP,
@@ -38,6 +42,10 @@ def journal_report(
     """The HTML traffic journal (index.html beside its figures): log dates, figures, top countries
     and ports, scans, disclaimer and credits; addresses and host names redacted if configured."""
     publication.checked()
+    redactor = publication.redactor()
+    sshd_section = journal.sshd_section(
+        sshd_kind_counts, sshd_top_sources, sshd_scanners, sshd_notable_lines, redactor
+    )
     inputs = journal.JournalInputs(
         site_name=publication.site_name,
         direction=analysis.direction,
@@ -55,8 +63,9 @@ def journal_report(
         disclaimer=GEOLOCATION_DISCLAIMER,
         credits=publication.credits(geoip),
         generated=datetime.now(timezone.utc),
+        extra_sections=[sshd_section],
     )
-    page = journal.render(inputs, publication.redactor())
+    page = journal.render(inputs, redactor)
     path = publication.journal_folder(output_folder) / journal.JOURNAL_FILE
     write_bytes_atomic(path, page.encode("utf-8"))
     return dg.MaterializeResult(

@@ -1,0 +1,251 @@
+"""sshd lines from `secure` (Red Hat), `auth.log` (Debian/Ubuntu) and journald exports.
+
+Every line whose syslog program is sshd (or OpenSSH 9.8+'s `sshd-session` / `sshd-auth`)
+becomes one event with a kind, the source address and port, and the user name where the line
+has one; lines of no known kind are kept as `other` (counted, never lost). User names and
+other attacker-chosen text are data only: the address and port are taken from the end of the
+line, where sshd writes them, so a user name like "x from 1.2.3.4 port 22" cannot move them.
+
+Headers, year inference and journald JSON are read exactly as for firewall lines; the same
+line in several files (rotated copies, `messages` + `secure`) counts once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Sequence
+
+import polars as pl
+
+from . import scanner, syslog
+from .logfiles import LogFile, group_families, iter_line_chunks
+from .parsing import deduplicate, header_time, journal_json_chunk, year_anchor
+
+SSHD_PROGRAMS = ("sshd", "sshd-session", "sshd-auth")
+SSHD_FAMILIES = ("secure", "auth.log", "journal")  # file name stems the sshd stage reads
+CHUNK_BYTES = 8 << 20
+
+_FROM = r" from (?P<ip>[0-9A-Fa-f.:]+)(?: port (?P<port>\d+))?"
+_BY = r"(?:(?:invalid|authenticating) user (?P<user>.*) )?(?P<ip>[0-9A-Fa-f.:]+) port (?P<port>\d+)"
+_TAIL = r"(?: ssh2)?(?:: .*)?(?: \[preauth\])?$"
+
+# (kind, pattern) in order of precedence; patterns are anchored at both ends so that the
+# address and port are sshd's own, at the end of the line.
+EVENT_PATTERNS: tuple[tuple[str, str], ...] = (
+    ("failed_password", rf"^Failed (?P<method>password|publickey|keyboard-interactive/pam|none|hostbased) for "
+                        rf"(?:invalid user )?(?P<user>.*){_FROM}{_TAIL}"),
+    ("invalid_user", rf"^Invalid user (?P<user>.*){_FROM}{_TAIL}"),
+    ("accepted", rf"^Accepted (?P<method>password|publickey|keyboard-interactive/pam|hostbased|gssapi-with-mic) "
+                 rf"for (?P<user>.*){_FROM}{_TAIL}"),
+    ("bad_protocol_version", rf"^Bad protocol version identification '(?P<detail>.*)'{_FROM}$"),
+    ("break_in_attempt", r"^(?:reverse mapping checking getaddrinfo for (?P<detail>\S*) \[(?P<ip>[0-9A-Fa-f.:]+)\]"
+                         r"|Address (?P<ip2>[0-9A-Fa-f.:]+) maps to (?P<detail2>\S*),).*POSSIBLE BREAK-IN ATTEMPT!$"),
+    ("connection_closed", rf"^Connection closed by {_BY}{_TAIL}"),
+    ("connection_reset", rf"^Connection reset by {_BY}{_TAIL}"),
+    ("no_identification", rf"^Did not receive identification string{_FROM}$"),
+    ("unable_to_negotiate", rf"^Unable to negotiate with (?P<ip>[0-9A-Fa-f.:]+) port (?P<port>\d+): (?P<detail>.*?)"
+                            r"(?: \[preauth\])?$"),
+    ("disconnect", rf"^(?:Received disconnect from|Disconnected from) {_BY}(?::.*)?(?: \[preauth\])?$"),
+    ("disconnect", rf"^Disconnected from (?:invalid |authenticating )?user (?P<user>.*) (?P<ip>[0-9A-Fa-f.:]+) "
+                   rf"port (?P<port>\d+)(?: \[preauth\])?$"),
+)
+KINDS = tuple(dict.fromkeys(kind for kind, _ in EVENT_PATTERNS)) + ("other",)
+NOTABLE_KINDS = ("bad_protocol_version", "break_in_attempt")  # the lines the reference notebook quoted
+
+_REPEATED = r"^message repeated (\d+) times: \[ ?(.*?) ?\]$"
+
+EVENT_SCHEMA = {
+    "timestamp": pl.Datetime("us", "UTC"),
+    "host": pl.String,
+    "program": pl.String,
+    "kind": pl.String,
+    "src_ip": pl.String,
+    "src_port": pl.Int32,
+    "user": pl.String,
+    "method": pl.String,
+    "detail": pl.String,
+    "message": pl.String,
+    "source_file": pl.String,
+    "line_number": pl.Int64,
+}
+
+
+@dataclass
+class SshdParse:
+    """The sshd events of some files (deduplicated), lines read and duplicates removed."""
+
+    events: pl.DataFrame
+    lines_read: int
+    duplicates_removed: int
+
+    def counts_by_kind(self) -> dict[str, int]:
+        return dict(self.events.group_by("kind").len().sort("kind").iter_rows())
+
+
+def is_sshd_family(family: str) -> bool:
+    name = family.rsplit("/", 1)[-1]
+    return any(name.startswith(stem) for stem in SSHD_FAMILIES)
+
+
+def parse_sshd_files(files: Sequence[LogFile], tz: str, anchors: dict[str, datetime] | None = None) -> SshdParse:
+    """sshd events of `files` (newest rotation first within a family, for year inference)."""
+    frames, lines = [], 0
+    for family in group_families(files).values():
+        newer_first = None
+        for f in family:
+            anchor = (anchors or {}).get(f.relative) or year_anchor(f, newer_first)
+            rows, read, first = _read_file(f, anchor, tz)
+            frames.append(rows)
+            lines += read
+            newer_first = first or newer_first
+    rows = pl.concat(frames, how="vertical_relaxed") if frames else None
+    order = {f.relative: i for i, f in enumerate(files)}
+    rows, removed = deduplicate(rows, order) if rows is not None and rows.height else (rows, 0)
+    events = classify(rows.drop("msg_hash", "weight")) if rows is not None and rows.height else _empty()
+    events = events.with_columns(pl.col("timestamp").dt.convert_time_zone(tz))
+    return SshdParse(events.sort("timestamp", "source_file", "line_number"), lines, removed)
+
+
+def _read_file(file: LogFile, anchor: datetime, tz: str) -> tuple[pl.DataFrame, int, datetime | None]:
+    """One file's sshd lines with resolved timestamps, the line count and its first timestamp."""
+    timeline, rows = [], []
+    for first_line, chunk in iter_line_chunks(file.path, file.compression, CHUNK_BYTES, []):
+        chunk, _originals = journal_json_chunk(chunk)
+        scanned = scanner.scan(chunk, first_line, text_fields=("host", "tag", "message")).with_columns(
+            header_time(tz).alias("ts"),
+            pl.when(pl.col("fmt") == scanner.FMT_RFC3164).then(pl.col("md")).alias("md"),
+        )
+        timeline.append(scanned.select("line_number", "md", "ts"))
+        rows.append(scanned.filter(pl.col("tag").is_in(list(SSHD_PROGRAMS)).fill_null(False))
+                    .select("line_number", "host", pl.col("tag").alias("program"), "message"))
+    if not timeline:
+        return _raw_schema(), 0, None
+    times = syslog.resolve_timestamps(pl.concat(timeline), anchor, tz)
+    stamps = times["ts"]
+    found = pl.concat(rows).with_columns(
+        stamps.gather(pl.concat(rows)["line_number"] - 1).alias("timestamp"),
+        pl.lit(file.relative).alias("source_file"),
+    ).filter(pl.col("timestamp").is_not_null())
+    found = _unwrap_repeats(found).with_columns(
+        pl.concat_str("host", "program", "message", separator="\x00").hash().reinterpret(signed=True).alias("msg_hash")
+    )
+    first = stamps.drop_nulls().min() if stamps.drop_nulls().len() else None
+    return found, times.height, first
+
+
+def _unwrap_repeats(rows: pl.DataFrame) -> pl.DataFrame:
+    """rsyslog's "message repeated N times: [ msg ]" is N events of msg."""
+    repeated = pl.col("message").str.extract_groups(_REPEATED)
+    return rows.with_columns(repeated.alias("__r")).with_columns(
+        pl.col("__r").struct.field("1").cast(pl.Int64).fill_null(1).alias("weight"),
+        pl.coalesce(pl.col("__r").struct.field("2"), pl.col("message")).alias("message"),
+    ).drop("__r")
+
+
+def classify(rows: pl.DataFrame) -> pl.DataFrame:
+    """Kind, source address and port, user, method and detail of each sshd message."""
+    kind = pl.lit("other")
+    fields = {name: pl.lit(None, dtype=pl.String) for name in ("ip", "port", "user", "method", "detail")}
+    for index, (name, pattern) in reversed(list(enumerate(EVENT_PATTERNS))):
+        groups = pl.col("message").str.extract_groups(pattern)
+        matched = pl.col("message").str.contains(pattern)
+        kind = pl.when(matched).then(pl.lit(name)).otherwise(kind)
+        for field in fields:
+            value = _group(groups, pattern, field)
+            if value is not None:
+                fields[field] = pl.when(matched).then(value).otherwise(fields[field])
+    rows = rows.with_columns(kind.alias("kind"), *(expr.alias(f"__{name}") for name, expr in fields.items()))
+    addresses = rows["__ip"].unique().drop_nulls()
+    canonical = {a: _canonical(a) for a in addresses.to_list()}
+    return rows.with_columns(
+        pl.col("__ip").replace_strict(canonical, default=None, return_dtype=pl.String).alias("src_ip"),
+        pl.col("__port").cast(pl.Int32, strict=False).alias("src_port"),
+        pl.col("__user").alias("user"),
+        pl.col("__method").alias("method"),
+        pl.col("__detail").alias("detail"),
+    ).select(list(EVENT_SCHEMA)).cast(EVENT_SCHEMA)
+
+
+def _group(groups: pl.Expr, pattern: str, field: str) -> pl.Expr | None:
+    """The named group `field` of a pattern (or its alternative `field`2), if it has one."""
+    names = [n for n in (field, f"{field}2") if f"(?P<{n}>" in pattern]
+    if not names:
+        return None
+    return pl.coalesce(*(groups.struct.field(n) for n in names))
+
+
+def _canonical(text: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        return None
+
+
+def _raw_schema() -> pl.DataFrame:
+    return pl.DataFrame(schema={
+        "line_number": pl.Int64, "host": pl.String, "program": pl.String, "message": pl.String,
+        "timestamp": pl.Datetime("us", "UTC"), "source_file": pl.String, "weight": pl.Int64, "msg_hash": pl.Int64,
+    })
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=EVENT_SCHEMA)
+
+
+# ---------------------------------------------------------------------------------------------
+# Findings over the whole history (geo-tagged events: country_code, country_name added)
+# ---------------------------------------------------------------------------------------------
+
+
+def notable_lines(events: pl.DataFrame) -> pl.DataFrame:
+    """The lines the reference notebook quoted: bad protocol versions and break-in attempts."""
+    return events.filter(pl.col("kind").is_in(list(NOTABLE_KINDS))).select(
+        "timestamp", "host", "kind", "src_ip", "country_code", "detail", "message"
+    ).sort("timestamp", "src_ip", nulls_last=True)
+
+
+def kind_counts(events: pl.DataFrame) -> pl.DataFrame:
+    """Events per kind and source country (no country: `??`)."""
+    return (
+        events.with_columns(pl.col("country_code").fill_null("??"))
+        .group_by("kind", "country_code")
+        .agg(pl.len().cast(pl.Int64).alias("events"), pl.col("src_ip").n_unique().cast(pl.Int64).alias("addresses"))
+        .sort(["kind", "events", "country_code"], descending=[False, True, False])
+    )
+
+
+def top_sources(events: pl.DataFrame, count: int = 50) -> pl.DataFrame:
+    """The sources with the most sshd events: country, events, kinds, user names tried, span."""
+    return _per_source(events.filter(pl.col("src_ip").is_not_null())).head(count)
+
+
+def _per_source(events: pl.DataFrame) -> pl.DataFrame:
+    return (
+        events.group_by("src_ip")
+        .agg(
+            pl.col("country_code").first(),
+            pl.len().cast(pl.Int64).alias("sshd_events"),
+            pl.col("kind").unique().sort().alias("kinds"),
+            pl.col("user").drop_nulls().n_unique().cast(pl.Int64).alias("user_names"),
+            pl.col("timestamp").min().alias("first_seen"),
+            pl.col("timestamp").max().alias("last_seen"),
+        )
+        .sort(["sshd_events", "src_ip"], descending=[True, False])
+    )
+
+
+def scanners_at_sshd(events: pl.DataFrame, daily_scans: pl.DataFrame, longterm: pl.DataFrame) -> pl.DataFrame:
+    """Addresses that both scanned the firewall (either detector) and talked to sshd."""
+    scanned = pl.concat([
+        daily_scans.group_by("src_ip").agg(pl.len().cast(pl.Int64).alias("daily_scans"))
+        if daily_scans.height else pl.DataFrame(schema={"src_ip": pl.String, "daily_scans": pl.Int64}),
+        longterm.select("src_ip", pl.col("distinct_ports").cast(pl.Int64).alias("longterm_ports"))
+        if longterm.height else pl.DataFrame(schema={"src_ip": pl.String, "longterm_ports": pl.Int64}),
+    ], how="diagonal_relaxed").group_by("src_ip").agg(
+        pl.col("daily_scans").max().fill_null(0), pl.col("longterm_ports").max()
+    )
+    return _per_source(events.filter(pl.col("src_ip").is_in(scanned["src_ip"].implode()))).join(
+        scanned, on="src_ip", how="left"
+    ).sort(["sshd_events", "src_ip"], descending=[True, False])

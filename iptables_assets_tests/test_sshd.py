@@ -1,0 +1,145 @@
+"""sshd events: every kind on tricky real-looking lines, exact counts on generated logs, findings."""
+
+import gzip
+import os
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from iptables_assets import sshd
+from iptables_assets.generate import generate_logs
+from iptables_assets.logfiles import discover
+
+pytestmark = pytest.mark.xdist_group("journal_run")
+
+MTIME = datetime(2026, 11, 28, tzinfo=timezone.utc).timestamp()
+
+TRICKY = {
+    "Failed password for invalid user admin from 203.0.113.5 port 4242 ssh2":
+        ("failed_password", "203.0.113.5", 4242, "admin", "password"),
+    "Failed publickey for root from 2001:DB8:0:0::7 port 50022 ssh2: RSA SHA256:abc":
+        ("failed_password", "2001:db8::7", 50022, "root", "publickey"),
+    "Invalid user john smith from 198.51.100.2 port 22":
+        ("invalid_user", "198.51.100.2", 22, "john smith", None),
+    "Invalid user admin from 192.0.2.1 port 22 from 203.0.113.9 port 5555":  # a user name faking the suffix
+        ("invalid_user", "203.0.113.9", 5555, "admin from 192.0.2.1 port 22", None),
+    "Failed password for invalid user x\" onmouseover=\"alert(1) from 203.0.113.9 port 1 ssh2":
+        ("failed_password", "203.0.113.9", 1, 'x" onmouseover="alert(1)', "password"),
+    "Accepted password for alice from 198.51.100.9 port 50000 ssh2":
+        ("accepted", "198.51.100.9", 50000, "alice", "password"),
+    "Bad protocol version identification '\\026\\003\\001' from 203.0.113.8 port 1111":
+        ("bad_protocol_version", "203.0.113.8", 1111, None, None),
+    "reverse mapping checking getaddrinfo for host.example.net [203.0.113.5] failed - POSSIBLE BREAK-IN ATTEMPT!":
+        ("break_in_attempt", "203.0.113.5", None, None, None),
+    "Address 203.0.113.9 maps to evil.example.com, but this does not map back to the address - POSSIBLE BREAK-IN ATTEMPT!":
+        ("break_in_attempt", "203.0.113.9", None, None, None),
+    "Connection closed by invalid user <script>alert(1)</script> 203.0.113.5 port 4242 [preauth]":
+        ("connection_closed", "203.0.113.5", 4242, "<script>alert(1)</script>", None),
+    "Connection reset by authenticating user root 2001:db8::1 port 22 [preauth]":
+        ("connection_reset", "2001:db8::1", 22, "root", None),
+    "Did not receive identification string from 203.0.113.5 port 4242":
+        ("no_identification", "203.0.113.5", 4242, None, None),
+    "Unable to negotiate with 203.0.113.5 port 4242: no matching host key type found. Their offer: ssh-rsa [preauth]":
+        ("unable_to_negotiate", "203.0.113.5", 4242, None, None),
+    "Received disconnect from 203.0.113.5 port 4242:11: Bye Bye [preauth]":
+        ("disconnect", "203.0.113.5", 4242, None, None),
+    "Disconnected from invalid user oracle 203.0.113.5 port 4242 [preauth]":
+        ("disconnect", "203.0.113.5", 4242, "oracle", None),
+    "error: kex_exchange_identification: Connection closed by remote host":
+        ("other", None, None, None, None),
+    "Server listening on :: port 22.": ("other", None, None, None, None),
+}
+
+
+def _write(folder: Path, name: str, lines: list[str], compress: bool = False) -> Path:
+    data = ("\n".join(lines) + "\n").encode()
+    path = folder / name
+    path.write_bytes(gzip.compress(data) if compress else data)
+    os.utime(path, (MTIME, MTIME))
+    return path
+
+
+def test_every_kind_on_tricky_lines(tmp_path):
+    lines = [f"Nov 27 10:00:{i:02d} gw01 sshd[{100 + i}]: {text}" for i, text in enumerate(TRICKY)]
+    _write(tmp_path, "secure", lines)
+    parsed = sshd.parse_sshd_files(discover(tmp_path, ["secure*"]), "UTC")
+    events = parsed.events
+    assert events.height == len(TRICKY)
+    got = {m: (k, ip, port, user, method) for m, k, ip, port, user, method in
+           events.select("message", "kind", "src_ip", "src_port", "user", "method").iter_rows()}
+    assert got == TRICKY
+    assert set(events["host"]) == {"gw01"} and set(events["program"]) == {"sshd"}
+    assert events["timestamp"].dt.year().unique().to_list() == [2026]
+
+
+def test_other_programs_and_forged_netfilter_text(tmp_path):
+    _write(tmp_path, "auth.log", [
+        "Nov 27 10:00:01 gw01 sshd-session[7]: Connection closed by 203.0.113.5 port 4242 [preauth]",
+        "Nov 27 10:00:02 gw01 CRON[8]: pam_unix(cron:session): session opened for user root",
+        "Nov 27 10:00:03 gw01 sudo: alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/bin/ls",
+        "Nov 27 10:00:04 gw01 sshd[9]: Invalid user IN=eth0 OUT= SRC=6.6.6.6 DST=1.2.3.4 from 203.0.113.6 port 1",
+    ])
+    events = sshd.parse_sshd_files(discover(tmp_path, ["auth.log*"]), "UTC").events
+    assert events.select("program", "kind", "src_ip").rows() == [
+        ("sshd-session", "connection_closed", "203.0.113.5"),
+        ("sshd", "invalid_user", "203.0.113.6"),
+    ]
+
+
+def test_repeats_count_and_rotated_copies_count_once(tmp_path):
+    line = "Nov 27 10:00:01 gw01 sshd[1]: Failed password for root from 203.0.113.5 port 22 ssh2"
+    repeat = "Nov 27 10:00:02 gw01 sshd[1]: message repeated 2 times: [ Failed password for root from 203.0.113.5 port 22 ssh2]"
+    _write(tmp_path, "secure", [line, repeat])
+    _write(tmp_path, "secure.1.gz", [line], compress=True)  # the same line in a rotated copy
+    parsed = sshd.parse_sshd_files(discover(tmp_path, ["secure*"]), "UTC")
+    assert parsed.events.height == 3 and parsed.duplicates_removed == 1
+    assert set(parsed.events["kind"]) == {"failed_password"}
+
+
+def test_generated_logs_exact_counts(tmp_path):
+    truth = generate_logs(tmp_path, days=20, seed=11, start=date(2025, 12, 20), events_per_day=300)
+    files = [f for f in discover(tmp_path) if sshd.is_sshd_family(f.family)]
+    events = sshd.parse_sshd_files(files, "UTC").events
+    assert dict(events.group_by("kind").len().iter_rows()) == truth["sshd_per_kind"]
+    per_day = {}
+    for day, kind, n in events.group_by(pl.col("timestamp").dt.date().cast(pl.String), "kind").len().iter_rows():
+        per_day.setdefault(day, {})[kind] = n
+    assert per_day == {d: k for d, k in truth["sshd_per_day"].items() if k}
+    sources = dict(events.filter(pl.col("src_ip").is_not_null()).group_by("src_ip").len().iter_rows())
+    assert sources == truth["sshd_per_source"]
+    assert any(":" in ip for ip in sources)  # IPv6 clients are planted
+
+
+def test_findings_join_scanners_with_sshd():
+    ts = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    events = pl.DataFrame({
+        "timestamp": [ts] * 4, "host": ["gw01"] * 4,
+        "kind": ["bad_protocol_version", "failed_password", "break_in_attempt", "other"],
+        "src_ip": ["203.0.113.1", "203.0.113.1", "203.0.113.2", None],
+        "user": [None, "root", None, None], "country_code": ["CN", "CN", None, None],
+        "detail": ["GET /", None, "x.example", None], "message": ["a", "b", "c", "d"],
+    })
+    daily = pl.DataFrame({"src_ip": ["203.0.113.1", "203.0.113.1"], "day": [date(2026, 1, 1), date(2026, 1, 2)]})
+    longterm = pl.DataFrame({"src_ip": ["203.0.113.2", "198.51.100.1"], "distinct_ports": [70, 90]})
+    joined = sshd.scanners_at_sshd(events, daily, longterm)
+    assert joined.select("src_ip", "sshd_events", "daily_scans", "longterm_ports").rows() == [
+        ("203.0.113.1", 2, 2, None), ("203.0.113.2", 1, 0, 70),
+    ]
+    assert sshd.notable_lines(events)["kind"].to_list() == ["bad_protocol_version", "break_in_attempt"]
+    counts = sshd.kind_counts(events)
+    assert counts.filter(pl.col("kind") == "other")["country_code"].to_list() == ["??"]
+    assert sshd.top_sources(events)["src_ip"].to_list() == ["203.0.113.1", "203.0.113.2"]
+
+
+def test_run_publishes_sshd_findings(journal_run):
+    out, truth, _stdout = journal_run
+    kinds = pl.read_parquet(out / "exports" / "sshd_kind_counts.parquet")
+    totals = dict(kinds.group_by("kind").agg(pl.col("events").sum()).iter_rows())
+    assert totals == truth["sshd_per_kind"]
+    notable = pl.read_parquet(out / "exports" / "sshd_notable_lines.parquet")
+    assert notable.height == truth["sshd_per_kind"]["bad_protocol_version"] + truth["sshd_per_kind"]["break_in_attempt"]
+    page = (out / "journal" / "index.html").read_text()
+    assert "sshd findings" in page and "POSSIBLE BREAK-IN ATTEMPT!" in page
+    assert "<script>alert(1)</script>" not in page  # planted user names stay data
