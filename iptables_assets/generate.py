@@ -611,6 +611,17 @@ class _Builder:
                 self.add_line(self.unique(t + k * rng.between(100_000, 3 * US)), ("secure",), f"sshd[{pid}]: {text}",
                               sshd=(kind, ip if kind != "other" else None))
 
+    def plant_scanners_at_sshd(self) -> None:
+        """Every other planted scanner also tries ssh passwords (the sshd x scanner join)."""
+        rng = self.ssh_rng
+        for ip, _kind in self.scanners[::2]:
+            day, pid, port = rng.below(len(self.dates)), rng.between(1000, 65000), rng.between(1024, 65535)
+            t = self.time_in(day, rng=rng)
+            lines = [("failed_password", f"Failed password for root from {ip} port {port} ssh2"),
+                     ("connection_closed", f"Connection closed by authenticating user root {ip} port {port} [preauth]")]
+            for k, (kind, text) in enumerate(lines):
+                self.add_line(self.unique(t + k * 900_000), ("secure",), f"sshd[{pid}]: {text}", sshd=(kind, ip))
+
     def plant_forged(self) -> None:
         """Attacker-chosen sshd user names that look like netfilter logs: rejects, never records."""
         rng = self.rng
@@ -649,6 +660,7 @@ class _Builder:
             self.messages_noise_day(day)
             self.sshd_day(day, sources, clients)
         self.plant_scanners()
+        self.plant_scanners_at_sshd()
         self.plant_icmp_errors()
         self.plant_defects(sources)
         self.plant_repeats()

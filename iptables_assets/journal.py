@@ -49,7 +49,7 @@ class Section:
     paragraphs: list[str] = field(default_factory=list)
     figures: list[JournalFigure] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
-    preformatted: list[str] = field(default_factory=list)
+    preformatted: list[tuple[str, str]] = field(default_factory=list)  # (caption, text)
 
 
 # Sections in page order; figures are placed by their `section`.
@@ -251,11 +251,9 @@ def sshd_section(
         for row in notable.head(NOTABLE_LINES).iter_rows(named=True)
     ]
     if lines:
-        section.paragraphs.append(
-            f"Notable lines (bad protocol versions and POSSIBLE BREAK-IN ATTEMPT), {notable.height:,} in all"
-            + (f", the first {NOTABLE_LINES:,} quoted:" if notable.height > NOTABLE_LINES else ":")
-        )
-        section.preformatted.append("\n".join(lines))
+        caption = (f"Notable lines (bad protocol versions and POSSIBLE BREAK-IN ATTEMPT), {notable.height:,} in all"
+                   + (f", the first {NOTABLE_LINES:,} quoted:" if notable.height > NOTABLE_LINES else ":"))
+        section.preformatted.append((caption, "\n".join(lines)))
     return section
 
 

@@ -177,7 +177,11 @@ def test_materialised_figures_carry_small_previews(journal_run, tmp_path):
     assert len(previews) == 5
     assert all(v.startswith("![") and len(v) < 60_000 for v in previews.values())
     page = (tmp_path / "index.html").read_text()
-    assert "gw01.example.org" not in page and "[HOST-1]" in page
+    assert "gw01" not in page and "[HOST-1]" in page and "[HOST-2]" in page  # site, then the logging host
     for planted in truth["scanners"]:
         assert planted["ip"] not in page
+    sshd_sources = list(truth["sshd_per_source"])
+    assert sshd_sources and not any(ip in page for ip in sshd_sources)
+    assert "dyn.example.net" not in page  # reverse-DNS names of break-in lines are host names too
+    assert "POSSIBLE BREAK-IN ATTEMPT!" in page
     assert (tmp_path / "figures" / "top_ports.png").exists()

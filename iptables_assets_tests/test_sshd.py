@@ -143,3 +143,11 @@ def test_run_publishes_sshd_findings(journal_run):
     page = (out / "journal" / "index.html").read_text()
     assert "sshd findings" in page and "POSSIBLE BREAK-IN ATTEMPT!" in page
     assert "<script>alert(1)</script>" not in page  # planted user names stay data
+
+
+def test_run_finds_the_scanners_that_talked_to_sshd(journal_run):
+    out, truth, _stdout = journal_run
+    joined = pl.read_parquet(out / "exports" / "sshd_scanners.parquet")
+    found = {s["ip"] for s in truth["scanners"] if s["kind"] != "near_threshold"}  # what the detectors report
+    expected = {ip for ip in truth["sshd_per_source"] if ip in found}
+    assert expected and set(joined["src_ip"]) == expected
