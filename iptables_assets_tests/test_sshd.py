@@ -151,3 +151,24 @@ def test_run_finds_the_scanners_that_talked_to_sshd(journal_run):
     found = {s["ip"] for s in truth["scanners"] if s["kind"] != "near_threshold"}  # what the detectors report
     expected = {ip for ip in truth["sshd_per_source"] if ip in found}
     assert expected and set(joined["src_ip"]) == expected
+
+
+def test_journald_export_sshd_records(tmp_path):
+    import json
+
+    def record(ident: str, message: str, micros: int) -> str:
+        return json.dumps({"__REALTIME_TIMESTAMP": str(micros), "_HOSTNAME": "gw01", "SYSLOG_IDENTIFIER": ident,
+                           "_TRANSPORT": "syslog", "MESSAGE": message})
+
+    _write(tmp_path, "journal.json", [
+        record("sshd", "Invalid user bob from 203.0.113.7 port 2222", 1764500000000000),
+        record("sshd-session", "Connection closed by invalid user bob 203.0.113.7 port 2222 [preauth]", 1764500001000000),
+        record("systemd", "Started session-1.scope.", 1764500002000000),
+    ])
+    events = sshd.parse_sshd_files(discover(tmp_path, ["journal*.json"]), "Europe/Berlin").events
+    assert events.select("program", "kind", "src_ip", "user").rows() == [
+        ("sshd", "invalid_user", "203.0.113.7", "bob"),
+        ("sshd-session", "connection_closed", "203.0.113.7", "bob"),
+    ]
+    assert str(events["timestamp"].dtype.time_zone) == "Europe/Berlin"
+    assert events["timestamp"][0] == datetime.fromtimestamp(1764500000, tz=timezone.utc)
