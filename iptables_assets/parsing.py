@@ -552,8 +552,13 @@ class FileScan:
 
 def scan_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:
     """Read only the syslog headers of a file (cheaper than `parse_file`) to date its content."""
+    return scan_chunks(iter_line_chunks(file.path, file.compression, config.chunk_bytes, []), anchor, config)
+
+
+def scan_chunks(chunks: Iterable[tuple[int, bytes]], anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:
+    """Line count and first/last timestamps of (first line number, bytes) chunks of one file."""
     pieces = []
-    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes, []):
+    for first_line, chunk in chunks:
         rows = scanner.scan(journal_json_chunk(chunk)[0], first_line, text_fields=())
         pieces.append(rows.select(
             pl.when(pl.col("fmt") == scanner.FMT_RFC3164).then(pl.col("md")).alias("md"),

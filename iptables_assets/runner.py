@@ -11,10 +11,13 @@ import dagster as dg
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from . import inventory, settings
+from .defs.automation_tags import CLI_TRIGGER, TRIGGER_TAG
 
 
 # Dagster's console logger at WARNING: progress lines come from this module, details are in the UI.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# This command runs the whole chain itself; the tag keeps the chain sensors of a running daemon out.
+_CLI = {TRIGGER_TAG: CLI_TRIGGER}
 
 
 def _say(message: str) -> None:
@@ -31,7 +34,7 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
     started = time.perf_counter()
 
     _say(f"inventory of {log_dir}")
-    result = defs.resolve_job_def(INVENTORY_JOB).execute_in_process(instance=instance, run_config=_QUIET)
+    result = defs.resolve_job_def(INVENTORY_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=_CLI)
     table = result.output_for_node("log_file_inventory")
     span = inventory.days_covered(table, settings.timezone_name())
     if span is None:
@@ -43,14 +46,15 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
     tags = {
         ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
         ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat(),
+        **_CLI,
     }
     daily = defs.resolve_job_def(DAILY_JOB).execute_in_process(instance=instance, tags=tags, run_config=_QUIET)
     _say(f"per-day assets done ({'ok' if daily.success else 'FAILED'}); whole-history assets and figures")
-    history = defs.resolve_job_def(HISTORY_JOB).execute_in_process(instance=instance, run_config=_QUIET)
+    history = defs.resolve_job_def(HISTORY_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=_CLI)
     _say(f"whole-history assets done ({'ok' if history.success else 'FAILED'}); animation frames of {first_day}..{last_day}")
     frames = _run_in_processes(instance, log_dir, out_dir, tags)
     _say(f"frames done ({'ok' if frames else 'FAILED'}); GIFs and journal")
-    publish = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, run_config=_QUIET)
+    publish = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=_CLI)
     summary = _summarise(daily, history, publish, first_day, last_day, out_dir, time.perf_counter() - started)
     summary["success"] = summary["success"] and frames
     for key, value in summary.items():

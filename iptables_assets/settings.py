@@ -15,12 +15,15 @@ ENV_GEOIP_DB = "IPTABLES_ASSETS_GEOIP_DB"
 ENV_ASN_DB = "IPTABLES_ASSETS_ASN_DB"
 ENV_SITE_NAME = "IPTABLES_ASSETS_SITE_NAME"
 ENV_REDACT = "IPTABLES_ASSETS_REDACT"
+ENV_SCHEDULE_TIME = "IPTABLES_ASSETS_SCHEDULE_TIME"
+ENV_SCHEDULE_TZ = "IPTABLES_ASSETS_SCHEDULE_TZ"
 
 DEFAULT_LOG_DIR = "data/sample_logs"
 DEFAULT_OUT_DIR = "data/out"
 DEFAULT_TZ = "UTC"
 DEFAULT_START_DATE = "2025-11-01"
 DEFAULT_SITE_NAME = "example.org"
+DEFAULT_SCHEDULE_TIME = "02:15"
 
 # The bundled sample: what `iptables-assets generate` writes by default for the quick start.
 SAMPLE_DAYS = 60
@@ -62,6 +65,24 @@ def redact() -> bool:
     if value not in _TRUE | _FALSE:
         raise ConfigError(f"{ENV_REDACT}={value!r} is not a yes/no value; use 1 or 0")
     return value in _TRUE
+
+
+def schedule_cron() -> str:
+    """The daily schedule's cron expression from IPTABLES_ASSETS_SCHEDULE_TIME (HH:MM)."""
+    value = os.environ.get(ENV_SCHEDULE_TIME) or DEFAULT_SCHEDULE_TIME
+    try:
+        hour, minute = (int(part) for part in value.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"{ENV_SCHEDULE_TIME}={value!r} is not a time of day; use HH:MM, e.g. 02:15") from None
+    return f"{minute} {hour} * * *"
+
+
+def schedule_timezone() -> str:
+    """The daily schedule's time zone (IPTABLES_ASSETS_SCHEDULE_TZ, default the logs' time zone)."""
+    value = os.environ.get(ENV_SCHEDULE_TZ)
+    return check_timezone(value, ENV_SCHEDULE_TZ) if value else timezone_name()
 
 
 def timezone_name() -> str:

@@ -1,4 +1,4 @@
-"""The Dagster code location: assets, checks, resources and jobs."""
+"""The Dagster code location: assets, checks, resources, jobs, the schedule and the sensors."""
 
 from __future__ import annotations
 
@@ -12,41 +12,22 @@ from .resources import Analysis, GeoIP, LogSource, OutputFolder, Publication
 # Maps draw from the bundled Natural Earth shapes; cartopy must never try to download.
 countries.use_bundled_natural_earth()
 
-INVENTORY_JOB = "inventory_job"
-DAILY_JOB = "daily_job"
-
-# Whole-history assets that do not depend on a day: refreshed before the daily ones.
-inventory_job = dg.define_asset_job(
-    INVENTORY_JOB, selection=[ingestion.log_file_inventory, geo.country_reference]
-)
-daily_job = dg.define_asset_job(
+from .jobs import (  # noqa: E402  (re-exported: the runner, benchmarks and tests use these names)
     DAILY_JOB,
-    selection=dg.AssetSelection.assets(
-        ingestion.parsed_firewall_logs, geo.geotagged_events, aggregates.daily_aggregates, *sshd.SSHD_DAILY_ASSETS
-    ),
+    FRAMES_JOB,
+    HISTORY_ASSETS,
+    HISTORY_JOB,
+    INVENTORY_JOB,
+    PUBLISH_JOB,
+    PUBLISHED_ASSETS,
+    daily_job,
+    frames_job,
+    history_job,
+    inventory_job,
+    publish_job,
 )
-HISTORY_ASSETS = [
-    aggregates.country_totals,
-    aggregates.top_country_daily_series,
-    aggregates.port_totals,
-    aggregates.port_scans,
-    aggregates.longterm_port_scans,
-    aggregates.scan_summary,
-]
-HISTORY_JOB = "history_job"
-history_job = dg.define_asset_job(
-    HISTORY_JOB, selection=[*HISTORY_ASSETS, *sshd.SSHD_HISTORY_ASSETS, *figures.FIGURE_ASSETS]
-)
-
-# Animation frames of the days just aggregated (daily partitions, after the whole-history port list).
-FRAMES_JOB = "frames_job"
-# The three films' frames are independent steps: the multiprocess executor draws them in parallel.
-frames_job = dg.define_asset_job(FRAMES_JOB, selection=animation.FRAME_ASSETS, executor_def=dg.multiprocess_executor)
-
-# The films and the journal page, once every figure and frame exists.
-PUBLISH_JOB = "publish_job"
-publish_job = dg.define_asset_job(PUBLISH_JOB, selection=[*animation.GIF_ASSETS, journal.journal_report])
-PUBLISHED_ASSETS = [*figures.FIGURE_ASSETS, *animation.GIF_ASSETS, journal.journal_report]
+from .schedules import daily_journal_schedule  # noqa: E402
+from .sensors import CHAIN_SENSORS, new_log_files  # noqa: E402
 
 
 def build_definitions(log_dir: str | None = None, out_dir: str | None = None) -> dg.Definitions:
@@ -68,6 +49,8 @@ def build_definitions(log_dir: str | None = None, out_dir: str | None = None) ->
             journal.journal_report,
         ],
         jobs=[inventory_job, daily_job, history_job, frames_job, publish_job],
+        schedules=[daily_journal_schedule],
+        sensors=[new_log_files, *CHAIN_SENSORS],
         resources={
             "log_source": LogSource(log_dir=log_dir or settings.log_dir()),
             "output_folder": OutputFolder(base_path=out),

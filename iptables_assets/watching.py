@@ -1,0 +1,85 @@
+"""Which log files have new content since the last look, and which days that content touches.
+
+The state kept between looks is, per file: size, mtime (ns), SHA-256 of the content as stored
+and of its first 4 KiB (or all of a shorter file). A file whose size and mtime are unchanged is not read; one whose
+content hash was already known (a rotated or renamed copy, a touched file) brings nothing new;
+a plain file that only grew (same first 4 KiB) brings the lines after its old end; anything
+else brings its whole content. The days are those of the new lines' timestamps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timedelta
+from typing import Sequence
+
+from .logfiles import LogFile, content_hash
+from .parsing import ParseConfig, scan_chunks, scan_file, year_anchor
+
+HEAD_BYTES = 4096
+
+
+def _head(path, length: int = HEAD_BYTES) -> str:
+    """SHA-256 of the first `length` bytes (all of a shorter file)."""
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read(length)).hexdigest()
+
+
+def look(files: Sequence[LogFile], previous: dict[str, dict], config: ParseConfig) -> tuple[dict, set[date], list[str]]:
+    """(state now, days touched by new content, relative paths of files with new content)."""
+    known = {state["sha256"] for state in previous.values()}
+    state, days, changed = {}, set(), []
+    for file in files:
+        stat = file.path.stat()
+        old = previous.get(file.relative)
+        if old and old["size"] == stat.st_size and old["mtime_ns"] == stat.st_mtime_ns:
+            state[file.relative] = old
+            continue
+        digest = content_hash(file.path)
+        state[file.relative] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest,
+                                "head": _head(file.path)}
+        if digest in known:
+            continue
+        new_days = _days_of_new_content(file, old, state[file.relative], config)
+        if new_days:
+            days |= new_days
+            changed.append(file.relative)
+    return state, days, changed
+
+
+def _days_of_new_content(file: LogFile, old: dict | None, now: dict, config: ParseConfig) -> set[date]:
+    anchor = year_anchor(file, None)
+    # Grown in place: the bytes the old head hash covered (its first min(4 KiB, old size)) are unchanged.
+    appended = (old is not None and file.compression == "plain" and now["size"] > old["size"]
+                and _head(file.path, min(HEAD_BYTES, old["size"])) == old.get("head"))
+    if appended:
+        with open(file.path, "rb") as handle:
+            handle.seek(old["size"])
+            tail = handle.read()
+        span = scan_chunks([(1, tail)], anchor, config)
+    else:
+        span = scan_file(file, anchor, config)
+    if span.first is None:
+        return set()
+    return set(days_between(_local_day(span.first, config.tz), _local_day(span.last, config.tz)))
+
+
+def _local_day(moment: datetime, tz: str) -> date:
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo(tz)).date()
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+def contiguous_ranges(days: set[date]) -> list[tuple[date, date]]:
+    """Sorted days as runs of consecutive days: {1, 2, 3, 7} -> [(1, 3), (7, 7)]."""
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if ranges and day == ranges[-1][1] + timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
