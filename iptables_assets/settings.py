@@ -16,6 +16,7 @@ ENV_ASN_DB = "IPTABLES_ASSETS_ASN_DB"
 ENV_SITE_NAME = "IPTABLES_ASSETS_SITE_NAME"
 ENV_REDACT = "IPTABLES_ASSETS_REDACT"
 ENV_SCHEDULE_TIME = "IPTABLES_ASSETS_SCHEDULE_TIME"
+ENV_READ_RETRY_SECONDS = "IPTABLES_ASSETS_READ_RETRY_SECONDS"
 ENV_SCHEDULE_TZ = "IPTABLES_ASSETS_SCHEDULE_TZ"
 
 DEFAULT_LOG_DIR = "data/sample_logs"
@@ -65,6 +66,15 @@ def redact() -> bool:
     if value not in _TRUE | _FALSE:
         raise ConfigError(f"{ENV_REDACT}={value!r} is not a yes/no value; use 1 or 0")
     return value in _TRUE
+
+
+def read_retry_seconds() -> float:
+    """First delay before a failed read of the logs is retried (then doubled), default 20 s."""
+    value = os.environ.get(ENV_READ_RETRY_SECONDS) or "20"
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        raise ConfigError(f"{ENV_READ_RETRY_SECONDS}={value!r} is not a number of seconds") from None
 
 
 def schedule_cron() -> str:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("IPTABLES_ASSETS_READ_RETRY_SECONDS", "0")  # retried reads without the wait
+
 from iptables_assets.parsing import ParseConfig, ParseResult, parse_paths
 
 # Default file mtime: the last hour of 2024 (a leap year), so an RFC 3164 line of any day

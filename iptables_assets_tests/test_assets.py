@@ -1,6 +1,7 @@
 """The Dagster layer: materialise the ingestion assets on generated logs, compare with ground truth."""
 
 import os
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -175,3 +176,24 @@ def test_geotagged_countries_match_ground_truth(sample, tmp_path):
             expected[code] += count
     assert got == expected
     assert sum(got.values()) == sum(truth["input_drops_per_day"].values())
+
+
+def test_a_vanished_log_file_fails_naming_it(sample, tmp_path):
+    """A file listed by the inventory but gone when the partition is parsed (mid-rotation): the
+    failure names it, and the asset's retry policy would read again later."""
+    logs, truth = sample
+    copy = tmp_path / "logs"
+    shutil.copytree(logs, copy)
+    resources = _resources(copy, tmp_path / "out")
+    dg.materialize([log_file_inventory], resources=resources)
+    victim = sorted(copy.glob("messages*"))[0]
+    victim.unlink()
+    result = dg.materialize(
+        [log_file_inventory, parsed_firewall_logs], selection=[parsed_firewall_logs], resources=resources,
+        partition_key=truth["days"][-1], raise_on_error=False,
+    )
+    assert not result.success
+    retried = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert len(retried) == 2  # read again twice before giving up
+    (failure,) = result.get_step_failure_events()
+    assert f"cannot read log file {str(victim)!r}" in str(failure.step_failure_data.error.to_string())

@@ -8,6 +8,7 @@ import dagster as dg
 import polars as pl
 
 from ... import inventory as inv
+from ... import settings
 from ...parsing import ParseResult, parse_files, split_by_day
 from .. import checks, partitioned
 from ..partitions import daily_partitions
@@ -15,10 +16,21 @@ from ..resources import Analysis, LogSource, OutputFolder
 from .metadata import markdown_table
 
 GROUP = "ingestion"
+# A log file can be in the middle of a rotation or a write (logrotate compressing it, a copy
+# landing): reading it again a little later is the plausible cure.
+READ_RETRIES = dg.RetryPolicy(max_retries=2, delay=settings.read_retry_seconds(), backoff=dg.Backoff.EXPONENTIAL)
+
+
+def unreadable(error: OSError) -> dg.Failure:
+    """A failure that names the file that could not be read (retried by READ_RETRIES)."""
+    return dg.Failure(
+        description=f"cannot read log file {error.filename!r}: {error.strerror or error}",
+        metadata={"file": dg.MetadataValue.path(str(error.filename))} if error.filename else None,
+    )
 _CACHE = ("_cache", "log_file_inventory.parquet")
 
 
-@dg.asset(group_name=GROUP, kinds={"polars", "parquet"})
+@dg.asset(group_name=GROUP, kinds={"polars", "parquet"}, retry_policy=READ_RETRIES)
 def log_file_inventory(
     context: dg.AssetExecutionContext, log_source: LogSource, output_folder: OutputFolder
 ) -> dg.MaterializeResult:
@@ -27,7 +39,10 @@ def log_file_inventory(
     files = log_source.discover()
     cache_path = output_folder.path(*_CACHE)
     cache = pl.read_parquet(cache_path.open("rb")) if cache_path.exists() else None
-    table = inv.build_inventory(files, config, cache)
+    try:
+        table = inv.build_inventory(files, config, cache)
+    except OSError as error:
+        raise unreadable(error) from error
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     with cache_path.open("wb") as handle:
         table.write_parquet(handle)
@@ -64,6 +79,7 @@ def log_file_inventory(
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=checks.ingestion_check_specs,
     group_name=GROUP,
+    retry_policy=READ_RETRIES,
 )
 def parsed_firewall_logs(
     context: dg.AssetExecutionContext, log_source: LogSource, analysis: Analysis, log_file_inventory: pl.DataFrame
@@ -75,7 +91,10 @@ def parsed_firewall_logs(
     files = [inv.log_file_from_row(r) for r in rows.iter_rows(named=True)]
     anchors = {r["relative"]: r["year_anchor"] for r in rows.iter_rows(named=True)}
     context.log.info(f"reading {len(files)} files for {days[0]}..{days[-1]}")
-    result = parse_files(files, config, anchors=anchors)
+    try:
+        result = parse_files(files, config, anchors=anchors)
+    except OSError as error:
+        raise unreadable(error) from error
     events = split_by_day(result.records, days)
     rejects = split_by_day(result.rejects, days)
     yield dg.Output(partitioned.output(events), "firewall_events", metadata=_event_metadata(result, events, files))

@@ -12,6 +12,7 @@ from .. import partitioned
 from ..partitions import daily_partitions
 from ..resources import GeoIP, LogSource, OutputFolder
 from .aggregates import export_table
+from .ingestion import READ_RETRIES, unreadable
 from .metadata import markdown_table
 
 GROUP = "sshd"
@@ -22,6 +23,7 @@ GROUP = "sshd"
     backfill_policy=dg.BackfillPolicy.single_run(),
     group_name=GROUP,
     kinds={"polars", "parquet"},
+    retry_policy=READ_RETRIES,
 )
 def sshd_events(
     context: dg.AssetExecutionContext, log_source: LogSource, geoip: GeoIP, log_file_inventory: pl.DataFrame
@@ -34,7 +36,10 @@ def sshd_events(
     rows = rows.filter(pl.col("family").map_elements(sshd.is_sshd_family, return_dtype=pl.Boolean))
     files = [inv.log_file_from_row(r) for r in rows.iter_rows(named=True)]
     anchors = {r["relative"]: r["year_anchor"] for r in rows.iter_rows(named=True)}
-    parsed = sshd.parse_sshd_files(files, config.tz, anchors)
+    try:
+        parsed = sshd.parse_sshd_files(files, config.tz, anchors)
+    except OSError as error:
+        raise unreadable(error) from error
     with geoip.lookup() as lookup:
         events = geotag(parsed.events, lookup)
     by_day = split_by_day(events, days)
