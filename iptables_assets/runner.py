@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -49,7 +49,10 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
         **_CLI,
     }
     daily = defs.resolve_job_def(DAILY_JOB).execute_in_process(instance=instance, tags=tags, run_config=_QUIET)
-    _say(f"per-day assets done ({'ok' if daily.success else 'FAILED'}); whole-history assets and figures")
+    _say(f"per-day assets done ({'ok' if daily.success else 'FAILED'})")
+    for line in _per_day_lines(out_dir, first_day, last_day):
+        _say(line)
+    _say("whole-history assets and figures")
     history = defs.resolve_job_def(HISTORY_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=_CLI)
     _say(f"whole-history assets done ({'ok' if history.success else 'FAILED'}); animation frames of {first_day}..{last_day}")
     frames = _run_in_processes(instance, log_dir, out_dir, tags)
@@ -60,6 +63,30 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
     for key, value in summary.items():
         _say(f"{key}: {value}")
     return summary
+
+
+def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
+    """Events, rejects, per-day scans and sshd events of each day (of each week past a month)."""
+    import polars as pl
+
+    columns = {"events": "firewall_events", "rejects": "firewall_rejects", "scans": "daily_port_scans",
+               "sshd": "sshd_events"}
+    days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
+    rows = []
+    for day in days:
+        counts = {}
+        for name, asset in columns.items():
+            file = out_dir / asset / f"{day.isoformat()}.parquet"
+            counts[name] = pl.scan_parquet(file).select(pl.len()).collect().item() if file.exists() else 0
+        rows.append({"day": day, **counts})
+    table = pl.DataFrame(rows)
+    if len(days) > 31:
+        table = table.group_by_dynamic("day", every="1w").agg(pl.exclude("day").sum())
+        label = "week of "
+    else:
+        label = ""
+    return [f"  {label}{r['day']}: {r['events']:,} events, {r['rejects']:,} rejects, {r['scans']:,} per-day scans, "
+            f"{r['sshd']:,} sshd events" for r in table.iter_rows(named=True)]
 
 
 def _run_in_processes(instance: dg.DagsterInstance, log_dir: Path, out_dir: Path, tags: dict):
