@@ -117,7 +117,7 @@ def render_frame(animation: str, counts: Mapping, day: date, site: Site, vmax: i
     else:
         raise ValueError(f"unknown animation {animation!r}; one of {sorted(ANIMATIONS)}")
     text = {PORTS_KEY: ports_key(top_ports)} if animation == "top_ports" else {}
-    return quantised_png(plotting.png_bytes(figure), text)
+    return quantised_png(plotting.rgb_image(figure), text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,12 +145,11 @@ def _palette_image() -> Image.Image:
     return palette
 
 
-def quantised_png(png: bytes, text: Mapping[str, str] | None = None) -> bytes:
-    """`png` mapped onto the fixed palette (no dithering), as a palette PNG with `text` chunks."""
+def quantised_png(image: Image.Image, text: Mapping[str, str] | None = None) -> bytes:
+    """An RGB image mapped onto the fixed palette (no dithering), as a palette PNG with `text` chunks."""
     from PIL.PngImagePlugin import PngInfo
 
-    with Image.open(io.BytesIO(png)) as image:
-        mapped = image.convert("RGB").quantize(palette=_palette_image(), dither=Image.Dither.NONE)
+    mapped = image.quantize(palette=_palette_image(), dither=Image.Dither.NONE)
     info = PngInfo()
     for key, value in (text or {}).items():
         info.add_text(key, value)

@@ -73,9 +73,12 @@ def _counts(frame: pl.DataFrame, key: str, value: str) -> dict:
 def drops_map(country_totals: pl.DataFrame, site: Site, resolution: str = "110m") -> Figure:
     """Counted drops per source country (unknown sources left out of the map only)."""
     values = _counts(country_totals.filter(pl.col("country_code") != UNKNOWN), "country_code", "events")
-    return plotting.world_map(
-        values, title=site.drops, legend="Dropped Packets", footer=site.map_footer, resolution=resolution
-    )
+    return _world_map(values, site.drops, "Dropped Packets", site, resolution)
+
+
+def _world_map(values: Mapping[str, float], title: str, legend: str, site: Site, resolution: str) -> Figure:
+    """A whole-history choropleth with the site's map footer."""
+    return plotting.world_map(values, title=title, legend=legend, footer=site.map_footer, resolution=resolution)
 
 
 def country_port_totals(daily_country_ports: pl.DataFrame, ports: Sequence[int]) -> pl.DataFrame:
@@ -91,12 +94,9 @@ def country_port_totals(daily_country_ports: pl.DataFrame, ports: Sequence[int])
 def port_map(totals: pl.DataFrame, port: int, site: Site, resolution: str = "110m") -> Figure:
     """Counted drops to one destination port per source country."""
     rows = totals.filter((pl.col("dst_port") == port) & (pl.col("country_code") != UNKNOWN))
-    return plotting.world_map(
-        _counts(rows, "country_code", "events"),
-        title=f"{site.drops} ({port_label(port)})",
-        legend="Dropped Packets",
-        footer=site.map_footer,
-        resolution=resolution,
+    return _world_map(
+        _counts(rows, "country_code", "events"), f"{site.drops} ({port_label(port)})", "Dropped Packets", site,
+        resolution,
     )
 
 
@@ -111,12 +111,9 @@ def scanners_map(scan_summary: pl.DataFrame, detector: str, site: Site, resoluti
     rows = scan_summary.filter(
         (pl.col("detector") == detector) & ~pl.col("country_code").is_in(["all", UNKNOWN])
     )
-    return plotting.world_map(
-        _counts(rows, "country_code", "scanning_addresses"),
-        title=f"{site.name}: IPTables: {SCAN_DETECTORS[detector]}",
-        legend="Unique IPs",
-        footer=site.map_footer,
-        resolution=resolution,
+    return _world_map(
+        _counts(rows, "country_code", "scanning_addresses"), f"{site.name}: IPTables: {SCAN_DETECTORS[detector]}",
+        "Unique IPs", site, resolution,
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import PurePosixPath
 
 import jinja2
 import polars as pl
@@ -121,7 +120,7 @@ def _period(inputs: JournalInputs, redactor: Redactor) -> Section:
         return section
     family = pl.col("family")
     if redactor.enabled:  # directories may name hosts: publish the file name only
-        family = family.map_elements(lambda f: PurePosixPath(f).name, return_dtype=pl.String)
+        family = family.str.split("/").list.last()
     spans = (
         inventory.group_by(family.alias("log"))
         .agg(

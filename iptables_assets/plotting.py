@@ -358,6 +358,14 @@ def png_bytes(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def rgb_image(fig: Figure):
+    """The figure's pixels as a Pillow RGB image (what `png_bytes` encodes, without the encoding)."""
+    from PIL import Image
+
+    fig.canvas.draw()
+    return Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).convert("RGB")
+
+
 def preview_png(png: bytes, width: int = 420, colours: int = 64) -> bytes:
     """A small palette PNG of `png` (for Markdown previews in the UI: a few tens of KB)."""
     from PIL import Image

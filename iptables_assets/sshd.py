@@ -124,8 +124,9 @@ def _read_file(file: LogFile, anchor: datetime, tz: str) -> tuple[pl.DataFrame, 
         return _raw_schema(), 0, None
     times = syslog.resolve_timestamps(pl.concat(timeline), anchor, tz)
     stamps = times["ts"]
-    found = pl.concat(rows).with_columns(
-        stamps.gather(pl.concat(rows)["line_number"] - 1).alias("timestamp"),
+    found = pl.concat(rows)
+    found = found.with_columns(
+        stamps.gather(found["line_number"] - 1).alias("timestamp"),
         pl.lit(file.relative).alias("source_file"),
     ).filter(pl.col("timestamp").is_not_null())
     found = _unwrap_repeats(found).with_columns(
