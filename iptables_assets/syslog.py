@@ -7,6 +7,7 @@ inside the file. `journalctl -o json` lines are rewritten to the ISO text form f
 
 from __future__ import annotations
 
+import calendar
 import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -44,6 +45,7 @@ def resolve_timestamps(frame: pl.DataFrame, anchor: datetime, tz: str) -> pl.Dat
     rollovers = (pl.col("md").is_not_null() & (pl.col("md") + _ROLLOVER_STEP < previous)).fill_null(False)
     frame = frame.with_columns(rollovers.cast(pl.Int64).cum_sum().alias("__roll"))
     total = frame["__roll"][-1] if frame.height else 0
+    last_year = _leap_day_year(frame, last_year, total)
     year = pl.lit(last_year) - (pl.lit(total) - pl.col("__roll"))
     md = pl.col("md")
     month = md // (32 * 86400)
@@ -58,6 +60,23 @@ def resolve_timestamps(frame: pl.DataFrame, anchor: datetime, tz: str) -> pl.Dat
     )
     ts = pl.when(md.is_not_null()).then(local).otherwise(pl.col("ts").cast(pl.Datetime("us", "UTC")))
     return frame.with_columns(ts.alias("ts")).drop("__roll")
+
+
+_FEB_29 = (2 * 32 + 29) * 86400
+
+
+def _leap_day_year(frame: pl.DataFrame, last_year: int, total: int) -> int:
+    """`last_year`, or the latest earlier one that makes every Feb 29 of the file fall in a
+    leap year: a Feb 29 line proves its year, where the anchor only bounds it from above
+    (a copy with a fresh mtime, a file read years later)."""
+    md = pl.col("md")
+    leap_rolls = frame.filter((md >= _FEB_29) & (md < _FEB_29 + 86400))["__roll"].unique().to_list()
+    if not leap_rolls:
+        return last_year
+    for candidate in range(last_year, last_year - 8, -1):
+        if all(calendar.isleap(candidate - (total - roll)) for roll in leap_rolls):
+            return candidate
+    return last_year  # no year fits (Feb 29 in consecutive years): those lines are rejected
 
 
 def _days_in_month(year: pl.Expr, month: pl.Expr) -> pl.Expr:
