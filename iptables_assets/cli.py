@@ -35,9 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     parse.add_argument("--trusted", default=None, help="comma-separated trusted syslog programs")
     parse.set_defaults(func=_parse)
 
-    run = commands.add_parser("run", help="materialise the asset graph for every day in the logs")
-    run.add_argument("--logs", required=True, type=Path)
-    run.add_argument("--out", required=True, type=Path)
+    run = commands.add_parser(
+        "run", help="materialise the asset graph for every day in the logs",
+        description=_RUN_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("--logs", required=True, type=Path, metavar="DIR",
+                     help="folder of syslog files, searched recursively (e.g. /var/log or a copy of it); "
+                          "rotated and compressed copies (.1, -YYYYMMDD, .gz, .bz2, .xz) are read too")
+    run.add_argument("--out", required=True, type=Path, metavar="OUT",
+                     help="output folder: asset data, exports/ (CSV, Parquet), journal/ (HTML, PNG, GIF)")
     run.add_argument("--from", dest="first", type=date.fromisoformat, help="first day (YYYY-MM-DD)")
     run.add_argument("--to", dest="last", type=date.fromisoformat, help="last day (YYYY-MM-DD)")
     run.set_defaults(func=_run)
@@ -48,6 +54,23 @@ def main(argv: list[str] | None = None) -> int:
     except settings.ConfigError as error:
         print(f"iptables-assets: configuration error: {error}", file=sys.stderr)
         return 2
+
+
+_RUN_HELP = f"""Materialise every asset for the days the logs hold: inventory, parsed events, countries,
+daily aggregates, scans, figures, animations and the journal (OUT/journal/index.html).
+
+Run history lives in the Dagster home folder: $DAGSTER_HOME if set, else OUT/dagster_home.
+Point `dagster dev` at the same home and output folder to see the runs in the UI.
+
+Settings (environment variables; none is needed):
+  {settings.ENV_TZ}            time zone the logs are written in (default UTC)
+  {settings.ENV_START_DATE}    first daily partition (default: the first day in the logs)
+  {settings.ENV_SITE_NAME}     name in titles (default {settings.DEFAULT_SITE_NAME})
+  {settings.ENV_REDACT}        1: replace addresses and host names in the journal
+  {settings.ENV_GEOIP_DB}      GeoIP2/GeoLite2/DB-IP country or city .mmdb (default: bundled)
+  {settings.ENV_ASN_DB}        optional ASN .mmdb
+  {settings.ENV_READ_RETRY_SECONDS}  first wait before a failed log read is retried (0-3600, default 20)
+"""
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -63,6 +86,10 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _parse(args: argparse.Namespace) -> int:
+    """Parse files/folders. A file that cannot be read stops with one line naming it (exit 1);
+    unreadable paths found inside a folder and damaged compressed files are named on stderr
+    (and in --summary) while the rest is parsed. Output files are replaced atomically."""
+    from .atomic import write_atomic
     from .parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig, parse_paths
 
     tz = settings.check_timezone(args.tz, "--tz")
@@ -70,22 +97,38 @@ def _parse(args: argparse.Namespace) -> int:
     for path in args.paths:
         if not path.exists():
             raise settings.ConfigError(f"{str(path)!r} does not exist")
-    result = parse_paths(args.paths, ParseConfig(tz=tz, trusted_programs=trusted))
+    blocked: list[tuple[str, str]] = []
+    try:
+        result = parse_paths(args.paths, ParseConfig(tz=tz, trusted_programs=trusted), unreadable=blocked)
+    except OSError as error:
+        print(f"iptables-assets: cannot read {str(error.filename or '')!r}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    problems = {**dict(blocked), **result.summary()["damaged_files"]}
+    for path, reason in problems.items():
+        print(f"iptables-assets: warning: {path}: {reason}", file=sys.stderr)
+
+    def write(target: Path, writer) -> None:
+        """Regular files are replaced atomically; /dev/stdout, pipes and the like written directly."""
+        if target.exists() and not target.is_file():
+            writer(str(target))
+        else:
+            write_atomic(target, writer)
+
     if args.rejects:
-        result.rejects.write_ndjson(args.rejects)
+        write(args.rejects, result.rejects.write_ndjson)
     if args.summary:
-        print(json.dumps(result.summary(), indent=2))
+        print(json.dumps({**result.summary(), "unreadable_paths": dict(blocked)}, indent=2))
         return 0
     if args.format == "parquet":
         if not args.output:
             raise settings.ConfigError("--format parquet needs -o FILE")
-        result.records.write_parquet(args.output, compression="zstd")
+        write(args.output, lambda target: result.records.write_parquet(target, compression="zstd"))
         return 0
     records = result.records.with_columns(
         result.records["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S%.6f%:z").alias("timestamp")
     )
     if args.output:
-        records.write_ndjson(args.output)
+        write(args.output, records.write_ndjson)
     else:
         sys.stdout.write(records.write_ndjson())
     return 0
@@ -97,7 +140,11 @@ def _run(args: argparse.Namespace) -> int:
     if not args.logs.is_dir():
         raise settings.ConfigError(f"--logs {str(args.logs)!r} is not a folder (try `iptables-assets generate --out {args.logs}`)")
     os.environ.setdefault("DAGSTER_HOME", str((args.out / "dagster_home").resolve()))
-    summary = run_everything(args.logs.resolve(), args.out.resolve(), args.first, args.last)
+    try:
+        summary = run_everything(args.logs.resolve(), args.out.resolve(), args.first, args.last)
+    except OSError as error:  # the log folder itself, or the output folder, cannot be used
+        print(f"iptables-assets: cannot use {str(error.filename or '')!r}: {error.strerror or error}", file=sys.stderr)
+        return 1
     return 0 if summary["success"] else 1
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import polars as pl
 
@@ -25,6 +25,7 @@ INVENTORY_SCHEMA = {
     "year_anchor": pl.Datetime("us", "UTC"),
     "first_timestamp": pl.Datetime("us", "UTC"),
     "last_timestamp": pl.Datetime("us", "UTC"),
+    "damage": pl.String,  # why reading stopped early (truncated/corrupt compressed file); null if intact
 }
 _CACHE_KEY = ["path", "size", "mtime", "year_anchor"]
 
@@ -35,7 +36,8 @@ def build_inventory(
     """One row per file. Files whose path, size, mtime and year anchor match a row of `cache`
     (a previous inventory) are not read again."""
     known = {}
-    if cache is not None and cache.height:
+    # A cache from before a column existed (e.g. `damage`) cannot say what that column holds.
+    if cache is not None and cache.height and set(INVENTORY_SCHEMA) <= set(cache.columns):
         for row in cache.iter_rows(named=True):
             known[tuple(row[k] for k in _CACHE_KEY)] = row
     rows = []
@@ -69,6 +71,7 @@ def _describe(f: LogFile, anchor: datetime, known: dict, config: ParseConfig) ->
         "year_anchor": anchor,
         "first_timestamp": scan.first,
         "last_timestamp": scan.last,
+        "damage": scan.damage,
     }
 
 
@@ -108,3 +111,46 @@ def days_covered(inventory: pl.DataFrame, tz: str) -> tuple[date, date] | None:
     first = dated["first_timestamp"].dt.convert_time_zone(tz).dt.date().min()
     last = dated["last_timestamp"].dt.convert_time_zone(tz).dt.date().max()
     return first, last
+
+
+# The previous inventory, kept beside the asset data so unchanged files are not scanned again.
+CACHE_PARTS = ("_cache", "log_file_inventory.parquet")
+
+
+def cache_path(out_dir: str | Path):
+    """Where the inventory cache of an output folder (local or object storage) lives."""
+    from upath import UPath
+
+    return UPath(str(out_dir)).joinpath(*CACHE_PARTS)
+
+
+def read_cache(out_dir: str | Path, warn: Callable[[str], None]) -> pl.DataFrame | None:
+    """The cached inventory, only if it reads back exactly as written: a damaged (or
+    unverifiable) cache is just a lost shortcut, discarded with a warning and rebuilt."""
+    from . import storage
+
+    try:
+        return storage.read_parquet(cache_path(out_dir), unverified_ok=False)
+    except FileNotFoundError:
+        return None
+    except storage.DamagedData as error:
+        warn(f"inventory cache discarded, every log file is scanned again: {error}")
+        return None
+
+
+def refresh(files: Sequence[LogFile], config: ParseConfig, out_dir: str | Path,
+            warn: Callable[[str], None]) -> pl.DataFrame:
+    """The inventory of `files`, scanning only files the cache does not know, and the cache
+    replaced by it (atomically, with its checksum)."""
+    from . import storage
+
+    table = build_inventory(files, config, read_cache(out_dir, warn))
+    storage.write_parquet(cache_path(out_dir), table)
+    return table
+
+
+def first_day(out_dir: str | Path, tz: str) -> date | None:
+    """First day (in `tz`) of the logs an output folder's inventory knows, if it has one."""
+    cached = read_cache(out_dir, lambda _message: None)
+    span = days_covered(cached, tz) if cached is not None and "first_timestamp" in cached.columns else None
+    return span[0] if span else None

@@ -5,16 +5,18 @@ from __future__ import annotations
 import bz2
 import fnmatch
 import hashlib
+import logging
 import lzma
 import os
 import re
+import stat
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO, Iterator, Sequence
 
-from isal import igzip_threaded
+from isal import isal_zlib
 
 DEFAULT_PATTERNS: tuple[str, ...] = (
     "messages*",
@@ -33,10 +35,11 @@ _MAGIC = (
 )
 _COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")
 # What a truncated or corrupt compressed file raises while being read.
-_DAMAGED = (EOFError, OSError, lzma.LZMAError, zlib.error)
-_READ_PIECE = 1 << 20
+_DAMAGED = (EOFError, OSError, lzma.LZMAError, zlib.error, isal_zlib.error)
+_READ_PIECE = 1 << 20  # raw bytes per read (a compressed piece decodes to ~5-10 MiB of log lines)
 _NUMERIC_ROTATION = re.compile(r"^(?P<base>.+?)\.(?P<n>\d+)$")
 _DATE_ROTATION = re.compile(r"^(?P<base>.+?)-(?P<d>\d{8})$")
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -92,25 +95,54 @@ def rotation_key(name: str) -> tuple[str, int, date | None]:
     return stem, 0, None
 
 
-def discover(root: Path | str, patterns: Sequence[str] = DEFAULT_PATTERNS) -> list[LogFile]:
+def discover(
+    root: Path | str, patterns: Sequence[str] = DEFAULT_PATTERNS, unreadable: list[tuple[str, str]] | None = None
+) -> list[LogFile]:
     """Every regular file under `root` (recursively) whose name matches one of `patterns`.
 
-    `root` may also be a single file, which is then taken whatever its name.
+    `root` may also be a single file, which is then taken whatever its name (and a root that
+    cannot be read raises its OSError). A sub-folder or matching file that cannot be read is
+    never skipped in silence: (path, reason) goes to `unreadable`, or to a logged warning.
     """
     root = Path(root)
     if root.is_file():
-        candidates = [root]
-        base = root.parent
-    else:
-        if not root.is_dir():
-            raise FileNotFoundError(f"log directory {str(root)!r} does not exist")
-        base = root
-        candidates = sorted(
-            p
-            for p in root.rglob("*")
-            if p.is_file() and not p.is_symlink() and any(fnmatch.fnmatch(p.name, pat) for pat in patterns)
-        )
-    return [describe(p, base) for p in candidates]
+        return [describe(root, root.parent)]
+    if not root.is_dir():
+        raise FileNotFoundError(f"log directory {str(root)!r} does not exist")
+    problems: list[tuple[str, str]] = []
+    found = []
+    for path in _matching_files(root, patterns, problems):
+        try:
+            found.append(describe(path, root))
+        except OSError as error:
+            problems.append((str(path), error.strerror or str(error)))
+    for path, reason in problems if unreadable is None else ():
+        _log.warning("cannot read %r: %s", path, reason)
+    if unreadable is not None:
+        unreadable.extend(problems)
+    return found
+
+
+def _matching_files(root: Path, patterns: Sequence[str], problems: list[tuple[str, str]]) -> list[Path]:
+    """Regular files (not symlinks) under `root` whose names match, sorted; folders that cannot
+    be listed go to `problems` (the root itself raises: nothing at all could be read)."""
+
+    def failed(error: OSError) -> None:
+        if error.filename == os.fspath(root):
+            raise error
+        problems.append((str(error.filename), error.strerror or str(error)))
+
+    paths = []
+    for folder, _dirs, names in os.walk(root, onerror=failed):
+        for name in names:
+            if any(fnmatch.fnmatch(name, pat) for pat in patterns):
+                path = Path(folder, name)
+                try:
+                    if stat.S_ISREG(path.lstat().st_mode):
+                        paths.append(path)
+                except OSError as error:
+                    problems.append((str(path), error.strerror or str(error)))
+    return sorted(paths)
 
 
 def describe(path: Path, base: Path) -> LogFile:
@@ -149,63 +181,157 @@ def group_families(files: Sequence[LogFile]) -> dict[str, list[LogFile]]:
     return {name: newest_first(group) for name, group in sorted(families.items())}
 
 
-def open_binary(path: Path, compression: str | None = None) -> BinaryIO:
-    """A binary reader of the decompressed content (gzip is inflated in a helper thread)."""
-    compression = compression or detect_compression(path)
-    if compression == "gzip":
-        return igzip_threaded.open(path, "rb", threads=1)
-    if compression == "bz2":
-        return bz2.open(path, "rb")
-    if compression == "xz":
-        return lzma.open(path, "rb")
-    return open(path, "rb")
-
-
 def iter_line_chunks(
     path: Path, compression: str | None = None, chunk_size: int = 32 << 20, damage: list[str] | None = None
 ) -> Iterator[tuple[int, bytes]]:
     """Decompressed content in chunks that end on a line break: (first line number, bytes).
 
-    A truncated or corrupt compressed file raises, unless a `damage` list is given: then the
-    content read before the damage is yielded and a description is appended to the list.
+    A truncated or corrupt compressed file raises, unless a `damage` list is given: then every
+    byte that can be recovered before the damage is yielded (a final partial line too) and a
+    description naming the file is appended to the list.
     """
     line_no = 1
     carry = b""
-    with open_binary(path, compression) as handle:
-        for block in _blocks(handle, chunk_size, compression, damage):
-            data = carry + block
-            cut = data.rfind(b"\n")
-            if cut < 0:
-                carry = data
-                continue
-            chunk, carry = data[: cut + 1], data[cut + 1 :]
-            yield line_no, chunk
-            line_no += chunk.count(b"\n")
+    for block in _blocks(decompressed_pieces(path, compression, damage), chunk_size):
+        data = carry + block
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            carry = data
+            continue
+        chunk, carry = data[: cut + 1], data[cut + 1 :]
+        yield line_no, chunk
+        line_no += chunk.count(b"\n")
     if carry:
         yield line_no, carry
 
 
-def _blocks(handle: BinaryIO, size: int, compression: str | None, damage: list[str] | None) -> Iterator[bytes]:
-    """Blocks of about `size` bytes, read in pieces of at most _READ_PIECE so that a damaged
-    compressed stream loses only the piece that fails (a failing read returns nothing)."""
+def _blocks(pieces: Iterator[bytes], size: int) -> Iterator[bytes]:
+    """The pieces joined into blocks of about `size` bytes (fewer, larger units of work)."""
     parts: list[bytes] = []
-    have = done = 0
-    while True:
-        try:
-            part = handle.read(min(size, _READ_PIECE))
-        except _DAMAGED as error:
-            if damage is None:
-                raise
-            damage.append(f"{compression or 'file'} data unreadable after {done + have} bytes: {error}")
-            part = b""
-        if part:
-            parts.append(part)
-            have += len(part)
-        if parts and (have >= size or not part):
+    have = 0
+    for part in pieces:
+        parts.append(part)
+        have += len(part)
+        if have >= size:
             yield parts[0] if len(parts) == 1 else b"".join(parts)
-            parts, done, have = [], done + have, 0
-        if not part:
+            parts, have = [], 0
+    if parts:
+        yield b"".join(parts)
+
+
+class DamagedStream(OSError):
+    """A compressed file that ends early or holds corrupt data (raised after its good part)."""
+
+
+def decompressed_pieces(path: Path, compression: str | None = None, damage: list[str] | None = None) -> Iterator[bytes]:
+    """The file's decompressed bytes, piece by piece, fed from raw reads so that whatever was
+    decoded before a truncation or corruption is kept. The damage then raises DamagedStream
+    naming the file and the bytes recovered, or, given a `damage` list, is appended to it.
+    A file that cannot be opened raises its OSError (that is not damage)."""
+    compression = compression or detect_compression(path)
+    produced = 0
+    with open(path, "rb") as raw:
+        pieces = _plain_pieces(raw) if compression == "plain" else _members(raw, compression)
+        try:
+            for piece in pieces:
+                produced += len(piece)
+                yield piece
+        except _DAMAGED as error:
+            note = f"{str(path)!r}: {compression} data damaged ({error}); {produced:,} bytes recovered before it"
+            if damage is None:
+                raise DamagedStream(note) from error
+            damage.append(note)
+
+
+def _plain_pieces(raw: BinaryIO) -> Iterator[bytes]:
+    """An uncompressed file in pieces (a read error mid-file keeps what was read before it)."""
+    yield from iter(lambda: raw.read(_READ_PIECE), b"")
+
+
+def _new_decoder(compression: str, fast: bool = True):
+    """A streaming decoder; gzip uses ISA-L's (several times zlib's speed) unless `fast` is off."""
+    if compression == "gzip":
+        return isal_zlib.decompressobj(wbits=31) if fast else zlib.decompressobj(wbits=31)
+    if compression == "bz2":
+        return bz2.BZ2Decompressor()
+    return lzma.LZMADecompressor()
+
+
+def _members(raw: BinaryIO, compression: str) -> Iterator[bytes]:
+    """Decoded bytes of every member (concatenated streams, as `zcat` reads them; zero padding
+    after one is skipped). On damage the member is replayed to recover what the failing read
+    would lose, then an error saying where the damage is is raised."""
+    start, made, decoder = 0, 0, _new_decoder(compression)
+    offset, data = 0, raw.read(_READ_PIECE)  # `offset`: compressed position of `data`
+    while True:
+        if not data:
+            yield from _salvage(raw, start, compression, made)
+            raise EOFError(f"file ends inside the compressed stream, at byte {offset:,}")
+        try:
+            out = decoder.decompress(data)
+        except _DAMAGED as error:
+            at = yield from _salvage(raw, start, compression, made)
+            raise EOFError(f"{error}, at compressed byte {offset if at is None else at:,}") from error
+        made += len(out)
+        if out:
+            yield out
+        if not decoder.eof:
+            offset, data = offset + len(data), raw.read(_READ_PIECE)
+            continue
+        rest = decoder.unused_data
+        offset, data = _skip_padding(raw, offset + len(data) - len(rest), rest)
+        if not data:
             return
+        start, made, decoder = offset, 0, _new_decoder(compression)
+
+
+def _skip_padding(raw: BinaryIO, offset: int, data: bytes) -> tuple[int, bytes]:
+    """After a finished member: the offset and bytes where the next one starts (b"" at the end)."""
+    while True:
+        kept = data.lstrip(b"\0")
+        offset += len(data) - len(kept)
+        if kept:
+            return offset, kept
+        data = raw.read(_READ_PIECE)
+        if not data:
+            return offset, b""
+
+
+_STEP = 1 << 16
+
+
+def _salvage(raw: BinaryIO, start: int, compression: str, skip: int) -> Iterator[bytes]:
+    """What a fresh stdlib decoder recovers from the member at `start` beyond the `skip` bytes
+    already delivered, and the compressed offset where it fails (None: the data just ends). A
+    decoder that raises returns nothing of that call, so the failing step is replayed one
+    compressed byte at a time (rare: only on damage)."""
+    failed, made = yield from _replay(raw, start, compression, skip, None)
+    if failed is None:
+        return None
+    at, _made = yield from _replay(raw, start, compression, max(skip, made), failed)
+    return at
+
+
+def _replay(raw: BinaryIO, start: int, compression: str, skip: int, fine_from: int | None):
+    """Feed the member at `start` to a new decoder in _STEP pieces (single bytes from offset
+    `fine_from` on), yielding output past the first `skip` bytes; returns the offset of the
+    piece that failed (None if none did) and the number of bytes decoded before it."""
+    decoder, position, made = _new_decoder(compression, fast=False), start, 0
+    raw.seek(start)
+    while not decoder.eof:
+        size = _STEP if fine_from is None else 1 if position >= fine_from else min(_STEP, fine_from - position)
+        data = raw.read(size)
+        if not data:
+            break
+        try:
+            out = decoder.decompress(data)
+        except _DAMAGED:
+            return position, made
+        if made + len(out) > skip:
+            yield out[max(0, skip - made):]
+        made += len(out)
+        position += len(data)
+    return None, made
 
 
 def content_hash(path: Path) -> str:

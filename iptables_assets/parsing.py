@@ -6,6 +6,7 @@ non-firewall line (counted per file), or a reject with a reason and the raw line
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from collections import deque
@@ -13,14 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 import ipaddress
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from . import scanner, syslog
+from . import progress, scanner, syslog
 from .logfiles import LogFile, discover, group_families, iter_line_chunks
 
 T = TypeVar("T")
@@ -49,16 +50,24 @@ REJECT_COLUMNS: tuple[str, ...] = (
     "timestamp", "host", "program", "reason", "source_file", "line_number", "raw_line",
 )
 
-_UNIFI_RULE = r"^\[[A-Za-z0-9_.]+-[ADR]-\d+\]"
-# First match wins: UFW's AUDIT is not a drop, UniFi's rule code (-A-/-D-/-R-) beats its
-# free-text description, then the usual words admins put in LOG prefixes.
+# Ubiquiti rule names that open a program-less line: UniFi OS `[WAN_LOCAL-D-2147483647]`
+# (rule set, action, rule number) and EdgeOS `[WAN_IN-10-A]` / `[WAN_IN-default-D]` (rule set,
+# rule number or default, action). The name must stand alone (a space or nothing after it):
+# a `logger -t '[WAN_IN-10-A]'` tag is written with a colon after it and is not one.
+_UNIFI_RULE = r"^\[[A-Za-z0-9_.-]+-(?:[ADR]-\d+|(?:\d+|default)-[ADR])\](?: |$)"
+# First match wins. Ubiquiti rule codes (A accept, D drop, R reject) come first: they beat the
+# free-text description after them. Then whole words of the prefix (see `_prefix_words`), so
+# `../../etc/passwd` or `BYPASS` is no accept and UFW's AUDIT is no drop. Each rule is
+# (action, "code", regex on the raw prefix) or (action, "words", word forms).
 _ACTION_RULES = (
-    ("audit", r"(?i)audit"),
-    ("accept", r"^\[[^\]]*-A-\d+\]"),
-    ("drop", r"^\[[^\]]*-D-\d+\]"),
-    ("reject", r"(?i)reject|^\[[^\]]*-R-\d+\]"),
-    ("drop", r"(?i)drop|block|deny|denied"),
-    ("accept", r"(?i)accept|allow|pass"),
+    ("accept", "code", r"^\[[^\]]*-(?:A-\d+|(?:\d+|default)-A)\]"),
+    ("drop", "code", r"^\[[^\]]*-(?:D-\d+|(?:\d+|default)-D)\]"),
+    ("reject", "code", r"^\[[^\]]*-(?:R-\d+|(?:\d+|default)-R)\]"),
+    ("audit", "words", ("audit", "audits", "audited")),
+    ("reject", "words", ("reject", "rejects", "rejected")),
+    ("drop", "words", ("drop", "drops", "dropped", "deny", "denies", "denied", "block", "blocks", "blocked")),
+    ("accept", "words", ("accept", "accepts", "accepted", "allow", "allows", "allowed", "pass", "passes",
+                         "passed")),
 )
 
 
@@ -134,12 +143,23 @@ class ParseResult:
         }
 
 
+# How far an older rotation's last lines may run past the first line of the next newer one
+# (delayed copytruncate, two rotation schemes writing the same lines): weeks happen, and a
+# quarter still leaves three quarters of a year before a gap could be mistaken for a year.
+ROTATION_OVERLAP = timedelta(days=92)
+
+
 def year_anchor(file: LogFile, newer_first: datetime | None) -> datetime:
     """Latest moment the file's last line can be from: its mtime, the first line of the next
-    newer rotation of the same log, or the end of its rotation date, whichever is earliest."""
+    newer rotation of the same log (plus ROTATION_OVERLAP, since rotated files can overlap),
+    or the end of its rotation date, whichever is earliest.
+
+    The mtime is only ever an upper bound (a copy with a fresh mtime loosens it), so the
+    newer rotation's first line is what keeps such a copy in the right year.
+    """
     bounds = [file.mtime_datetime]
     if newer_first is not None:
-        bounds.append(newer_first)
+        bounds.append(newer_first + ROTATION_OVERLAP)
     if file.rotation_date is not None:
         bounds.append(datetime.combine(file.rotation_date, time(23, 59, 59), tzinfo=ZoneInfo("UTC")))
     return min(bounds)
@@ -164,13 +184,15 @@ def parse_files(
     file inventory when only some files of a family are read.
     """
     parsed: list[FileParse] = []
-    for family in group_families(files).values():
-        newer_first: datetime | None = None
-        for f in family:
-            anchor = (anchors or {}).get(f.relative) or year_anchor(f, newer_first)
-            result = parse_file(f, anchor, config)
-            parsed.append(result)
-            newer_first = result.first or newer_first
+    with progress.track("reading logs", sum(f.size for f in files), "B") as shown:
+        for family in group_families(files).values():
+            newer_first: datetime | None = None
+            for f in family:
+                anchor = (anchors or {}).get(f.relative) or year_anchor(f, newer_first)
+                result = parse_file(f, anchor, config)
+                parsed.append(result)
+                newer_first = result.first or newer_first
+                shown.update(f.size)
     return combine(parsed, config)
 
 
@@ -270,9 +292,13 @@ def _classify_chunk(chunk: bytes, first_line: int, config: ParseConfig) -> pl.Da
     rows = scanner.scan(chunk, first_line)
     fmt = pl.col("fmt")
     unifi = pl.col("tag").is_null() & pl.col("prefix").str.contains(_UNIFI_RULE).fill_null(False)
+    # No host and no tag after a syslog timestamp: the scanner saw the kernel's LOG prefix in
+    # the tag's place (`Jan  8 03:37:09 DENY: IN=…`, see scanner._hostless), a kernel line.
+    hostless = pl.col("host").is_null() & pl.col("tag").is_null() & fmt.is_in([scanner.FMT_RFC3164, scanner.FMT_ISO])
     program = (
         pl.when(fmt == scanner.FMT_PVE).then(pl.lit("pve-firewall"))
         .when(unifi).then(pl.lit("unifi"))
+        .when(hostless).then(pl.lit("kernel"))
         .otherwise(pl.col("tag"))
     )
     rows = rows.with_columns(
@@ -325,10 +351,23 @@ def _classify_chunk(chunk: bytes, first_line: int, config: ParseConfig) -> pl.Da
 def _actions(prefixes: pl.Series) -> dict[str, str]:
     """Action of each distinct prefix (first matching rule of _ACTION_RULES, else unknown)."""
     frame = pl.DataFrame({"prefix": prefixes.drop_nulls().unique()})
+    frame = frame.with_columns(_prefix_words(pl.col("prefix")).alias("words"))
     action = pl.lit("unknown")
-    for name, pattern in reversed(_ACTION_RULES):
-        action = pl.when(pl.col("prefix").str.contains(pattern)).then(pl.lit(name)).otherwise(action)
+    for name, kind, pattern in reversed(_ACTION_RULES):
+        if kind == "words":
+            hit = pl.col("words").str.contains(" (?:" + "|".join(pattern) + ") ")
+        else:
+            hit = pl.col("prefix").str.contains(pattern)
+        action = pl.when(hit).then(pl.lit(name)).otherwise(action)
     return dict(frame.select("prefix", action.alias("action")).iter_rows())
+
+
+def _prefix_words(prefix: pl.Expr) -> pl.Expr:
+    """The prefix as lower-case words between single spaces (" iptables dropped "): words are
+    split at every non-letter (`_`, `-`, `:`, digits, brackets) and at camel case
+    (`IPTables` -> ip tables, `INext` -> i next), so action words match only whole."""
+    camel = prefix.str.replace_all(r"([a-z])([A-Z])", "$1 $2").str.replace_all(r"([A-Z])([A-Z][a-z])", "$1 $2")
+    return pl.concat_str(pl.lit(" "), camel.str.to_lowercase().str.replace_all(r"[^a-z]+", " "), pl.lit(" "))
 
 
 def _bit_names(names: Sequence[str]) -> dict[int, str]:
@@ -548,11 +587,16 @@ class FileScan:
     lines: int
     first: datetime | None
     last: datetime | None
+    damage: str | None = None  # why reading stopped early (truncated/corrupt compressed file)
 
 
 def scan_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:
-    """Read only the syslog headers of a file (cheaper than `parse_file`) to date its content."""
-    return scan_chunks(iter_line_chunks(file.path, file.compression, config.chunk_bytes, []), anchor, config)
+    """Read only the syslog headers of a file (cheaper than `parse_file`) to date its content;
+    a damaged compressed file is dated from what could be read and the damage is kept, so the
+    inventory can name it."""
+    damage: list[str] = []
+    scan = scan_chunks(iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage), anchor, config)
+    return dataclasses.replace(scan, damage=damage[0]) if damage else scan
 
 
 def scan_chunks(chunks: Iterable[tuple[int, bytes]], anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:

@@ -6,9 +6,10 @@ polars DataFrame. Everything attacker-controlled stays data: offsets are clamped
 text fields are copied as ASCII (other bytes become '?'), and indexing is bounds-checked.
 
 Recognised headers: RFC 3164 (`<PRI>` optional), ISO 8601 (rsyslog high precision,
-`journalctl -o short-iso`), Proxmox pve-firewall. Netfilter fields follow the order the kernel
-writes them (net/netfilter/nf_log_syslog.c): IP-header keys only before PROTO=, transport keys
-only after it, and nothing from an ICMP error's quoted inner packet `[SRC=… DST=… …]`.
+`journalctl -o short-iso`), both with or without the host (see `_hostless`), and Proxmox
+pve-firewall. Netfilter fields follow the order the kernel writes them
+(net/netfilter/nf_log_syslog.c): IP-header keys only before PROTO=, transport keys only after
+it, and nothing from an ICMP error's quoted inner packet `[SRC=… DST=… …]`.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ T_TCP_OPTIONS = 12
 T_MESSAGE = 13
 T_PVE_CHAIN = 14
 _SRC = np.frombuffer(b"SRC=", dtype=np.uint8)
+_IN = np.frombuffer(b"IN=", dtype=np.uint8)
 _INCOMPLETE = np.frombuffer(b"INCOMPLETE", dtype=np.uint8)
 _FRAG = np.frombuffer(b"FRAG:", dtype=np.uint8)
 
@@ -295,6 +297,9 @@ def _header(buf, s, e, out_i, txt, line):
         out_i[0, line] = FMT_NONE
         return s
     out_i[0, line] = fmt
+    m = _hostless(buf, h, i, e, txt, line)
+    if m >= 0:
+        return m
     txt[T_HOST, 0, line] = h
     txt[T_HOST, 1, line] = i
     i += 1
@@ -326,6 +331,47 @@ def _header(buf, s, e, out_i, txt, line):
         if same:
             return t + n + 1
     return t
+
+
+@njit(cache=True, boundscheck=False)
+def _hostless(buf, t, w, e, txt, line):
+    """Message start of a line without a host, or -1 if the word [t, w) after the timestamp
+    is a host. Devices and relays that omit the host write `TIMESTAMP TAG: MESSAGE`; a host
+    name never ends in a single ':' (an IPv6 host may end in '::', which stays a host).
+
+    `NAME[PID]:` and `NAME:` (NAME without ':' or brackets) are a program tag, as after a host.
+    One exception: a tag without [pid] followed at once by `IN=` is the kernel's LOG prefix in
+    the tag's place (`Jan  8 03:37:09 DENY: IN=eth0 …`). The kernel never writes a pid and
+    writes IN= right after the prefix; a program's message (`sshd[1]: Invalid user IN=…`,
+    `nginx: GET /?IN=…`) has its own tag. The message then starts at the word, so it becomes
+    the netfilter prefix, and the line has neither host nor tag (parsing names it kernel).
+    A local `logger -t DENY` line always carries the host, so it keeps the tag DENY.
+    """
+    if w - t < 2 or buf[w - 1] != 58 or buf[w - 2] == 58:
+        return -1
+    colons = 0
+    n = t
+    while n < w - 1 and buf[n] != 91 and buf[n] != 93:
+        if buf[n] == 58:
+            colons += 1
+        n += 1
+    if n == w - 1:  # no bracket: NAME:
+        if _starts(buf, w + 1, e, _IN):
+            return t
+        if colons:
+            return -1
+        txt[T_TAG, 0, line] = t
+        txt[T_TAG, 1, line] = n
+        return w + 1
+    # NAME[PID]:
+    p = n + 1
+    while p < w and _is_digit(buf[p]):
+        p += 1
+    if colons or n == t or buf[n] != 91 or p == n + 1 or p != w - 2 or buf[p] != 93:
+        return -1
+    txt[T_TAG, 0, line] = t
+    txt[T_TAG, 1, line] = n
+    return w + 1
 
 
 @njit(cache=True, boundscheck=False)

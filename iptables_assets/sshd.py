@@ -13,7 +13,7 @@ line in several files (rotated copies, `messages` + `secure`) counts once.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Sequence
 
@@ -79,6 +79,7 @@ class SshdParse:
     events: pl.DataFrame
     lines_read: int
     duplicates_removed: int
+    damaged_files: dict[str, str] = field(default_factory=dict)  # file -> why reading stopped early
 
     def counts_by_kind(self) -> dict[str, int]:
         return dict(self.events.group_by("kind").len().sort("kind").iter_rows())
@@ -91,12 +92,15 @@ def is_sshd_family(family: str) -> bool:
 
 def parse_sshd_files(files: Sequence[LogFile], tz: str, anchors: dict[str, datetime] | None = None) -> SshdParse:
     """sshd events of `files` (newest rotation first within a family, for year inference)."""
-    frames, lines = [], 0
+    frames, lines, damaged = [], 0, {}
     for family in group_families(files).values():
         newer_first = None
         for f in family:
             anchor = (anchors or {}).get(f.relative) or year_anchor(f, newer_first)
-            rows, read, first = _read_file(f, anchor, tz)
+            damage: list[str] = []
+            rows, read, first = _read_file(f, anchor, tz, damage)
+            if damage:
+                damaged[f.relative] = damage[0]
             frames.append(rows)
             lines += read
             newer_first = first or newer_first
@@ -105,13 +109,14 @@ def parse_sshd_files(files: Sequence[LogFile], tz: str, anchors: dict[str, datet
     rows, removed = deduplicate(rows, order) if rows is not None and rows.height else (rows, 0)
     events = classify(rows.drop("msg_hash", "weight")) if rows is not None and rows.height else _empty()
     events = events.with_columns(pl.col("timestamp").dt.convert_time_zone(tz))
-    return SshdParse(events.sort("timestamp", "source_file", "line_number"), lines, removed)
+    return SshdParse(events.sort("timestamp", "source_file", "line_number"), lines, removed, damaged)
 
 
-def _read_file(file: LogFile, anchor: datetime, tz: str) -> tuple[pl.DataFrame, int, datetime | None]:
-    """One file's sshd lines with resolved timestamps, the line count and its first timestamp."""
+def _read_file(file: LogFile, anchor: datetime, tz: str, damage: list[str]) -> tuple[pl.DataFrame, int, datetime | None]:
+    """One file's sshd lines with resolved timestamps, the line count and its first timestamp
+    (a damaged compressed file is read as far as it goes and described in `damage`)."""
     timeline, rows = [], []
-    for first_line, chunk in iter_line_chunks(file.path, file.compression, CHUNK_BYTES, []):
+    for first_line, chunk in iter_line_chunks(file.path, file.compression, CHUNK_BYTES, damage):
         chunk, _originals = journal_json_chunk(chunk)
         scanned = scanner.scan(chunk, first_line, text_fields=("host", "tag", "message")).with_columns(
             header_time(tz).alias("ts"),

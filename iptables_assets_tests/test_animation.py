@@ -12,7 +12,7 @@ import pytest
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from iptables_assets import animation, plotting
+from iptables_assets import animation, plotting, storage
 from iptables_assets.figures import Site
 
 pytestmark = pytest.mark.xdist_group("journal_run")
@@ -136,9 +136,9 @@ def test_rematerialising_one_day_changes_only_that_frame(run_copy):
     day = truth["days"][10]
     before = _gif_frames(out / "journal" / "animations" / "drops_map.gif")
     counts = pl.read_parquet(out / "daily_country_counts" / f"{day}.parquet")
-    counts.with_columns(pl.lit(5000, dtype=pl.Int64).alias("events")).write_parquet(
-        out / "daily_country_counts" / f"{day}.parquet"
-    )
+    # as a re-materialisation would store it (a hand edit would be caught as damaged data)
+    storage.write_parquet(out / "daily_country_counts" / f"{day}.parquet",
+                          counts.with_columns(pl.lit(5000, dtype=pl.Int64).alias("events")))
     _materialize(out, ["drops_map_frames"], partition_key=day)
     _materialize(out, ["drops_map_animation"])
     after = _gif_frames(out / "journal" / "animations" / "drops_map.gif")
@@ -152,7 +152,7 @@ def test_missing_day_is_an_empty_frame_and_stale_top_ports_are_flagged(run_copy)
     (out / "journal" / "frames" / "top_ports" / f"{missing}.png").unlink()
     totals = pl.read_parquet(out / "port_totals.parquet")
     # a different whole-history top-256: the stored frames were drawn with the old list
-    totals.with_columns(pl.col("dst_port").reverse()).write_parquet(out / "port_totals.parquet")
+    storage.write_parquet(out / "port_totals.parquet", totals.with_columns(pl.col("dst_port").reverse()))
     result = _materialize(out, ["top_ports_animation"])
     (materialisation,) = result.asset_materializations_for_node("top_ports_animation")
     assert materialisation.metadata["frames"].value == len(truth["days"])

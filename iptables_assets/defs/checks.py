@@ -21,7 +21,21 @@ REJECT_RATE = dg.AssetCheckSpec(
     asset="firewall_rejects",
     description="Rejected netfilter lines are at most Analysis.reject_rate_warn (default 1 %) of the run's netfilter lines (warn).",
 )
-ingestion_check_specs = [EVENTS_IN_PARTITION, EVENTS_COMPLETE, REJECT_RATE]
+LOG_FILES_INTACT = dg.AssetCheckSpec(
+    "log_files_intact",
+    asset="firewall_events",
+    description="Every compressed log file read for the partition decompressed to its end; a truncated or "
+    "corrupt one was read as far as it goes and is named here (warn).",
+)
+ingestion_check_specs = [EVENTS_IN_PARTITION, EVENTS_COMPLETE, REJECT_RATE, LOG_FILES_INTACT]
+
+LOG_FILES_READABLE = dg.AssetCheckSpec(
+    "log_files_readable",
+    asset="log_file_inventory",
+    description="Every folder and matching file under the log folder could be read; those that could not "
+    "are named with the reason, and the rest is read (warn).",
+)
+inventory_check_specs = [LOG_FILES_READABLE]
 
 
 def check_partition_days(events: dict[date, pl.DataFrame]) -> dg.AssetCheckResult:
@@ -60,6 +74,37 @@ def check_reject_rate(events: int, rejects: int, threshold: float) -> dg.AssetCh
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"reject_rate": rate, "threshold": threshold, "rejects": rejects, "events": events},
     )
+
+
+def check_log_files_intact(damaged: dict[str, str]) -> dg.AssetCheckResult:
+    """Warn, naming each damaged file ({file: what happened}): its lines after the damage are lost."""
+    return dg.AssetCheckResult(
+        check_name=LOG_FILES_INTACT.name,
+        asset_key=LOG_FILES_INTACT.asset_key,
+        passed=not damaged,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=_naming("damaged log files", damaged),
+        metadata={"damaged_files": dg.MetadataValue.json(damaged)},
+    )
+
+
+def check_log_files_readable(unreadable: dict[str, str]) -> dg.AssetCheckResult:
+    """Warn, naming each folder or file that could not be read ({path: OS reason})."""
+    return dg.AssetCheckResult(
+        check_name=LOG_FILES_READABLE.name,
+        asset_key=LOG_FILES_READABLE.asset_key,
+        passed=not unreadable,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=_naming("unreadable paths", unreadable),
+        metadata={"unreadable_paths": dg.MetadataValue.json(unreadable)},
+    )
+
+
+def _naming(what: str, problems: dict[str, str]) -> str | None:
+    """One line naming every problem, for the check's description in the UI."""
+    if not problems:
+        return None
+    return f"{len(problems)} {what}: " + "; ".join(f"{path}: {reason}" for path, reason in problems.items())
 
 
 HISTORY_COMPLETE = dg.AssetCheckSpec(

@@ -8,11 +8,12 @@ import dagster as dg
 import polars as pl
 from upath import UPath
 
-from ..atomic import write_atomic
+from .. import storage
 
 
 class PolarsParquetIOManager(dg.UPathIOManager):
-    """Stores polars DataFrames as `<base>/<asset key>/<partition>.parquet`, written atomically.
+    """Stores polars DataFrames as `<base>/<asset key>/<partition>.parquet`, written atomically
+    with a SHA-256 sidecar that is checked before a file is read (see `storage`).
 
     A run that materialises several partitions at once (single-run backfills) returns a dict
     {partition key: DataFrame}; each partition is written to its own file.
@@ -21,11 +22,15 @@ class PolarsParquetIOManager(dg.UPathIOManager):
     extension: str = ".parquet"
 
     def dump_to_path(self, context: dg.OutputContext, obj: pl.DataFrame, path: UPath) -> None:
-        write_atomic(path, lambda handle: obj.write_parquet(handle, compression="zstd", statistics=True))
+        storage.write_parquet(path, obj, compression="zstd", statistics=True)
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pl.DataFrame:
-        with path.open("rb") as handle:
-            return pl.read_parquet(handle)
+        """The stored frame, verified first: damage fails the step naming what to re-materialise
+        (a missing file stays FileNotFoundError, which Dagster reports as a missing partition)."""
+        try:
+            return storage.read_parquet(path, warn=context.log.warning)
+        except storage.DamagedData as error:
+            raise damaged(error, context.asset_key.to_user_string(), _partition_of(context, path)) from error
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if not (context.has_asset_partitions and isinstance(obj, dict)):
@@ -47,3 +52,25 @@ class ParquetIOManagerResource(dg.ConfigurableIOManagerFactory):
 
     def create_io_manager(self, context) -> PolarsParquetIOManager:
         return PolarsParquetIOManager(base_path=UPath(self.base_path))
+
+
+def _partition_of(context: dg.InputContext, path: UPath) -> str | None:
+    """The partition a file holds: its stem in the `<asset>/<partition>.parquet` layout."""
+    return path.stem if context.has_asset_partitions else None
+
+
+def damaged(error: storage.DamagedData, asset: str, partition: str | None) -> dg.Failure:
+    """A failure naming the damaged file, the asset and the partition to re-materialise."""
+    what = f"{asset} partition {partition}" if partition else asset
+    return dg.Failure(
+        description=(
+            f"stored data of {what} is damaged ({error.path}: {error.reason}); "
+            f"re-materialise {'that partition' if partition else 'that asset'}"
+        ),
+        metadata={
+            "path": dg.MetadataValue.path(str(error.path)),
+            "asset": asset,
+            "partition": partition or "",
+            "reason": error.reason,
+        },
+    )

@@ -33,14 +33,16 @@ class LogSource(dg.ConfigurableResource):
             )
         return ParseConfig(tz=self.timezone, trusted_programs=tuple(self.trusted_programs))
 
-    def discover(self) -> list[LogFile]:
+    def discover(self, unreadable: list[tuple[str, str]] | None = None) -> list[LogFile]:
+        """The log files; sub-folders and files that cannot be read go to `unreadable` as
+        (path, reason) (logged as warnings without it)."""
         root = Path(self.log_dir)
         if not root.exists():
             raise settings.ConfigError(
                 f"log directory {self.log_dir!r} does not exist: set {settings.ENV_LOG_DIR} or the "
                 "LogSource resource's log_dir (for the bundled sample run `iptables-assets generate`)"
             )
-        return discover(root, self.patterns)
+        return discover(root, self.patterns, unreadable)
 
 
 class OutputFolder(dg.ConfigurableResource):
@@ -53,33 +55,32 @@ class OutputFolder(dg.ConfigurableResource):
 
         return UPath(self.base_path).joinpath(*parts)
 
+    def read_stored(self, file, asset: str, partition: str | None = None, columns: list[str] | None = None):
+        """A file of the IO manager's layout, verified against its checksum (None if it was
+        never written); damage fails the step naming the file and what to re-materialise."""
+        from .. import storage
+        from .io_managers import damaged
+
+        try:
+            return storage.read_parquet(file, columns=columns, warn=dg.get_dagster_logger().warning)
+        except FileNotFoundError:
+            return None
+        except storage.DamagedData as error:
+            raise damaged(error, asset, partition) from error
+
     def read_partition(self, asset: str, day):
         """One day's partition of a daily asset (None if it was never materialised)."""
-        import polars as pl
-
-        file = self.path(asset, f"{day.isoformat()}.parquet")
-        if not file.exists():
-            return None
-        with file.open("rb") as handle:
-            return pl.read_parquet(handle)
+        return self.read_stored(self.path(asset, f"{day.isoformat()}.parquet"), asset, day.isoformat())
 
     def read_asset(self, asset: str):
         """An unpartitioned asset's value (None if it was never materialised)."""
-        import polars as pl
-
-        file = self.path(f"{asset}.parquet")
-        if not file.exists():
-            return None
-        with file.open("rb") as handle:
-            return pl.read_parquet(handle)
+        return self.read_stored(self.path(f"{asset}.parquet"), asset)
 
     def daily_partitions(self, asset: str, columns: list[str] | None = None) -> dict:
         """Every materialised partition of a daily asset, {day: DataFrame}, read from the IO
         manager's layout (`<base>/<asset>/<YYYY-MM-DD>.parquet`); days never materialised are
         simply absent (whole-history assets report them)."""
         from datetime import date
-
-        import polars as pl
 
         folder = self.path(asset)
         if not folder.exists():
@@ -90,8 +91,9 @@ class OutputFolder(dg.ConfigurableResource):
                 day = date.fromisoformat(file.stem)
             except ValueError:
                 continue
-            with file.open("rb") as handle:
-                frames[day] = pl.read_parquet(handle, columns=columns)
+            frame = self.read_stored(file, asset, file.stem, columns)
+            if frame is not None:  # removed since the listing
+                frames[day] = frame
         return frames
 
 
@@ -110,6 +112,11 @@ class GeoIP(dg.ConfigurableResource):
                 f"{error} (set {settings.ENV_GEOIP_DB} / {settings.ENV_ASN_DB} or the GeoIP resource)"
             ) from None
 
+    def setup_for_execution(self, context) -> None:
+        """Open the databases once when a run starts, so a bad one stops the run before any
+        log is parsed."""
+        self.lookup().close()
+
 
 class Analysis(dg.ConfigurableResource):
     """What counts and what is a scan: actions and direction of counted traffic, the per-day and
@@ -127,7 +134,23 @@ class Analysis(dg.ConfigurableResource):
         try:
             return TrafficFilter(actions=tuple(self.actions), direction=self.direction)
         except ValueError as error:
-            raise settings.ConfigError(f"Analysis.direction: {error}") from None
+            raise settings.ConfigError(f"Analysis: {error}") from None
+
+    def checked(self) -> "Analysis":
+        """Self, or a ConfigError naming the setting that is wrong."""
+        self.traffic()
+        if self.scan_threshold < 1:
+            raise settings.ConfigError(f"Analysis.scan_threshold={self.scan_threshold}: must be at least 1")
+        if self.big_scan_threshold < self.scan_threshold:
+            raise settings.ConfigError(f"Analysis.big_scan_threshold={self.big_scan_threshold}: must be at least "
+                                       f"scan_threshold ({self.scan_threshold})")
+        if not 0 <= self.reject_rate_warn <= 1:
+            raise settings.ConfigError(f"Analysis.reject_rate_warn={self.reject_rate_warn}: must be a share from 0 to 1")
+        return self
+
+    def setup_for_execution(self, context) -> None:
+        """Check the settings when a run starts, before any work."""
+        self.checked()
 
 
 class Publication(dg.ConfigurableResource):

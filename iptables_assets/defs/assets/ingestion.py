@@ -27,30 +27,35 @@ def unreadable(error: OSError) -> dg.Failure:
         description=f"cannot read log file {error.filename!r}: {error.strerror or error}",
         metadata={"file": dg.MetadataValue.path(str(error.filename))} if error.filename else None,
     )
-_CACHE = ("_cache", "log_file_inventory.parquet")
 
 
-@dg.asset(group_name=GROUP, kinds={"polars", "parquet"}, retry_policy=READ_RETRIES)
-def log_file_inventory(
-    context: dg.AssetExecutionContext, log_source: LogSource, output_folder: OutputFolder
-) -> dg.MaterializeResult:
-    """Every log file found: size, mtime, compression, SHA-256 and the first/last timestamp it holds."""
+@dg.asset(
+    group_name=GROUP, kinds={"polars", "parquet"}, retry_policy=READ_RETRIES, check_specs=checks.inventory_check_specs
+)
+def log_file_inventory(context: dg.AssetExecutionContext, log_source: LogSource, output_folder: OutputFolder):
+    """Every log file found: size, mtime, compression, SHA-256 and the first/last timestamp it
+    holds; damaged files and paths that cannot be read are named (warnings, the rest is read)."""
     config = log_source.parse_config()
-    files = log_source.discover()
-    cache_path = output_folder.path(*_CACHE)
-    cache = pl.read_parquet(cache_path.open("rb")) if cache_path.exists() else None
+    blocked: list[tuple[str, str]] = []
     try:
-        table = inv.build_inventory(files, config, cache)
+        files = log_source.discover(blocked)
     except OSError as error:
         raise unreadable(error) from error
-    cache_path.parent.mkdir(parents=True, exist_ok=True)
-    with cache_path.open("wb") as handle:
-        table.write_parquet(handle)
+    try:  # files the cache knows are not read again; a damaged cache is rebuilt (a warning)
+        table = inv.refresh(files, config, output_folder.base_path, context.log.warning)
+    except OSError as error:
+        raise unreadable(error) from error
     span = inv.days_covered(table, config.tz)
     context.log.info(f"{table.height} log files under {log_source.log_dir}, days {span}")
+    blocked_paths, damaged = dict(blocked), _damaged_files(table)
+    for path, reason in [*blocked_paths.items(), *damaged.items()]:
+        context.log.warning(f"log file problem: {path}: {reason}")
     return dg.MaterializeResult(
         value=table,
+        check_results=[checks.check_log_files_readable(blocked_paths)],
         metadata={
+            "damaged_files": dg.MetadataValue.json(damaged),
+            "unreadable_paths": dg.MetadataValue.json(blocked_paths),
             "dagster/row_count": table.height,
             "log_dir": log_source.log_dir,
             "total_bytes": int(table["size"].sum() or 0),
@@ -62,6 +67,11 @@ def log_file_inventory(
             ),
         },
     )
+
+
+def _damaged_files(table: pl.DataFrame) -> dict[str, str]:
+    """{relative path: what happened} of the inventory's damaged files."""
+    return {r: d for r, d in table.select("relative", "damage").iter_rows() if d}
 
 
 @dg.multi_asset(
@@ -104,6 +114,7 @@ def parsed_firewall_logs(
     yield checks.check_reject_rate(
         sum(f.height for f in events.values()), sum(f.height for f in rejects.values()), analysis.reject_rate_warn
     )
+    yield checks.check_log_files_intact(result.summary()["damaged_files"])
 
 
 def _event_metadata(result: ParseResult, events: dict[date, pl.DataFrame], files) -> dict:
@@ -118,6 +129,7 @@ def _event_metadata(result: ParseResult, events: dict[date, pl.DataFrame], files
         "duplicates_removed": result.duplicates_removed,
         "repeated_message_extra_events": result.repeated_extra,
         "rejects_by_reason": dg.MetadataValue.json(result.rejects_by_reason()),
+        "damaged_files": dg.MetadataValue.json(result.summary()["damaged_files"]),
         "first_timestamp": str(stamps.min()) if rows else "",
         "last_timestamp": str(stamps.max()) if rows else "",
     }

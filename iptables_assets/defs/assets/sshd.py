@@ -6,6 +6,7 @@ import polars as pl
 
 from ... import inventory as inv
 from ... import sshd
+from ...exports import bounded_frame
 from ...geo import geotag
 from ...parsing import split_by_day
 from .. import partitioned
@@ -53,6 +54,7 @@ def sshd_events(
             "duplicates_removed": parsed.duplicates_removed,
             "events_by_kind": dg.MetadataValue.json(counts),
             "other_sshd_lines": counts.get("other", 0),
+            "damaged_files": dg.MetadataValue.json(parsed.damaged_files),
         },
     )
 
@@ -86,7 +88,7 @@ def sshd_findings(output_folder: OutputFolder, port_scans: pl.DataFrame, longter
         yield dg.Output(table, name, metadata={
             "dagster/row_count": table.height,
             "days": len(frames),
-            "top": dg.MetadataValue.md(markdown_table(table.drop("message", strict=False))),
+            "top": dg.MetadataValue.md(markdown_table(bounded_frame(table.drop("message", strict=False)))),
             **exported,
         })
 
