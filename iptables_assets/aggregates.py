@@ -17,6 +17,8 @@ TOP_PORTS = 256
 UNKNOWN = "??"  # country_code of events whose source has no country (kept and counted)
 
 DIRECTIONS = ("input", "output", "forward", "any")
+# What the parser can call an event (see parsing._ACTION_RULES): the values Analysis.actions may list.
+ACTIONS = ("drop", "reject", "accept", "audit", "unknown")
 
 
 @dataclass(frozen=True)
@@ -30,18 +32,38 @@ class TrafficFilter:
     def __post_init__(self):
         if self.direction not in DIRECTIONS:
             raise ValueError(f"direction {self.direction!r} is not one of {', '.join(DIRECTIONS)}")
+        unknown = sorted(set(self.actions) - set(ACTIONS))
+        if not self.actions or unknown:
+            raise ValueError(f"actions {list(self.actions)!r}: each must be one of {', '.join(ACTIONS)}"
+                             + (f" ({', '.join(map(repr, unknown))} is not)" if unknown else " (none given)"))
 
     def expr(self) -> pl.Expr:
         keep = pl.col("action").is_in(list(self.actions))
-        has_in = pl.col("in_iface").fill_null("") != ""
-        has_out = pl.col("out_iface").fill_null("") != ""
-        if self.direction == "input":
-            keep &= ~has_out
-        elif self.direction == "output":
-            keep &= has_out & ~has_in
-        elif self.direction == "forward":
-            keep &= has_out & has_in
+        if self.direction != "any":
+            keep &= direction() == self.direction
         return keep
+
+
+def direction() -> pl.Expr:
+    """input (no OUT=), output (OUT= only) or forward (IN= and OUT=) of each event."""
+    has_in = pl.col("in_iface").fill_null("") != ""
+    has_out = pl.col("out_iface").fill_null("") != ""
+    return pl.when(has_in & has_out).then(pl.lit("forward")).when(has_out).then(pl.lit("output")).otherwise(pl.lit("input"))
+
+
+def traffic_breakdown(events: pl.DataFrame, traffic: TrafficFilter) -> pl.DataFrame:
+    """Events by day, action and direction, and whether `traffic` counts them: so that the
+    journal can say what the counted packets leave out of the firewall events the logs hold."""
+    return (
+        events.group_by(
+            pl.col("timestamp").dt.date().alias("day"),
+            pl.col("action").fill_null("unknown"),
+            direction().alias("direction"),
+            traffic.expr().fill_null(False).alias("counted"),
+        )
+        .agg(pl.len().cast(pl.Int64).alias("events"))
+        .sort("day", "action", "direction", "counted")
+    )
 
 
 def counted(events: pl.DataFrame, traffic: TrafficFilter) -> pl.DataFrame:

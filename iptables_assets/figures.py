@@ -21,23 +21,53 @@ DEFAULT_TIMELINE_YMAX = 10_000
 DEFAULT_TRUNCATE_AT = 1_000
 WELL_KNOWN_PORTS = tuple(range(1024))
 
-# Names of the default map ports, for machines without /etc/services (minimal containers).
-_SERVICES = {22: "ssh", 23: "telnet", 445: "microsoft-ds", 80: "http", 443: "https", 3389: "ms-wbt-server"}
+# IANA service names of commonly attacked ports, per protocol: looked up before the system's
+# /etc/services so that every machine (minimal containers too) prints the same names.
+SERVICES = {
+    "tcp": {
+        21: "ftp", 22: "ssh", 23: "telnet", 25: "smtp", 53: "domain", 80: "http", 110: "pop3", 111: "sunrpc",
+        139: "netbios-ssn", 143: "imap", 443: "https", 445: "microsoft-ds", 1433: "ms-sql-s", 3306: "mysql",
+        3389: "ms-wbt-server", 5060: "sip", 5432: "postgresql", 5900: "rfb", 6379: "redis", 8080: "http-alt",
+    },
+    "udp": {
+        19: "chargen", 53: "domain", 67: "bootps", 68: "bootpc", 69: "tftp", 111: "sunrpc", 123: "ntp",
+        137: "netbios-ns", 138: "netbios-dgm", 161: "snmp", 162: "snmptrap", 389: "ldap", 443: "https",
+        500: "isakmp", 514: "syslog", 1194: "openvpn", 1434: "ms-sql-m", 1900: "ssdp", 3478: "stun",
+        4500: "ipsec-nat-t", 5060: "sip", 5353: "mdns", 5683: "coap", 11211: "memcache",
+    },
+}
 
 DIRECTION_LABELS = {"input": "INPUT Table", "output": "OUTPUT Table", "forward": "FORWARD Table", "any": "All Tables"}
 
 
-def service_name(port: int) -> str:
-    """The IANA service name of a TCP port ("ssh" for 22), or "" when unknown."""
+def service_name(port: int, proto: str | None = None) -> str:
+    """The IANA service name of `port` for `proto` ("tcp", "udp", any case): "ntp" for UDP 123,
+    "" for TCP 123. Without a protocol, the TCP name, else the UDP one ("" when unknown)."""
+    if proto is None:
+        return service_name(port, "tcp") or service_name(port, "udp")
+    proto = proto.lower()
     try:
-        return socket.getservbyport(int(port), "tcp")
-    except (OSError, OverflowError):
-        return _SERVICES.get(int(port), "")
+        return SERVICES.get(proto, {}).get(int(port)) or socket.getservbyport(int(port), proto)
+    except (OSError, OverflowError, TypeError):
+        return ""
 
 
-def port_label(port: int) -> str:
-    """"Port 22: ssh", or "Port 8291" when the port has no service name."""
-    name = service_name(port)
+def services(port: int, protocols: Sequence[str] | None) -> str:
+    """The service of a port as seen over `protocols`: one name when every protocol shares it
+    ("domain" for TCP and UDP 53), else `name/protocol` for each protocol that has one
+    ("netbios-ns/udp" for TCP and UDP 137); the protocol-free name when none are known."""
+    if not protocols:
+        return service_name(port)
+    named = [(p.lower(), service_name(port, p)) for p in protocols]
+    names = {name for _, name in named}
+    if len(names) == 1:
+        return names.pop()
+    return " ".join(f"{name}/{proto}" for proto, name in named if name)
+
+
+def port_label(port: int, proto: str | None = None) -> str:
+    """"Port 22: ssh", or "Port 8291" when the port has no service name (no thousands separator)."""
+    name = service_name(port, proto)
     return f"Port {port}: {name}" if name else f"Port {port}"
 
 
@@ -101,8 +131,8 @@ def port_map(totals: pl.DataFrame, port: int, site: Site, resolution: str = "110
 
 
 SCAN_DETECTORS = {
-    "daily": "Detected Port Scans (`nmap -T insane`-like)",
-    "longterm": "Detected Port Scans (`nmap -T paranoid`-like)",
+    "daily": 'Detected Port Scans ("nmap -T insane"-like)',
+    "longterm": 'Detected Port Scans ("nmap -T paranoid"-like)',
 }
 
 

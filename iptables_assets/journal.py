@@ -15,7 +15,8 @@ import jinja2
 import polars as pl
 
 from .aggregates import TOP_COUNTRIES, UNKNOWN
-from .figures import DIRECTION_LABELS, service_name
+from .exports import cut_text
+from .figures import DIRECTION_LABELS, services
 from .redaction import Redactor
 
 JOURNAL_FILE = "index.html"
@@ -64,13 +65,19 @@ SECTIONS = {
 }
 
 
-def _cell(value) -> str:
+# Columns holding port numbers: printed as they are (8080), not as counts (8,080).
+PORT_COLUMNS = frozenset({"port", "dst_port", "src_port", "lowest_port", "highest_port"})
+
+
+def _cell(value, port: bool = False) -> str:
+    """A value as the page prints it: counts with thousands separators, ports without, text
+    (which may come from a log) cut to a readable length."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
-        return f"{value:,}"
+        return str(value) if port else f"{value:,}"
     if isinstance(value, float):
         return f"{value:,.2f}"
     if isinstance(value, datetime):
@@ -78,15 +85,16 @@ def _cell(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
-        return " ".join(_cell(v) for v in value)
-    return str(value)
+        return " ".join(_cell(v, port) for v in value)
+    return cut_text(str(value))
 
 
 def table(title: str, frame: pl.DataFrame, note: str = "", limit: int = TABLE_ROWS) -> Table:
-    """A table of the first `limit` rows of `frame`, cells formatted for reading; the note says
-    how many rows were left out."""
+    """A table of the first `limit` rows of `frame`, cells formatted for reading (columns in
+    `PORT_COLUMNS` as plain port numbers); the note says how many rows were left out."""
     numeric = {name for name, dtype in frame.schema.items() if dtype.is_numeric()}
-    rows = [[_cell(v) for v in row] for row in frame.head(limit).iter_rows()]
+    ports = [name in PORT_COLUMNS for name in frame.columns]
+    rows = [[_cell(v, p) for v, p in zip(row, ports)] for row in frame.head(limit).iter_rows()]
     if frame.height > limit:
         note = f"{note} Showing {limit:,} of {frame.height:,} rows.".strip()
     return Table(title, list(frame.columns), rows, numeric, note)
@@ -110,6 +118,51 @@ class JournalInputs:
     credits: list[str]
     generated: datetime
     extra_sections: list[Section] = field(default_factory=list)
+    # Firewall events by day, action, direction and whether they count (`traffic_breakdown`);
+    # None when not available (the journal then does not explain the difference).
+    traffic: pl.DataFrame | None = None
+    actions: tuple[str, ...] = ("drop", "reject")
+
+
+# ---------------------------------------------------------------------------------------------
+# Counted packets versus firewall events
+# ---------------------------------------------------------------------------------------------
+
+# The direction an event travelled, from its interfaces, named as `TrafficFilter` names them.
+_DIRECTION_NAMES = {"input": "inbound", "output": "outbound", "forward": "forwarded"}
+# (one, many) of each action as the journal counts it.
+_ACTION_NAMES = {
+    "accept": ("accept", "accepts"), "audit": ("audit line ([UFW AUDIT])", "audit lines ([UFW AUDIT])"),
+    "drop": ("drop", "drops"), "reject": ("reject", "rejects"),
+    "unknown": ("line of no known action", "lines of no known action"),
+}
+
+
+def _counted_as(count: int, action: str, direction: str = "") -> str:
+    """"300 accepts", "1 accept", or "16 outbound drops" for an action counted in another direction."""
+    one, many = _ACTION_NAMES.get(action, (f"{action} line", f"{action} lines"))
+    where = f"{_DIRECTION_NAMES.get(direction, direction)} " if direction else ""
+    return f"{count:,} {where}{one if count == 1 else many}"
+
+
+def counted_explained(breakdown: pl.DataFrame, actions: tuple[str, ...], chain: str) -> str:
+    """Why the counted packets are fewer than the firewall events: the events of other actions
+    (accepts, audits) and of counted actions in other directions (outbound drops), with numbers."""
+    total = int(breakdown["events"].sum() or 0)
+    counted = int(breakdown.filter(pl.col("counted"))["events"].sum() or 0)
+    what = " and ".join(_ACTION_NAMES.get(a, (a, f"{a} lines"))[1] for a in actions)
+    text = (f"The logs hold {total:,} firewall events; {counted:,} are counted as packets in this journal: "
+            f"the {what} of the {chain}.")
+    # a counted action left out is left out for its direction; any other action for itself
+    where = pl.when(pl.col("action").is_in(list(actions))).then(pl.col("direction")).otherwise(pl.lit(""))
+    parts = (
+        breakdown.filter(~pl.col("counted")).group_by("action", where.alias("direction")).agg(pl.col("events").sum())
+        .sort(["events", "action", "direction"], descending=[True, False, False])
+    )
+    if parts.height == 0:
+        return text
+    named = [_counted_as(r["events"], r["action"], r["direction"]) for r in parts.iter_rows(named=True)]
+    return f"{text} Not counted: {', '.join(named)}."
 
 
 def _period(inputs: JournalInputs, redactor: Redactor) -> Section:
@@ -137,6 +190,9 @@ def _period(inputs: JournalInputs, redactor: Redactor) -> Section:
         "compressed copies included; lines written to several files are counted once."
     )
     section.tables.append(table("Date range of each log", spans))
+    if inputs.traffic is not None and inputs.traffic.height:
+        chain = DIRECTION_LABELS.get(inputs.direction, "INPUT Table")
+        section.paragraphs.append(counted_explained(inputs.traffic, inputs.actions, chain))
     return section
 
 
@@ -172,7 +228,9 @@ def _ports(inputs: JournalInputs) -> Section:
     )
     top = totals.sort("rank").head(20).select(
         "rank", pl.col("dst_port").alias("port"),
-        pl.col("dst_port").map_elements(service_name, return_dtype=pl.String).alias("service"),
+        pl.struct("dst_port", "protocols").map_elements(
+            lambda row: services(row["dst_port"], row["protocols"]), return_dtype=pl.String
+        ).alias("service"),
         "events", pl.col("protocols").list.join(" "),
     )
     section.tables.append(table("Top 20 destination ports", top))
@@ -246,7 +304,7 @@ def sshd_section(
         if row["kind"] == "break_in_attempt":
             redactor.host(row["detail"])
     lines = [
-        redactor.text(f"{_cell(row['timestamp'])} {row['host'] or ''} sshd: {row['message']}")
+        cut_text(f"{_cell(row['timestamp'])} {row['host'] or ''} sshd: {row['message']}", transform=redactor.text)
         for row in notable.head(NOTABLE_LINES).iter_rows(named=True)
     ]
     if lines:
@@ -293,6 +351,14 @@ _TEMPLATES = jinja2.Environment(
 _TEMPLATES.globals["zip"] = zip
 
 
+def _counted_fact(inputs: JournalInputs) -> str:
+    """The counted packets, and of how many firewall events when known ("1,234 of 1,600 firewall events")."""
+    counted = int(inputs.country_totals["events"].sum()) if inputs.country_totals.height else 0
+    if inputs.traffic is None or inputs.traffic.height == 0:
+        return f"{counted:,}"
+    return f"{counted:,} of {int(inputs.traffic['events'].sum()):,} firewall events (see The logs)"
+
+
 def render(inputs: JournalInputs, redactor: Redactor) -> str:
     """The journal page as HTML text."""
     site = redactor.host(inputs.site_name)
@@ -300,7 +366,7 @@ def render(inputs: JournalInputs, redactor: Redactor) -> str:
     totals = inputs.country_totals
     facts = [
         ("Site", site),
-        ("Counted packets", _cell(int(totals["events"].sum())) if totals.height else "0"),
+        ("Counted packets", _counted_fact(inputs)),
         ("Per-day scans", _cell(inputs.port_scans.height)),
         ("Long-term scanners", _cell(inputs.longterm_scans.height)),
         ("Addresses", "redacted" if redactor.enabled else "shown"),

@@ -6,6 +6,8 @@ import dagster as dg
 import polars as pl
 
 from ... import aggregates as agg
+from ...atomic import write_atomic
+from ...exports import csv_frame
 from .. import checks, partitioned
 from ..partitions import daily_partitions
 from ..resources import Analysis, OutputFolder
@@ -21,6 +23,7 @@ DAILY_TABLES = {
     "daily_country_port_counts": ("dst_port", "events"),
     "daily_source_summary": ("src_ip", "packets"),
     "daily_port_scans": ("src_ip", "distinct_ports"),
+    "daily_traffic_breakdown": ("action", "events"),
 }
 
 COUNTS_CONSISTENT = dg.AssetCheckSpec(
@@ -43,6 +46,10 @@ COUNTS_CONSISTENT = dg.AssetCheckSpec(
         ),
         "daily_port_scans": dg.AssetOut(
             description="nmap -T insane-like scans: sources over the scan threshold of distinct ports that day."
+        ),
+        "daily_traffic_breakdown": dg.AssetOut(
+            description="Every firewall event of a day by action and direction, and whether it counts "
+            "(the journal says what the counted packets leave out: accepts, audits, outbound drops)."
         ),
     },
     partitions_def=daily_partitions,
@@ -69,6 +76,7 @@ def daily_aggregates(context: dg.AssetExecutionContext, analysis: Analysis, outp
         tables["daily_country_port_counts"][day] = agg.country_port_counts(counted)
         tables["daily_source_summary"][day] = summary
         tables["daily_port_scans"][day] = agg.daily_port_scans(summary, analysis.scan_threshold)
+        tables["daily_traffic_breakdown"][day] = agg.traffic_breakdown(events, traffic)
         total = int(countries["events"].sum() or 0)
         if total != counted.height or (countries["events"] < 0).any():
             mismatched[str(day)] = {"events": counted.height, "sum_of_countries": total}
@@ -107,16 +115,13 @@ def _all_days(
 
 
 def export_table(output_folder: OutputFolder, name: str, frame: pl.DataFrame) -> dict:
-    """Write `<out>/exports/<name>.parquet` and `.csv` (list columns joined with spaces)."""
+    """Write `<out>/exports/<name>.parquet` (every value as it is) and `.csv` (made safe to open in
+    a spreadsheet: list columns joined with spaces, long text cut, formula-like cells quoted),
+    each atomically."""
     folder = output_folder.path("exports")
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / f"{name}.parquet").open("wb") as handle:
-        frame.write_parquet(handle)
-    flat = frame.with_columns(
-        pl.col(c).cast(pl.List(pl.String)).list.join(" ") for c, t in frame.schema.items() if isinstance(t, pl.List)
-    )
-    with (folder / f"{name}.csv").open("wb") as handle:
-        flat.write_csv(handle)
+    write_atomic(folder / f"{name}.parquet", lambda handle: frame.write_parquet(handle))
+    flat = csv_frame(frame)
+    write_atomic(folder / f"{name}.csv", lambda handle: flat.write_csv(handle))
     return {"export_parquet": str(folder / f"{name}.parquet"), "export_csv": str(folder / f"{name}.csv")}
 
 

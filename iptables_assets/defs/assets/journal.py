@@ -14,7 +14,7 @@ from .figures import journal_figures
 GROUP = "journal"
 
 
-@dg.asset(group_name=GROUP, kinds={"html"})
+@dg.asset(group_name=GROUP, kinds={"html"}, deps=["daily_traffic_breakdown"])
 def journal_report(
     log_file_inventory: pl.DataFrame,
     country_totals: pl.DataFrame,
@@ -64,6 +64,8 @@ def journal_report(
         credits=publication.credits(geoip),
         generated=datetime.now(timezone.utc),
         extra_sections=[sshd_section],
+        traffic=_traffic_breakdown(output_folder),
+        actions=tuple(analysis.actions),
     )
     page = journal.render(inputs, redactor)
     path = publication.journal_folder(output_folder) / journal.JOURNAL_FILE
@@ -76,3 +78,10 @@ def journal_report(
             "bytes": len(page.encode("utf-8")),
         }
     )
+
+
+def _traffic_breakdown(output_folder: OutputFolder) -> pl.DataFrame | None:
+    """Every materialised day's firewall events by action, direction and counted (None if none),
+    for the journal to say why counted packets are fewer than the firewall events."""
+    days = output_folder.daily_partitions("daily_traffic_breakdown")
+    return pl.concat([days[d] for d in sorted(days)], how="vertical_relaxed") if days else None
