@@ -555,7 +555,7 @@ def child(step: str, layout: Layout, cprofile_top: int = 0, chunk_days: int = 0,
         result["work_s"] = time.perf_counter() - t0
     else:
         import dagster as dg
-        from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+        from iptables_assets.defs.automation_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
         defs = _definitions(layout)
         for name in (BENCH_DAILY_JOB, BENCH_SETUP_JOB, BENCH_HISTORY_JOB, BENCH_FIGURES_JOB, BENCH_FRAMES_JOB,

@@ -3,71 +3,139 @@
 from __future__ import annotations
 
 import os
+import sys
+import threading
 import time
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
-from . import inventory, settings
-from .defs.automation_tags import CLI_TRIGGER, TRIGGER_TAG
-
+from . import inventory, progress, settings
+from .atomic import write_bytes_atomic
+from .logfiles import discover
 
 # Dagster's console logger at WARNING: progress lines come from this module, details are in the UI.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-# This command runs the whole chain itself; the tag keeps the chain sensors of a running daemon out.
-_CLI = {TRIGGER_TAG: CLI_TRIGGER}
 
 
 def _say(message: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
 
 
+class _Stages:
+    """Wall time of each stage, for the final summary."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def timed(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 1)
+
+
 def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date | None) -> dict:
     """Inventory the logs, then materialise every per-day asset for the days they hold."""
-    from .defs.definitions import DAILY_JOB, HISTORY_JOB, INVENTORY_JOB, PUBLISH_JOB, build_definitions
-    from .defs.partitions import daily_partitions
-
-    instance = _instance()
-    defs = build_definitions(log_dir=str(log_dir), out_dir=str(out_dir))
-    started = time.perf_counter()
-
-    _say(f"inventory of {log_dir}")
-    result = defs.resolve_job_def(INVENTORY_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=_CLI)
-    table = result.output_for_node("log_file_inventory")
-    span = inventory.days_covered(table, settings.timezone_name())
+    started, stages = time.perf_counter(), _Stages()
+    progress.show_on(sys.stdout)
+    # The definitions (partitions, resources) and the frames job's step processes read these.
+    os.environ[settings.ENV_LOG_DIR] = str(log_dir)
+    os.environ[settings.ENV_OUT_DIR] = str(out_dir)
+    _check_settings()
+    with stages.timed("inventory"):
+        span = _inventory(log_dir, out_dir)
     if span is None:
         _say("no timestamped log lines found; nothing to do")
-        return {"success": result.success, "days": 0}
-    first_day, last_day = _window(span, first, last, daily_partitions)
-    _say(f"{table.height} files, days {span[0]}..{span[1]}; materialising {first_day}..{last_day}")
+        return {"success": True, "days": 0}
 
-    tags = {
-        ASSET_PARTITION_RANGE_START_TAG: first_day.isoformat(),
-        ASSET_PARTITION_RANGE_END_TAG: last_day.isoformat(),
-        **_CLI,
-    }
-    daily = defs.resolve_job_def(DAILY_JOB).execute_in_process(instance=instance, tags=tags, run_config=_QUIET)
+    import dagster as dg  # after the inventory: the partitions start at its first day
+
+    from .defs.automation_tags import CLI_TRIGGER, TRIGGER_TAG, range_tags
+    from .defs.definitions import DAILY_JOB, HISTORY_JOB, INVENTORY_JOB, PUBLISH_JOB, build_definitions
+    from .defs.partitions import daily_partitions
+    from .defs.run_health import mark_dead_runs_failed, this_process_tags
+
+    instance = _instance(dg)
+    for line in mark_dead_runs_failed(instance):
+        _say(f"marked failed, its process is gone: {line}")
+    cli = {TRIGGER_TAG: CLI_TRIGGER, **this_process_tags()}  # the chain sensors leave these runs alone
+    defs = build_definitions(log_dir=str(log_dir), out_dir=str(out_dir))
+    first_day, last_day = _window(span, first, last, daily_partitions)
+    _say(f"days {span[0]}..{span[1]} in the logs; materialising {first_day}..{last_day}")
+    with stages.timed("inventory"):
+        inventory_run = defs.resolve_job_def(INVENTORY_JOB).execute_in_process(
+            instance=instance, run_config=_QUIET, tags=cli)
+    _say_problems(inventory_run)
+
+    tags = {**range_tags(first_day, last_day), **cli}
+    with stages.timed("per-day assets"):
+        daily = defs.resolve_job_def(DAILY_JOB).execute_in_process(instance=instance, tags=tags, run_config=_QUIET)
     _say(f"per-day assets done ({'ok' if daily.success else 'FAILED'})")
     for line in _per_day_lines(out_dir, first_day, last_day):
         _say(line)
     _say("whole-history assets and figures")
-    history = defs.resolve_job_def(HISTORY_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=_CLI)
+    with stages.timed("whole history and figures"):
+        history = defs.resolve_job_def(HISTORY_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=cli)
     _say(f"whole-history assets done ({'ok' if history.success else 'FAILED'}); animation frames of {first_day}..{last_day}")
-    frames = _run_in_processes(instance, log_dir, out_dir, tags)
+    with stages.timed("animation frames"):
+        frames = _run_in_processes(dg, instance, out_dir, tags, (last_day - first_day).days + 1)
     _say(f"frames done ({'ok' if frames else 'FAILED'}); GIFs and journal")
-    publish = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=_CLI)
-    summary = _summarise(daily, history, publish, first_day, last_day, out_dir, time.perf_counter() - started)
+    with stages.timed("GIFs and journal"):
+        publish = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=cli)
+    summary = _summarise(inventory_run, daily, history, publish, first_day, last_day, out_dir,
+                         time.perf_counter() - started)
     summary["success"] = summary["success"] and frames
+    summary["stage seconds"] = stages.seconds
     for key, value in summary.items():
         _say(f"{key}: {value}")
     return summary
 
 
+def _check_settings() -> None:
+    """Settings that would fail a later stage fail now, before any log is read."""
+    from .defs.resources import Analysis, GeoIP, Publication
+
+    settings.read_retry_seconds()
+    settings.start_date_override()
+    Analysis().checked()
+    Publication().checked()
+    GeoIP().lookup().close()
+
+
+def _inventory(log_dir: Path, out_dir: Path) -> tuple[date, date] | None:
+    """Scan the logs (files the cached inventory knows are not read again) and return the days
+    they cover; the cache it leaves is where the daily partitions take their first day."""
+    from .parsing import ParseConfig
+
+    config = ParseConfig(tz=settings.timezone_name())
+    _say(f"inventory of {log_dir}")
+    unreadable: list[tuple[str, str]] = []
+    table = inventory.refresh(discover(log_dir, unreadable=unreadable), config, out_dir,
+                              lambda message: _say(f"warning: {message}"))
+    for path, reason in unreadable:
+        _say(f"warning: cannot read {path}: {reason}")
+    span = inventory.days_covered(table, config.tz)
+    _say(f"{table.height} log files" + (f", days {span[0]}..{span[1]}" if span else ""))
+    return span
+
+
+def _say_problems(inventory_run) -> None:
+    """Damaged and unreadable log files, named (the run goes on with what could be read)."""
+    for materialization in inventory_run.asset_materializations_for_node("log_file_inventory"):
+        for key in ("damaged_files", "unreadable_paths"):
+            entry = materialization.metadata.get(key)
+            for path, reason in (entry.value if entry is not None else {}).items():
+                _say(f"warning: {'damaged' if key == 'damaged_files' else 'unreadable'} log file {path}: {reason}")
+
+
 def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
     """Events, rejects, per-day scans and sshd events of each day (of each week past a month)."""
     import polars as pl
+
+    from .storage import DamagedData, read_parquet
 
     columns = {"events": "firewall_events", "rejects": "firewall_rejects", "scans": "daily_port_scans",
                "sshd": "sshd_events"}
@@ -76,8 +144,10 @@ def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
     for day in days:
         counts = {}
         for name, asset in columns.items():
-            file = out_dir / asset / f"{day.isoformat()}.parquet"
-            counts[name] = pl.scan_parquet(file).select(pl.len()).collect().item() if file.exists() else 0
+            try:
+                counts[name] = read_parquet(out_dir / asset / f"{day.isoformat()}.parquet").height
+            except (FileNotFoundError, DamagedData):
+                counts[name] = 0
         rows.append({"day": day, **counts})
     table = pl.DataFrame(rows)
     if len(days) > 31:
@@ -89,25 +159,54 @@ def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
             f"{r['sshd']:,} sshd events" for r in table.iter_rows(named=True)]
 
 
-def _run_in_processes(instance: dg.DagsterInstance, log_dir: Path, out_dir: Path, tags: dict):
-    """The frames job with the multiprocess executor (one process per film, up to the cores)."""
+def _run_in_processes(dg, instance, out_dir: Path, tags: dict, days: int) -> bool:
+    """The frames job with the multiprocess executor (one process per film, up to the cores),
+    its progress read from the frames appearing in the output folder."""
+    from . import animation
     from .defs import definitions
+    from .defs.assets.animation import FRAMES_FOLDER
+    from .defs.resources import OutputFolder, Publication
 
-    os.environ[settings.ENV_LOG_DIR] = str(log_dir)  # the step processes rebuild the definitions
-    os.environ[settings.ENV_OUT_DIR] = str(out_dir)
     config = {**_QUIET, "execution": {"config": {"max_concurrent": os.cpu_count() or 1}}}
     job = dg.reconstructable(definitions.frames_job_from_environment)
-    with dg.execute_job(job, instance=instance, tags=tags, run_config=config) as result:
-        return result.success
+    journal = Path(str(Publication().journal_folder(OutputFolder(base_path=str(out_dir)))))
+    folders = [journal / FRAMES_FOLDER / name for name in animation.SOURCES]
+    with _watch_new_files(folders, len(folders) * days, "animation frames", "frames"):
+        with dg.execute_job(job, instance=instance, tags=tags, run_config=config) as result:
+            return result.success
 
 
-def _instance() -> dg.DagsterInstance:
+@contextmanager
+def _watch_new_files(folders: list[Path], total: int, label: str, unit: str):
+    """Progress of work done in other processes: files written into `folders` since now."""
+    since, stop = time.time(), threading.Event()
+
+    def count() -> int:
+        return sum(1 for folder in folders if folder.is_dir() for f in os.scandir(folder)
+                   if f.name.endswith(".png") and f.stat().st_mtime >= since)
+
+    def watch():
+        with progress.track(label, total, unit) as shown:
+            while not stop.wait(1.0):
+                shown.update(min(total, count()) - shown.done)
+            shown.update(min(total, count()) - shown.done)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def _instance(dg):
     """The persistent instance of $DAGSTER_HOME (created with SQLite storage if new)."""
     home = Path(os.environ["DAGSTER_HOME"])
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text("telemetry:\n  enabled: false\n")
+        write_bytes_atomic(config, b"python_logs:\n  python_log_level: INFO\ntelemetry:\n  enabled: false\n")
     return dg.DagsterInstance.get()
 
 
@@ -115,18 +214,32 @@ def _window(span: tuple[date, date], first: date | None, last: date | None, part
     """Days to run: the logs' span, narrowed by --from/--to and by the partitions that exist."""
     keys = partitions.get_partition_keys()
     if not keys:
-        raise settings.ConfigError("no daily partitions exist yet: is IPTABLES_ASSETS_START_DATE in the future?")
+        raise settings.ConfigError(f"no daily partitions exist yet: is {settings.ENV_START_DATE} in the future?")
     lo = max(span[0], first or span[0], date.fromisoformat(keys[0]))
     hi = min(span[1], last or span[1], date.fromisoformat(keys[-1]))
     if span[0] < date.fromisoformat(keys[0]):
-        _say(f"warning: logs start {span[0]} before the first partition {keys[0]}; "
-             f"set {settings.ENV_START_DATE}={span[0]} to include those days")
+        _say(f"warning: logs start {span[0]}, before the first partition {keys[0]} that "
+             f"{settings.ENV_START_DATE} sets; unset it (or set it to {span[0]}) to include those days")
     if lo > hi:
-        raise settings.ConfigError(f"no day to run: logs cover {span[0]}..{span[1]}, requested {first}..{last}")
+        asked = _asked(first, last)
+        raise settings.ConfigError(f"no day to run: the logs cover {span[0]}..{span[1]} and {asked} "
+                                   f"(partitions {keys[0]}..{keys[-1]})")
     return lo, hi
 
 
-def _summarise(result, history, publish, first_day: date, last_day: date, out_dir: Path, seconds: float) -> dict:
+def _asked(first: date | None, last: date | None) -> str:
+    """--from/--to in words."""
+    if first and last:
+        return f"--from {first} --to {last} asked for {first}..{last}"
+    if first:
+        return f"--from {first} asked for days from {first}"
+    if last:
+        return f"--to {last} asked for days up to {last}"
+    return "every day was asked for"
+
+
+def _summarise(inventory_run, result, history, publish, first_day: date, last_day: date, out_dir: Path,
+               seconds: float) -> dict:
     # A single-run range carries the range's totals on each partition's materialisation.
     counts = {
         m.asset_key.path[-1]: m.metadata["dagster/row_count"].value
@@ -138,14 +251,20 @@ def _summarise(result, history, publish, first_day: date, last_day: date, out_di
         (m.metadata["dagster/row_count"].value for m in result.asset_materializations_for_node("sshd_events")), default=0
     )
     journal = [m.metadata["path"].value for m in publish.asset_materializations_for_node("journal_report")]
+    problems = {}
+    for m in inventory_run.asset_materializations_for_node("log_file_inventory"):
+        for key in ("damaged_files", "unreadable_paths"):
+            if key in m.metadata and m.metadata[key].value:
+                problems[key.replace("_", " ")] = sorted(m.metadata[key].value)
     return {
-        "success": result.success and history.success and publish.success,
+        "success": inventory_run.success and result.success and history.success and publish.success,
         "days": (last_day - first_day).days + 1,
         "events": counts.get("firewall_events", 0),
         "rejects": counts.get("firewall_rejects", 0),
         "per-day scans": scan_meta["daily_scans"].value if "daily_scans" in scan_meta else 0,
         "long-term scanners": scan_meta["longterm_scanners"].value if "longterm_scanners" in scan_meta else 0,
         "sshd events": sshd_events,
+        **problems,
         "output": str(out_dir),
         "journal": journal[0] if journal else "not written",
         "seconds": round(seconds, 1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,8 @@ DEFAULT_TZ = "UTC"
 DEFAULT_START_DATE = "2025-11-01"
 DEFAULT_SITE_NAME = "example.org"
 DEFAULT_SCHEDULE_TIME = "02:15"
+# A retried read waits this at most before its first retry (then twice as long): an hour.
+MAX_READ_RETRY_SECONDS = 3600.0
 
 # The bundled sample: what `iptables-assets generate` writes by default for the quick start.
 SAMPLE_DAYS = 60
@@ -72,9 +75,13 @@ def read_retry_seconds() -> float:
     """First delay before a failed read of the logs is retried (then doubled), default 20 s."""
     value = os.environ.get(ENV_READ_RETRY_SECONDS) or "20"
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        raise ConfigError(f"{ENV_READ_RETRY_SECONDS}={value!r} is not a number of seconds") from None
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_READ_RETRY_SECONDS:  # also refuses nan and inf
+        raise ConfigError(f"{ENV_READ_RETRY_SECONDS}={value!r} is not a number of seconds from 0 to "
+                          f"{MAX_READ_RETRY_SECONDS:g}") from None
+    return seconds
 
 
 def schedule_cron() -> str:
@@ -99,8 +106,11 @@ def timezone_name() -> str:
     return check_timezone(os.environ.get(ENV_TZ) or DEFAULT_TZ, ENV_TZ)
 
 
-def start_date() -> str:
-    value = os.environ.get(ENV_START_DATE) or DEFAULT_START_DATE
+def start_date_override() -> str | None:
+    """IPTABLES_ASSETS_START_DATE if set (checked), else None: the logs decide."""
+    value = os.environ.get(ENV_START_DATE)
+    if not value:
+        return None
     try:
         date.fromisoformat(value)
     except ValueError:

@@ -83,7 +83,7 @@ def one_record(parse_lines):
 @pytest.fixture(scope="session")
 def journal_run(tmp_path_factory):
     """`iptables-assets run` on 45 generated days (the planted scanners land inside); returns the
-    output folder, the ground truth and the run's stdout. Tests using it are grouped on one
+    output folder, the ground truth and the run's output (stdout, then stderr). Tests using it are grouped on one
     xdist worker (`--dist loadgroup`) so the run happens once."""
     import subprocess
     import sys
@@ -98,4 +98,4 @@ def journal_run(tmp_path_factory):
     done = subprocess.run([str(cli), "run", "--logs", str(root / "logs"), "--out", str(root / "out")],
                           capture_output=True, text=True, env=env, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    return root / "out", truth, done.stdout
+    return root / "out", truth, done.stdout + done.stderr

@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from iptables_assets.defs.automation_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from iptables_assets.defs.assets.ingestion import log_file_inventory, parsed_firewall_logs
 from iptables_assets.defs.definitions import build_definitions

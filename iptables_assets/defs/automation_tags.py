@@ -3,7 +3,10 @@
 from datetime import date
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+# Dagster's documented tags of a single-run backfill of a range of partitions.
+ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+ASSET_PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 DAYS_TAG = "iptables_assets/days"  # "YYYY-MM-DD..YYYY-MM-DD"
 TRIGGER_TAG = "iptables_assets/trigger"  # what started the chain: schedule, sensor, or a run's id

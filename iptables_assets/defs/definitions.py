@@ -27,6 +27,7 @@ from .jobs import (  # noqa: E402  (re-exported: the runner, benchmarks and test
     publish_job,
 )
 from .schedules import daily_journal_schedule  # noqa: E402
+from .run_health import dead_run_workers  # noqa: E402
 from .sensors import CHAIN_SENSORS, new_log_files  # noqa: E402
 
 
@@ -50,7 +51,7 @@ def build_definitions(log_dir: str | None = None, out_dir: str | None = None) ->
         ],
         jobs=[inventory_job, daily_job, history_job, frames_job, publish_job],
         schedules=[daily_journal_schedule],
-        sensors=[new_log_files, *CHAIN_SENSORS],
+        sensors=[new_log_files, *CHAIN_SENSORS, dead_run_workers],
         resources={
             "log_source": LogSource(log_dir=log_dir or settings.log_dir()),
             "output_folder": OutputFolder(base_path=out),

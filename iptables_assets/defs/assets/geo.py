@@ -5,7 +5,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from ... import countries
+from ... import countries, progress
 from ...geo import GEOIP_CREDIT, geotag
 from .. import partitioned
 from ..partitions import daily_partitions
@@ -24,8 +24,11 @@ GROUP = "geo"
 def geotagged_events(context: dg.AssetExecutionContext, geoip: GeoIP, firewall_events) -> dg.Output:
     """firewall_events plus the source address's country_code, country_name and address_class."""
     events = partitioned.by_day(context, firewall_events)
-    with geoip.lookup() as lookup:
-        tagged = {day: geotag(frame, lookup) for day, frame in events.items()}
+    tagged = {}
+    with geoip.lookup() as lookup, progress.track("geo-tagging", len(events), "days") as shown:
+        for day, frame in events.items():
+            tagged[day] = geotag(frame, lookup)
+            shown.update()
         info = lookup.country_info
     return dg.Output(partitioned.output(tagged), metadata=_metadata(tagged, info))
 

@@ -1,0 +1,73 @@
+"""Live progress of long work (logs read, days aggregated, frames drawn) for `iptables-assets run`.
+
+Stages call `track(...)`; nothing is shown unless the command line turned progress on with
+`show_on(stream)`, so the same code runs silently under the Dagster UI. On a terminal a tqdm
+bar is redrawn in place; elsewhere (a log file, CI) a plain line is written every
+`interval` seconds and at the end, with done/total, rate and ETA formatted by tqdm.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO
+
+from tqdm import tqdm
+
+_PLAIN_FORMAT = "{desc}: {n_fmt}/{total_fmt} {unit} ({percentage:.0f}%) [{elapsed}<{remaining}, {rate_fmt}]"
+_sink: dict = {"stream": None, "interval": 30.0}
+
+
+def show_on(stream: IO[str] | None = sys.stderr, interval: float = 30.0) -> None:
+    """Show progress on `stream` from now on (None: show nothing again)."""
+    _sink.update(stream=stream, interval=interval)
+
+
+class Progress:
+    """Done of total for one piece of work; a no-op when progress is not shown."""
+
+    def __init__(self, label: str, total: int, unit: str):
+        self.label, self.total, self.unit, self.done = label, total, unit, 0
+        self._stream, self._interval = _sink["stream"], _sink["interval"]
+        self._started = self._said = time.monotonic()
+        self._bar = None
+        if self._stream is not None and _is_terminal(self._stream):
+            self._bar = tqdm(total=total, desc=label, unit=unit, file=self._stream, dynamic_ncols=True,
+                             unit_scale=unit == "B", leave=True)
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        if self._bar is not None:
+            self._bar.update(n)
+        elif self._stream is not None and time.monotonic() - self._said >= self._interval:
+            self._say()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        elif self._stream is not None:
+            self._say()
+
+    def _say(self) -> None:
+        self._said = time.monotonic()
+        line = tqdm.format_meter(self.done, self.total, self._said - self._started, prefix=self.label,
+                                 unit=self.unit, unit_scale=self.unit == "B", bar_format=_PLAIN_FORMAT)
+        print(f"[{time.strftime('%H:%M:%S')}]   {line}", file=self._stream, flush=True)
+
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def track(label: str, total: int, unit: str = "it") -> Progress:
+    """A Progress for `total` units of work labelled `label`."""
+    return Progress(label, total, unit)
+
+
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

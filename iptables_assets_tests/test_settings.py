@@ -1,0 +1,124 @@
+"""Settings: checked before any work with a message that says what to fix; the daily
+partitions start at the logs' first day unless IPTABLES_ASSETS_START_DATE says otherwise."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from iptables_assets import inventory, settings
+from iptables_assets.defs.definitions import DAILY_JOB, INVENTORY_JOB, build_definitions
+from iptables_assets.defs.resources import Analysis
+from iptables_assets.generate import generate_logs
+from iptables_assets.logfiles import discover
+from iptables_assets.parsing import ParseConfig
+
+CLI = str(Path(sys.executable).parent / "iptables-assets")
+
+
+@pytest.fixture(scope="module")
+def old_logs(tmp_path_factory) -> Path:
+    logs = tmp_path_factory.mktemp("old_logs")
+    generate_logs(logs, days=3, seed=11, start=date(2019, 3, 20), events_per_day=50)
+    return logs
+
+
+def _first_partition(out: Path, **env) -> str:
+    """The first daily partition of definitions loaded the way `dagster dev` loads them."""
+    code = "from iptables_assets.defs.partitions import daily_partitions as p; print(p.get_first_partition_key())"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("IPTABLES_ASSETS_")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**clean, settings.ENV_OUT_DIR: str(out), **env})
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+def test_partitions_start_at_the_first_day_of_the_output_folders_inventory(old_logs, tmp_path):
+    assert _first_partition(tmp_path) == settings.DEFAULT_START_DATE  # nothing known yet
+    inventory.refresh(discover(old_logs), ParseConfig(), tmp_path, print)
+    assert _first_partition(tmp_path) == "2019-03-20"
+    assert _first_partition(tmp_path, **{settings.ENV_START_DATE: "2019-03-22"}) == "2019-03-22"  # override
+
+
+def test_a_damaged_inventory_cache_falls_back_to_the_default_start(old_logs, tmp_path):
+    inventory.refresh(discover(old_logs), ParseConfig(), tmp_path, print)
+    cache = inventory.cache_path(tmp_path)
+    cache.write_bytes(cache.read_bytes()[:100])
+    assert _first_partition(tmp_path) == settings.DEFAULT_START_DATE
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-1", "1e9", "soon"])
+def test_retry_delay_must_be_a_bounded_number(monkeypatch, value):
+    monkeypatch.setenv(settings.ENV_READ_RETRY_SECONDS, value)
+    with pytest.raises(settings.ConfigError, match=rf"{settings.ENV_READ_RETRY_SECONDS}='{value}' is not a number "
+                                                  r"of seconds from 0 to 3600"):
+        settings.read_retry_seconds()
+
+
+def test_retry_delay_zero_and_default(monkeypatch):
+    monkeypatch.setenv(settings.ENV_READ_RETRY_SECONDS, "0")
+    assert settings.read_retry_seconds() == 0
+    monkeypatch.delenv(settings.ENV_READ_RETRY_SECONDS)
+    assert settings.read_retry_seconds() == 20
+
+
+def test_start_date_override_must_be_a_date(monkeypatch):
+    monkeypatch.setenv(settings.ENV_START_DATE, "2019-13-01")
+    with pytest.raises(settings.ConfigError, match="is not a date; use YYYY-MM-DD"):
+        settings.start_date_override()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"actions": ["drop", "dropp"]}, r"Analysis: actions \['drop', 'dropp'\]: each must be one of drop, reject, "
+                                         r"accept, audit, unknown \('dropp' is not\)"),
+        ({"actions": []}, r"Analysis: actions \[\]: .* \(none given\)"),
+        ({"direction": "inbound"}, r"Analysis: direction 'inbound' is not one of input, output, forward, any"),
+        ({"scan_threshold": 0}, r"Analysis.scan_threshold=0: must be at least 1"),
+        ({"big_scan_threshold": 10}, r"Analysis.big_scan_threshold=10: must be at least scan_threshold \(50\)"),
+        ({"reject_rate_warn": 1.5}, r"Analysis.reject_rate_warn=1.5: must be a share from 0 to 1"),
+    ],
+)
+def test_analysis_settings_are_checked(fields, message):
+    with pytest.raises(settings.ConfigError, match=message):
+        Analysis(**fields).checked()
+
+
+def test_default_analysis_is_valid():
+    assert Analysis().checked().traffic().actions == ("drop", "reject")
+
+
+def test_bad_geoip_database_stops_the_cli_before_reading_logs(old_logs, tmp_path):
+    bad = tmp_path / "country.mmdb"
+    bad.write_bytes(b"not a MaxMind database" * 100)
+    env = {**os.environ, settings.ENV_GEOIP_DB: str(bad), "DAGSTER_HOME": str(tmp_path / "home")}
+    done = subprocess.run([CLI, "run", "--logs", str(old_logs), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2
+    errors = done.stderr.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("iptables-assets: configuration error: ")
+    assert str(bad) in errors[0] and settings.ENV_GEOIP_DB in errors[0]
+    assert "inventory of" not in done.stdout  # no log was read
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_geoip_database_fails_a_run_before_parsing(old_logs, tmp_path, monkeypatch):
+    """Through Dagster (the UI's path): the daily job stops when its resources start."""
+    bad = tmp_path / "country.mmdb"
+    bad.write_bytes(b"\x00" * 4096)
+    monkeypatch.setenv(settings.ENV_GEOIP_DB, str(bad))
+    defs = build_definitions(log_dir=str(old_logs), out_dir=str(tmp_path / "out"))
+    with dg.instance_for_test() as instance:
+        assert defs.resolve_job_def(INVENTORY_JOB).execute_in_process(instance=instance).success
+        result = defs.resolve_job_def(DAILY_JOB).execute_in_process(
+            partition_key="2025-12-01", instance=instance, raise_on_error=False)
+    assert not result.success
+    assert any(str(bad) in str(event.event_specific_data) for event in result.all_events)
+    assert not (tmp_path / "out" / "firewall_events").exists()  # no log was parsed
