@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import IO
+from typing import IO, Iterator, Sequence, TypeVar
 
 from tqdm import tqdm
 
+T = TypeVar("T")
 _PLAIN_FORMAT = "{desc}: {n_fmt}/{total_fmt} {unit} ({percentage:.0f}%) [{elapsed}<{remaining}, {rate_fmt}]"
 _sink: dict = {"stream": None, "interval": 30.0}
 
@@ -64,6 +65,14 @@ class Progress:
 def track(label: str, total: int, unit: str = "it") -> Progress:
     """A Progress for `total` units of work labelled `label`."""
     return Progress(label, total, unit)
+
+
+def iterate(items: Sequence[T], label: str, unit: str = "it") -> Iterator[T]:
+    """The items, one by one, counted as done when the next is asked for."""
+    with track(label, len(items), unit) as shown:
+        for item in items:
+            yield item
+            shown.update()
 
 
 def _is_terminal(stream: IO[str]) -> bool:

@@ -78,25 +78,23 @@ def check_reject_rate(events: int, rejects: int, threshold: float) -> dg.AssetCh
 
 def check_log_files_intact(damaged: dict[str, str]) -> dg.AssetCheckResult:
     """Warn, naming each damaged file ({file: what happened}): its lines after the damage are lost."""
-    return dg.AssetCheckResult(
-        check_name=LOG_FILES_INTACT.name,
-        asset_key=LOG_FILES_INTACT.asset_key,
-        passed=not damaged,
-        severity=dg.AssetCheckSeverity.WARN,
-        description=_naming("damaged log files", damaged),
-        metadata={"damaged_files": dg.MetadataValue.json(damaged)},
-    )
+    return _file_problems(LOG_FILES_INTACT, "damaged_files", "damaged log files", damaged)
 
 
 def check_log_files_readable(unreadable: dict[str, str]) -> dg.AssetCheckResult:
     """Warn, naming each folder or file that could not be read ({path: OS reason})."""
+    return _file_problems(LOG_FILES_READABLE, "unreadable_paths", "unreadable paths", unreadable)
+
+
+def _file_problems(spec: dg.AssetCheckSpec, key: str, what: str, problems: dict[str, str]) -> dg.AssetCheckResult:
+    """A warning check that passes without problems and otherwise names every path and reason."""
     return dg.AssetCheckResult(
-        check_name=LOG_FILES_READABLE.name,
-        asset_key=LOG_FILES_READABLE.asset_key,
-        passed=not unreadable,
+        check_name=spec.name,
+        asset_key=spec.asset_key,
+        passed=not problems,
         severity=dg.AssetCheckSeverity.WARN,
-        description=_naming("unreadable paths", unreadable),
-        metadata={"unreadable_paths": dg.MetadataValue.json(unreadable)},
+        description=_naming(what, problems),
+        metadata={key: dg.MetadataValue.json(problems)},
     )
 
 

@@ -6,6 +6,7 @@ import dagster as dg
 import polars as pl
 
 from ... import aggregates as agg
+from ... import progress
 from ...atomic import write_atomic
 from ...exports import csv_frame
 from .. import checks, partitioned
@@ -64,7 +65,8 @@ def daily_aggregates(context: dg.AssetExecutionContext, analysis: Analysis, outp
     traffic = analysis.traffic()
     tables = {name: {} for name in DAILY_TABLES}
     mismatched = {}
-    for day in partitioned.days_of(context):
+    days = partitioned.days_of(context)
+    for day in progress.iterate(days, "daily aggregates", "days"):
         events = output_folder.read_partition("geotagged_events", day)
         if events is None:
             raise dg.Failure(f"geotagged_events has no partition {day}: materialise it first")

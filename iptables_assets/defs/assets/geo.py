@@ -24,11 +24,8 @@ GROUP = "geo"
 def geotagged_events(context: dg.AssetExecutionContext, geoip: GeoIP, firewall_events) -> dg.Output:
     """firewall_events plus the source address's country_code, country_name and address_class."""
     events = partitioned.by_day(context, firewall_events)
-    tagged = {}
-    with geoip.lookup() as lookup, progress.track("geo-tagging", len(events), "days") as shown:
-        for day, frame in events.items():
-            tagged[day] = geotag(frame, lookup)
-            shown.update()
+    with geoip.lookup() as lookup:
+        tagged = {day: geotag(events[day], lookup) for day in progress.iterate(list(events), "geo-tagging", "days")}
         info = lookup.country_info
     return dg.Output(partitioned.output(tagged), metadata=_metadata(tagged, info))
 
