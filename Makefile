@@ -30,9 +30,11 @@ demo: run
 test: install
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
+# Run from inside $(DAGSTER_HOME) (its dagster.yaml is the repo's, copied): started from the repo
+# root, dagster dev warns that ./dagster.yaml "will not be used".
 ui: install sample $(DAGSTER_HOME)/dagster.yaml
-	IPTABLES_ASSETS_LOG_DIR=$(CURDIR)/$(SAMPLE) IPTABLES_ASSETS_OUT_DIR=$(CURDIR)/$(OUT) \
-	  $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
+	cd $(DAGSTER_HOME) && IPTABLES_ASSETS_LOG_DIR=$(CURDIR)/$(SAMPLE) IPTABLES_ASSETS_OUT_DIR=$(CURDIR)/$(OUT) \
+	  $(CURDIR)/$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w $(CURDIR)/workspace.yaml
 
 bench: install
 	$(BIN)/python benchmarks/parse_benchmark.py --runs 3

@@ -50,6 +50,12 @@ def log_file_inventory(context: dg.AssetExecutionContext, log_source: LogSource,
     blocked_paths, damaged = dict(blocked), _damaged_files(table)
     for path, reason in [*blocked_paths.items(), *damaged.items()]:
         context.log.warning(f"log file problem: {path}: {reason}")
+    first_partition = daily_partitions.get_first_partition_key()
+    if span and first_partition and span[0].isoformat() < first_partition:
+        context.log.warning(
+            f"the logs start {span[0]}, before the first daily partition {first_partition}: reload the code "
+            f"location (Deployment > Reload) to show those days, or unset {settings.ENV_START_DATE} if it is set"
+        )
     return dg.MaterializeResult(
         value=table,
         check_results=[checks.check_log_files_readable(blocked_paths)],
