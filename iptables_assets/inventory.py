@@ -8,8 +8,9 @@ from typing import Callable, Sequence
 
 import polars as pl
 
-from .logfiles import LogFile, content_hash, group_families
-from .parsing import ParseConfig, scan_file, year_anchor
+from .logfiles import LogFile, content_hash
+from .parsing import ParseConfig, scan_file
+from .syslog import read_newest_first
 
 INVENTORY_SCHEMA = {
     "path": pl.String,
@@ -40,14 +41,8 @@ def build_inventory(
     if cache is not None and cache.height and set(INVENTORY_SCHEMA) <= set(cache.columns):
         for row in cache.iter_rows(named=True):
             known[tuple(row[k] for k in _CACHE_KEY)] = row
-    rows = []
-    for family in group_families(files).values():
-        newer_first: datetime | None = None
-        for f in family:
-            anchor = year_anchor(f, newer_first)
-            row = _describe(f, anchor, known, config)
-            rows.append(row)
-            newer_first = row["first_timestamp"] or newer_first
+    rows = list(read_newest_first(files, lambda f, anchor: _describe(f, anchor, known, config),
+                                  lambda row: row["first_timestamp"]))
     frame = pl.DataFrame(rows, schema=INVENTORY_SCHEMA) if rows else pl.DataFrame(schema=INVENTORY_SCHEMA)
     return frame.sort("relative")
 

@@ -14,15 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 import ipaddress
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from . import progress, scanner, syslog
-from .logfiles import LogFile, discover, group_families, iter_line_chunks
+from .logfiles import LogFile, discover, iter_line_chunks
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -143,28 +142,6 @@ class ParseResult:
         }
 
 
-# How far an older rotation's last lines may run past the first line of the next newer one
-# (delayed copytruncate, two rotation schemes writing the same lines): weeks happen, and a
-# quarter still leaves three quarters of a year before a gap could be mistaken for a year.
-ROTATION_OVERLAP = timedelta(days=92)
-
-
-def year_anchor(file: LogFile, newer_first: datetime | None) -> datetime:
-    """Latest moment the file's last line can be from: its mtime, the first line of the next
-    newer rotation of the same log (plus ROTATION_OVERLAP, since rotated files can overlap),
-    or the end of its rotation date, whichever is earliest.
-
-    The mtime is only ever an upper bound (a copy with a fresh mtime loosens it), so the
-    newer rotation's first line is what keeps such a copy in the right year.
-    """
-    bounds = [file.mtime_datetime]
-    if newer_first is not None:
-        bounds.append(newer_first + ROTATION_OVERLAP)
-    if file.rotation_date is not None:
-        bounds.append(datetime.combine(file.rotation_date, time(23, 59, 59), tzinfo=ZoneInfo("UTC")))
-    return min(bounds)
-
-
 def parse_paths(paths: Sequence[Path | str], config: ParseConfig = ParseConfig(), **kw) -> ParseResult:
     """Parse files and/or directories (found recursively with the default name patterns)."""
     files: list[LogFile] = []
@@ -185,14 +162,10 @@ def parse_files(
     """
     parsed: list[FileParse] = []
     with progress.track("reading logs", sum(f.size for f in files), "B") as shown:
-        for family in group_families(files).values():
-            newer_first: datetime | None = None
-            for f in family:
-                anchor = (anchors or {}).get(f.relative) or year_anchor(f, newer_first)
-                result = parse_file(f, anchor, config)
-                parsed.append(result)
-                newer_first = result.first or newer_first
-                shown.update(f.size)
+        for result in syslog.read_newest_first(files, lambda f, anchor: parse_file(f, anchor, config),
+                                               lambda result: result.first, anchors):
+            parsed.append(result)
+            shown.update(result.file.size)
     return combine(parsed, config)
 
 

@@ -20,8 +20,8 @@ from typing import Sequence
 import polars as pl
 
 from . import scanner, syslog
-from .logfiles import LogFile, group_families, iter_line_chunks
-from .parsing import deduplicate, header_time, journal_json_chunk, year_anchor
+from .logfiles import LogFile, iter_line_chunks
+from .parsing import deduplicate, header_time, journal_json_chunk
 
 SSHD_PROGRAMS = ("sshd", "sshd-session", "sshd-auth")
 SSHD_FAMILIES = ("secure", "auth.log", "journal")  # file name stems the sshd stage reads
@@ -93,17 +93,13 @@ def is_sshd_family(family: str) -> bool:
 def parse_sshd_files(files: Sequence[LogFile], tz: str, anchors: dict[str, datetime] | None = None) -> SshdParse:
     """sshd events of `files` (newest rotation first within a family, for year inference)."""
     frames, lines, damaged = [], 0, {}
-    for family in group_families(files).values():
-        newer_first = None
-        for f in family:
-            anchor = (anchors or {}).get(f.relative) or year_anchor(f, newer_first)
-            damage: list[str] = []
-            rows, read, first = _read_file(f, anchor, tz, damage)
-            if damage:
-                damaged[f.relative] = damage[0]
-            frames.append(rows)
-            lines += read
-            newer_first = first or newer_first
+    for f, rows, read, first, damage in syslog.read_newest_first(
+        files, lambda f, anchor: (f, *_read_file(f, anchor, tz)), lambda result: result[3], anchors
+    ):
+        if damage:
+            damaged[f.relative] = damage
+        frames.append(rows)
+        lines += read
     rows = pl.concat(frames, how="vertical_relaxed") if frames else None
     order = {f.relative: i for i, f in enumerate(files)}
     rows, removed = deduplicate(rows, order) if rows is not None and rows.height else (rows, 0)
@@ -112,10 +108,10 @@ def parse_sshd_files(files: Sequence[LogFile], tz: str, anchors: dict[str, datet
     return SshdParse(events.sort("timestamp", "source_file", "line_number"), lines, removed, damaged)
 
 
-def _read_file(file: LogFile, anchor: datetime, tz: str, damage: list[str]) -> tuple[pl.DataFrame, int, datetime | None]:
-    """One file's sshd lines with resolved timestamps, the line count and its first timestamp
-    (a damaged compressed file is read as far as it goes and described in `damage`)."""
-    timeline, rows = [], []
+def _read_file(file: LogFile, anchor: datetime, tz: str) -> tuple[pl.DataFrame, int, datetime | None, str | None]:
+    """One file's sshd lines with resolved timestamps, the line count, its first timestamp and
+    what damage stopped the reading early (a damaged compressed file is read as far as it goes)."""
+    timeline, rows, damage = [], [], []
     for first_line, chunk in iter_line_chunks(file.path, file.compression, CHUNK_BYTES, damage):
         chunk, _originals = journal_json_chunk(chunk)
         scanned = scanner.scan(chunk, first_line, text_fields=("host", "tag", "message")).with_columns(
@@ -126,7 +122,7 @@ def _read_file(file: LogFile, anchor: datetime, tz: str, damage: list[str]) -> t
         rows.append(scanned.filter(pl.col("tag").is_in(list(SSHD_PROGRAMS)).fill_null(False))
                     .select("line_number", "host", pl.col("tag").alias("program"), "message"))
     if not timeline:
-        return _raw_schema(), 0, None
+        return _raw_schema(), 0, None, damage[0] if damage else None
     times = syslog.resolve_timestamps(pl.concat(timeline), anchor, tz)
     stamps = times["ts"]
     found = pl.concat(rows)
@@ -138,7 +134,7 @@ def _read_file(file: LogFile, anchor: datetime, tz: str, damage: list[str]) -> t
         pl.concat_str("host", "program", "message", separator="\x00").hash().reinterpret(signed=True).alias("msg_hash")
     )
     first = stamps.drop_nulls().min() if stamps.drop_nulls().len() else None
-    return found, times.height, first
+    return found, times.height, first, damage[0] if damage else None
 
 
 def _unwrap_repeats(rows: pl.DataFrame) -> pl.DataFrame:

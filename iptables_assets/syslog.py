@@ -9,15 +9,60 @@ from __future__ import annotations
 
 import calendar
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from typing import Callable, Iterator, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 import polars as pl
+
+from .logfiles import LogFile, group_families
+
+R = TypeVar("R")
 
 # An RFC 3164 month/day that goes back by more than this (in seconds of a 32-day-month
 # calendar) from one line to the next starts a new year; smaller steps are reordering.
 _ROLLOVER_STEP = 183 * 86400
 _ANCHOR_SLACK = timedelta(days=1)
+
+
+# How far an older rotation's last lines may run past the first line of the next newer one
+# (delayed copytruncate, two rotation schemes writing the same lines): weeks happen, and a
+# quarter still leaves three quarters of a year before a gap could be mistaken for a year.
+ROTATION_OVERLAP = timedelta(days=92)
+
+
+def year_anchor(file: LogFile, newer_first: datetime | None) -> datetime:
+    """Latest moment the file's last line can be from: its mtime, the first line of the next
+    newer rotation of the same log (plus ROTATION_OVERLAP, since rotated files can overlap),
+    or the end of its rotation date, whichever is earliest.
+
+    The mtime is only ever an upper bound (a copy with a fresh mtime loosens it), so the
+    newer rotation's first line is what keeps such a copy in the right year.
+    """
+    bounds = [file.mtime_datetime]
+    if newer_first is not None:
+        bounds.append(newer_first + ROTATION_OVERLAP)
+    if file.rotation_date is not None:
+        bounds.append(datetime.combine(file.rotation_date, time(23, 59, 59), tzinfo=ZoneInfo("UTC")))
+    return min(bounds)
+
+
+def read_newest_first(
+    files: Sequence[LogFile],
+    read: Callable[[LogFile, datetime], R],
+    first_of: Callable[[R], datetime | None],
+    anchors: dict[str, datetime] | None = None,
+) -> Iterator[R]:
+    """read(file, year anchor) of every file, newest rotation first within each log family, so
+    that each file is anchored on the first timestamp (`first_of` its result) of the next newer
+    one. `anchors` (relative path -> anchor) overrides that, e.g. from the file inventory when
+    only some files of a family are read."""
+    for family in group_families(files).values():
+        newer_first: datetime | None = None
+        for file in family:
+            result = read(file, (anchors or {}).get(file.relative) or year_anchor(file, newer_first))
+            yield result
+            newer_first = first_of(result) or newer_first
 
 
 def infer_last_year(md_last: int, anchor: datetime) -> int:

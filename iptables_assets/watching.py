@@ -14,7 +14,8 @@ from datetime import date, datetime, timedelta
 from typing import Sequence
 
 from .logfiles import LogFile, content_hash
-from .parsing import ParseConfig, scan_chunks, scan_file, year_anchor
+from .parsing import ParseConfig, scan_chunks, scan_file
+from .syslog import year_anchor
 
 HEAD_BYTES = 4096
 
