@@ -12,7 +12,7 @@ import functools
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -161,10 +161,6 @@ def quantised_png(image: Image.Image, text: Mapping[str, str] | None = None) -> 
 # ---------------------------------------------------------------------------------------------
 # GIF
 # ---------------------------------------------------------------------------------------------
-
-
-def days_between(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 def assemble_gif(frames: Sequence[bytes], frame_ms: int = FRAME_MS) -> bytes:

@@ -7,11 +7,12 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from . import inventory, progress, settings
 from .atomic import write_bytes_atomic
+from .days import days_between
 from .logfiles import discover
 
 # Dagster's console logger at WARNING: progress lines come from this module, details are in the UI.
@@ -139,7 +140,7 @@ def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
 
     columns = {"events": "firewall_events", "rejects": "firewall_rejects", "scans": "daily_port_scans",
                "sshd": "sshd_events"}
-    days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
+    days = days_between(first_day, last_day)
     rows = []
     for day in days:
         counts = {}

@@ -10,9 +10,10 @@ else brings its whole content. The days are those of the new lines' timestamps.
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Sequence
 
+from .days import days_between
 from .logfiles import LogFile, content_hash
 from .parsing import ParseConfig, scan_chunks, scan_file
 from .syslog import year_anchor
@@ -69,18 +70,3 @@ def _local_day(moment: datetime, tz: str) -> date:
     from zoneinfo import ZoneInfo
 
     return moment.astimezone(ZoneInfo(tz)).date()
-
-
-def days_between(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-def contiguous_ranges(days: set[date]) -> list[tuple[date, date]]:
-    """Sorted days as runs of consecutive days: {1, 2, 3, 7} -> [(1, 3), (7, 7)]."""
-    ranges: list[tuple[date, date]] = []
-    for day in sorted(days):
-        if ranges and day == ranges[-1][1] + timedelta(days=1):
-            ranges[-1] = (ranges[-1][0], day)
-        else:
-            ranges.append((day, day))
-    return ranges

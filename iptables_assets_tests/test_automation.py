@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from iptables_assets import watching
+from iptables_assets.days import contiguous_ranges
 from iptables_assets.defs.automation_tags import CLI_TRIGGER, DAYS_TAG, TRIGGER_TAG
 from iptables_assets.defs.definitions import build_definitions
 from iptables_assets.defs.resources import LogSource
@@ -68,7 +69,7 @@ def test_rotation_of_known_content_touches_nothing(logs):
 
 def test_contiguous_ranges():
     days = {date(2026, 1, d) for d in (1, 2, 3, 7, 9, 10)}
-    assert watching.contiguous_ranges(days) == [
+    assert contiguous_ranges(days) == [
         (date(2026, 1, 1), date(2026, 1, 3)), (date(2026, 1, 7), date(2026, 1, 7)), (date(2026, 1, 9), date(2026, 1, 10)),
     ]
 

@@ -7,6 +7,7 @@ import json
 import dagster as dg
 
 from .. import settings, watching
+from ..days import contiguous_ranges
 from .automation_tags import CLI_TRIGGER, TRIGGER_TAG, days_of_run, days_tags, range_tags
 from .jobs import daily_job, frames_job, history_job, inventory_job, publish_job
 from .resources import LogSource
@@ -40,7 +41,7 @@ def new_log_files(context: dg.SensorEvaluationContext, log_source: LogSource):
     context.log.info(f"new content in {changed}: days {sorted(days)[0]}..{sorted(days)[-1]}")
     return [
         dg.RunRequest(run_key=f"logs:{first}..{last}:{digest}", tags=days_tags(first, last, NEW_LOG_FILES))
-        for first, last in watching.contiguous_ranges(days)
+        for first, last in contiguous_ranges(days)
     ]
 
 

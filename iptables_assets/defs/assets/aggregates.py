@@ -1,12 +1,13 @@
 """Daily aggregates and port-scan detection per day; whole-history summaries and exports."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 import polars as pl
 
 from ... import aggregates as agg
 from ... import progress
+from ...days import days_between
 from ...atomic import write_atomic
 from ...exports import csv_frame
 from .. import checks, partitioned
@@ -111,7 +112,7 @@ def _all_days(
     present = sorted(frames)
     if not present:
         return pl.DataFrame(), [], []
-    window = [present[0] + timedelta(days=i) for i in range((present[-1] - present[0]).days + 1)]
+    window = days_between(present[0], present[-1])
     missing = [d for d in window if d not in frames]
     return pl.concat([frames[d] for d in present], how="vertical_relaxed"), present, missing
 
@@ -154,7 +155,7 @@ def country_totals(output_folder: OutputFolder, country_reference: pl.DataFrame)
 def top_country_daily_series(output_folder: OutputFolder, country_totals: pl.DataFrame) -> dg.MaterializeResult:
     """Daily counted events of each top-20 country on every day of the window (0 on quiet days)."""
     daily, present, missing = _all_days(output_folder, "daily_country_counts")
-    days = [present[0] + timedelta(days=i) for i in range((present[-1] - present[0]).days + 1)] if present else []
+    days = days_between(present[0], present[-1]) if present else []
     series = agg.top_country_series(daily, country_totals, days) if present else pl.DataFrame()
     return dg.MaterializeResult(value=series, metadata={"dagster/row_count": series.height, "days": len(days)})
 

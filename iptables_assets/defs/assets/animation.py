@@ -8,6 +8,7 @@ import dagster as dg
 import polars as pl
 
 from ... import animation, figures
+from ...days import days_between
 from ...atomic import write_bytes_atomic
 from ..partitioned import days_of
 from ..partitions import daily_partitions
@@ -127,7 +128,7 @@ def _gif_asset(name: str) -> dg.AssetsDefinition:
         top = _top_ports(output_folder) if name == "top_ports" else ()
         site = _site(publication, analysis, geoip)
         frames, drawn_empty, stale = [], [], []
-        for day in animation.days_between(min(stored), max(stored)):
+        for day in days_between(min(stored), max(stored)):
             if day in stored:
                 png = stored[day].read_bytes()
             else:
