@@ -103,7 +103,7 @@ def _parse(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"iptables-assets: cannot read {str(error.filename or '')!r}: {error.strerror or error}", file=sys.stderr)
         return 1
-    problems = {**dict(blocked), **result.summary()["damaged_files"]}
+    problems = {**dict(blocked), **result.damaged_files}
     for path, reason in problems.items():
         print(f"iptables-assets: warning: {path}: {reason}", file=sys.stderr)
 

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import polars as pl
+from upath import UPath
 
+from . import storage
 from .logfiles import LogFile, content_hash
 from .parsing import ParseConfig, scan_file
 from .syslog import read_newest_first
@@ -98,6 +100,11 @@ def files_for_days(inventory: pl.DataFrame, first_day: date, last_day: date, tz:
     return inventory.filter(dated | undated)
 
 
+def damaged_files(inventory: pl.DataFrame) -> dict[str, str]:
+    """{relative path: what happened} of the inventory's damaged files."""
+    return {r: d for r, d in inventory.select("relative", "damage").iter_rows() if d}
+
+
 def days_covered(inventory: pl.DataFrame, tz: str) -> tuple[date, date] | None:
     """First and last calendar day (in `tz`) of any timestamp in the inventory."""
     dated = inventory.filter(pl.col("first_timestamp").is_not_null())
@@ -112,18 +119,14 @@ def days_covered(inventory: pl.DataFrame, tz: str) -> tuple[date, date] | None:
 CACHE_PARTS = ("_cache", "log_file_inventory.parquet")
 
 
-def cache_path(out_dir: str | Path):
+def cache_path(out_dir: str | Path) -> UPath:
     """Where the inventory cache of an output folder (local or object storage) lives."""
-    from upath import UPath
-
     return UPath(str(out_dir)).joinpath(*CACHE_PARTS)
 
 
 def read_cache(out_dir: str | Path, warn: Callable[[str], None]) -> pl.DataFrame | None:
     """The cached inventory, only if it reads back exactly as written: a damaged (or
     unverifiable) cache is just a lost shortcut, discarded with a warning and rebuilt."""
-    from . import storage
-
     try:
         return storage.read_parquet(cache_path(out_dir), unverified_ok=False)
     except FileNotFoundError:
@@ -137,8 +140,6 @@ def refresh(files: Sequence[LogFile], config: ParseConfig, out_dir: str | Path,
             warn: Callable[[str], None]) -> pl.DataFrame:
     """The inventory of `files`, scanning only files the cache does not know, and the cache
     replaced by it (atomically, with its checksum)."""
-    from . import storage
-
     table = build_inventory(files, config, read_cache(out_dir, warn))
     storage.write_parquet(cache_path(out_dir), table)
     return table

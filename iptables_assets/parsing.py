@@ -122,6 +122,11 @@ class ParseResult:
     def reject_lines(self) -> int:
         return sum(f.rejects.height for f in self.files)
 
+    @property
+    def damaged_files(self) -> dict[str, str]:
+        """{file: why reading stopped early} of the damaged compressed files read."""
+        return {f.file.relative: f.damage for f in self.files if f.damage}
+
     def rejects_by_reason(self) -> dict[str, int]:
         return dict(sorted(Counter(self.rejects["reason"].to_list()).items()))
 
@@ -138,7 +143,7 @@ class ParseResult:
             "duplicates_removed": self.duplicates_removed,
             "reject_duplicates_removed": self.reject_duplicates_removed,
             "repeated_message_extra_events": self.repeated_extra,
-            "damaged_files": {f.file.relative: f.damage for f in self.files if f.damage},
+            "damaged_files": self.damaged_files,
         }
 
 

@@ -17,6 +17,8 @@ from .logfiles import discover
 
 # Dagster's console logger at WARNING: progress lines come from this module, details are in the UI.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The inventory job's warnings (damaged, unreadable files) were already said by `_inventory`.
+_SILENT = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 def _say(message: str) -> None:
@@ -47,7 +49,7 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
     os.environ[settings.ENV_OUT_DIR] = str(out_dir)
     _check_settings()
     with stages.timed("inventory"):
-        span = _inventory(log_dir, out_dir)
+        span, problems = _inventory(log_dir, out_dir)
     if span is None:
         _say("no timestamped log lines found; nothing to do")
         return {"success": True, "days": 0}
@@ -68,8 +70,7 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
     _say(f"days {span[0]}..{span[1]} in the logs; materialising {first_day}..{last_day}")
     with stages.timed("inventory"):
         inventory_run = defs.resolve_job_def(INVENTORY_JOB).execute_in_process(
-            instance=instance, run_config=_QUIET, tags=cli)
-    _say_problems(inventory_run)
+            instance=instance, run_config=_SILENT, tags=cli)
 
     tags = {**range_tags(first_day, last_day), **cli}
     with stages.timed("per-day assets"):
@@ -86,7 +87,7 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
     _say(f"frames done ({'ok' if frames else 'FAILED'}); GIFs and journal")
     with stages.timed("GIFs and journal"):
         publish = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=cli)
-    summary = _summarise(inventory_run, daily, history, publish, first_day, last_day, out_dir,
+    summary = _summarise(inventory_run, daily, history, publish, first_day, last_day, out_dir, problems,
                          time.perf_counter() - started)
     summary["success"] = summary["success"] and frames
     summary["stage seconds"] = stages.seconds
@@ -106,9 +107,10 @@ def _check_settings() -> None:
     GeoIP().lookup().close()
 
 
-def _inventory(log_dir: Path, out_dir: Path) -> tuple[date, date] | None:
+def _inventory(log_dir: Path, out_dir: Path) -> tuple[tuple[date, date] | None, dict[str, dict[str, str]]]:
     """Scan the logs (files the cached inventory knows are not read again) and return the days
-    they cover; the cache it leaves is where the daily partitions take their first day."""
+    they cover and the damaged and unreadable files, each named here once (the run goes on
+    with what can be read); the cache it leaves is where the daily partitions take their first day."""
     from .parsing import ParseConfig
 
     config = ParseConfig(tz=settings.timezone_name())
@@ -116,27 +118,21 @@ def _inventory(log_dir: Path, out_dir: Path) -> tuple[date, date] | None:
     unreadable: list[tuple[str, str]] = []
     table = inventory.refresh(discover(log_dir, unreadable=unreadable), config, out_dir,
                               lambda message: _say(f"warning: {message}"))
-    for path, reason in unreadable:
+    problems = {"damaged files": inventory.damaged_files(table), "unreadable paths": dict(unreadable)}
+    for path, reason in problems["unreadable paths"].items():
         _say(f"warning: cannot read {path}: {reason}")
+    for path, reason in problems["damaged files"].items():
+        _say(f"warning: damaged log file {path}: {reason}")
     span = inventory.days_covered(table, config.tz)
     _say(f"{table.height} log files" + (f", days {span[0]}..{span[1]}" if span else ""))
-    return span
-
-
-def _say_problems(inventory_run) -> None:
-    """Damaged and unreadable log files, named (the run goes on with what could be read)."""
-    for materialization in inventory_run.asset_materializations_for_node("log_file_inventory"):
-        for key in ("damaged_files", "unreadable_paths"):
-            entry = materialization.metadata.get(key)
-            for path, reason in (entry.value if entry is not None else {}).items():
-                _say(f"warning: {'damaged' if key == 'damaged_files' else 'unreadable'} log file {path}: {reason}")
+    return span, problems
 
 
 def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
     """Events, rejects, per-day scans and sshd events of each day (of each week past a month)."""
     import polars as pl
 
-    from .storage import DamagedData, read_parquet
+    from .storage import DamagedData, row_count
 
     columns = {"events": "firewall_events", "rejects": "firewall_rejects", "scans": "daily_port_scans",
                "sshd": "sshd_events"}
@@ -146,7 +142,7 @@ def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
         counts = {}
         for name, asset in columns.items():
             try:
-                counts[name] = read_parquet(out_dir / asset / f"{day.isoformat()}.parquet").height
+                counts[name] = row_count(out_dir / asset / f"{day.isoformat()}.parquet")
             except (FileNotFoundError, DamagedData):
                 counts[name] = 0
         rows.append({"day": day, **counts})
@@ -240,7 +236,7 @@ def _asked(first: date | None, last: date | None) -> str:
 
 
 def _summarise(inventory_run, result, history, publish, first_day: date, last_day: date, out_dir: Path,
-               seconds: float) -> dict:
+               problems: dict[str, dict[str, str]], seconds: float) -> dict:
     # A single-run range carries the range's totals on each partition's materialisation.
     counts = {
         m.asset_key.path[-1]: m.metadata["dagster/row_count"].value
@@ -252,11 +248,6 @@ def _summarise(inventory_run, result, history, publish, first_day: date, last_da
         (m.metadata["dagster/row_count"].value for m in result.asset_materializations_for_node("sshd_events")), default=0
     )
     journal = [m.metadata["path"].value for m in publish.asset_materializations_for_node("journal_report")]
-    problems = {}
-    for m in inventory_run.asset_materializations_for_node("log_file_inventory"):
-        for key in ("damaged_files", "unreadable_paths"):
-            if key in m.metadata and m.metadata[key].value:
-                problems[key.replace("_", " ")] = sorted(m.metadata[key].value)
     return {
         "success": inventory_run.success and result.success and history.success and publish.success,
         "days": (last_day - first_day).days + 1,
@@ -265,7 +256,7 @@ def _summarise(inventory_run, result, history, publish, first_day: date, last_da
         "per-day scans": scan_meta["daily_scans"].value if "daily_scans" in scan_meta else 0,
         "long-term scanners": scan_meta["longterm_scanners"].value if "longterm_scanners" in scan_meta else 0,
         "sshd events": sshd_events,
-        **problems,
+        **{what: sorted(paths) for what, paths in problems.items() if paths},
         "output": str(out_dir),
         "journal": journal[0] if journal else "not written",
         "seconds": round(seconds, 1),

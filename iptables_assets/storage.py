@@ -15,6 +15,7 @@ import re
 from typing import Callable
 
 import polars as pl
+import pyarrow.parquet as pq
 from upath import UPath
 
 from .atomic import write_bytes_atomic
@@ -108,6 +109,15 @@ def _check_shape(path: UPath, data: bytes) -> None:
     footer = int.from_bytes(data[-8:-4], "little")
     if footer + 12 > len(data):
         raise DamagedData(path, "Parquet footer points outside the file (truncated?)")
+
+
+def row_count(path: UPath, warn: Callable[[str], None] | None = None) -> int:
+    """Rows of a stored frame, from its verified footer (the data pages are not decoded)."""
+    data = verified_bytes(path, warn)
+    try:
+        return pq.ParquetFile(io.BytesIO(data)).metadata.num_rows
+    except (OSError, ValueError) as error:
+        raise DamagedData(UPath(path), f"cannot be decoded ({error})") from error
 
 
 def read_parquet(

@@ -47,7 +47,7 @@ def log_file_inventory(context: dg.AssetExecutionContext, log_source: LogSource,
         raise unreadable(error) from error
     span = inv.days_covered(table, config.tz)
     context.log.info(f"{table.height} log files under {log_source.log_dir}, days {span}")
-    blocked_paths, damaged = dict(blocked), _damaged_files(table)
+    blocked_paths, damaged = dict(blocked), inv.damaged_files(table)
     for path, reason in [*blocked_paths.items(), *damaged.items()]:
         context.log.warning(f"log file problem: {path}: {reason}")
     first_partition = daily_partitions.get_first_partition_key()
@@ -73,11 +73,6 @@ def log_file_inventory(context: dg.AssetExecutionContext, log_source: LogSource,
             ),
         },
     )
-
-
-def _damaged_files(table: pl.DataFrame) -> dict[str, str]:
-    """{relative path: what happened} of the inventory's damaged files."""
-    return {r: d for r, d in table.select("relative", "damage").iter_rows() if d}
 
 
 @dg.multi_asset(
@@ -120,7 +115,7 @@ def parsed_firewall_logs(
     yield checks.check_reject_rate(
         sum(f.height for f in events.values()), sum(f.height for f in rejects.values()), analysis.reject_rate_warn
     )
-    yield checks.check_log_files_intact(result.summary()["damaged_files"])
+    yield checks.check_log_files_intact(result.damaged_files)
 
 
 def _event_metadata(result: ParseResult, events: dict[date, pl.DataFrame], files) -> dict:
@@ -135,7 +130,7 @@ def _event_metadata(result: ParseResult, events: dict[date, pl.DataFrame], files
         "duplicates_removed": result.duplicates_removed,
         "repeated_message_extra_events": result.repeated_extra,
         "rejects_by_reason": dg.MetadataValue.json(result.rejects_by_reason()),
-        "damaged_files": dg.MetadataValue.json(result.summary()["damaged_files"]),
+        "damaged_files": dg.MetadataValue.json(result.damaged_files),
         "first_timestamp": str(stamps.min()) if rows else "",
         "last_timestamp": str(stamps.max()) if rows else "",
     }
