@@ -17,7 +17,7 @@ import time
 
 import polars as pl
 
-from iptables_assets.geo import GeoLookup, geotag
+from iptables_assets.enrich.geo import GeoLookup, geotag
 
 TARGET = 2_000_000
 

@@ -555,6 +555,7 @@ def child(step: str, layout: Layout, cprofile_top: int = 0, chunk_days: int = 0,
         result["work_s"] = time.perf_counter() - t0
     else:
         import dagster as dg
+
         from iptables_assets.defs.automation_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
         defs = _definitions(layout)

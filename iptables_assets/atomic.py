@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Callable, IO
+from typing import IO, Callable
 
 from upath import UPath
 

@@ -10,7 +10,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from . import settings
+from iptables_assets import settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +74,7 @@ Settings (environment variables; none is needed):
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from .generate import generate_logs
+    from iptables_assets.sample.generate import generate_logs
 
     started = time.perf_counter()
     truth = generate_logs(args.out, days=args.days, seed=args.seed, start=args.start,
@@ -89,8 +89,8 @@ def _parse(args: argparse.Namespace) -> int:
     """Parse files/folders. A file that cannot be read stops with one line naming it (exit 1);
     unreadable paths found inside a folder and damaged compressed files are named on stderr
     (and in --summary) while the rest is parsed. Output files are replaced atomically."""
-    from .atomic import write_atomic
-    from .parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig, parse_paths
+    from iptables_assets.atomic import write_atomic
+    from iptables_assets.ingest.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig, parse_paths
 
     tz = settings.check_timezone(args.tz, "--tz")
     trusted = tuple(p for p in args.trusted.split(",") if p) if args.trusted else DEFAULT_TRUSTED_PROGRAMS
@@ -135,7 +135,7 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runner import run_everything
+    from iptables_assets.runner import run_everything
 
     if not args.logs.is_dir():
         raise settings.ConfigError(f"--logs {str(args.logs)!r} is not a folder (try `iptables-assets generate --out {args.logs}`)")

@@ -10,10 +10,11 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
-from . import inventory, progress, settings
-from .atomic import write_bytes_atomic
-from .days import days_between
-from .logfiles import discover
+from iptables_assets import progress, settings
+from iptables_assets.atomic import write_bytes_atomic
+from iptables_assets.days import days_between
+from iptables_assets.ingest import inventory
+from iptables_assets.ingest.logfiles import discover
 
 # Dagster's console logger at WARNING: progress lines come from this module, details are in the UI.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -56,10 +57,10 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
 
     import dagster as dg  # after the inventory: the partitions start at its first day
 
-    from .defs.automation_tags import CLI_TRIGGER, TRIGGER_TAG, range_tags
-    from .defs.definitions import DAILY_JOB, HISTORY_JOB, INVENTORY_JOB, PUBLISH_JOB, build_definitions
-    from .defs.partitions import daily_partitions
-    from .defs.run_health import mark_dead_runs_failed, this_process_tags
+    from iptables_assets.defs.automation_tags import CLI_TRIGGER, TRIGGER_TAG, range_tags
+    from iptables_assets.defs.definitions import DAILY_JOB, HISTORY_JOB, INVENTORY_JOB, PUBLISH_JOB, build_definitions
+    from iptables_assets.defs.partitions import daily_partitions
+    from iptables_assets.defs.run_health import mark_dead_runs_failed, this_process_tags
 
     instance = _instance(dg)
     for line in mark_dead_runs_failed(instance):
@@ -98,7 +99,7 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
 
 def _check_settings() -> None:
     """Settings that would fail a later stage fail now, before any log is read."""
-    from .defs.resources import Analysis, GeoIP, Publication
+    from iptables_assets.defs.resources import Analysis, GeoIP, Publication
 
     settings.read_retry_seconds()
     settings.start_date_override()
@@ -111,7 +112,7 @@ def _inventory(log_dir: Path, out_dir: Path) -> tuple[tuple[date, date] | None, 
     """Scan the logs (files the cached inventory knows are not read again) and return the days
     they cover and the damaged and unreadable files, each named here once (the run goes on
     with what can be read); the cache it leaves is where the daily partitions take their first day."""
-    from .parsing import ParseConfig
+    from iptables_assets.ingest.parsing import ParseConfig
 
     config = ParseConfig(tz=settings.timezone_name())
     _say(f"inventory of {log_dir}")
@@ -132,7 +133,7 @@ def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
     """Events, rejects, per-day scans and sshd events of each day (of each week past a month)."""
     import polars as pl
 
-    from .storage import DamagedData, row_count
+    from iptables_assets.storage import DamagedData, row_count
 
     columns = {"events": "firewall_events", "rejects": "firewall_rejects", "scans": "daily_port_scans",
                "sshd": "sshd_events"}
@@ -159,10 +160,10 @@ def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
 def _run_in_processes(dg, instance, out_dir: Path, tags: dict, days: int) -> bool:
     """The frames job with the multiprocess executor (one process per film, up to the cores),
     its progress read from the frames appearing in the output folder."""
-    from . import animation
-    from .defs import definitions
-    from .defs.assets.animation import FRAMES_FOLDER
-    from .defs.resources import OutputFolder, Publication
+    from iptables_assets.defs import definitions
+    from iptables_assets.defs.assets.animation import FRAMES_FOLDER
+    from iptables_assets.defs.resources import OutputFolder, Publication
+    from iptables_assets.publish import animation
 
     config = {**_QUIET, "execution": {"config": {"max_concurrent": os.cpu_count() or 1}}}
     job = dg.reconstructable(definitions.frames_job_from_environment)

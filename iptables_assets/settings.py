@@ -48,7 +48,7 @@ def out_dir() -> str:
 
 
 def geoip_db() -> str:
-    from .geo import BUNDLED_COUNTRY_DB
+    from iptables_assets.enrich.geo import BUNDLED_COUNTRY_DB
 
     return os.environ.get(ENV_GEOIP_DB) or str(BUNDLED_COUNTRY_DB)
 

@@ -18,7 +18,7 @@ import polars as pl
 import pyarrow.parquet as pq
 from upath import UPath
 
-from .atomic import write_bytes_atomic
+from iptables_assets.atomic import write_bytes_atomic
 
 SIDECAR_SUFFIX = ".sha256"
 _DIGEST = re.compile(r"^[0-9a-f]{64}$")

@@ -13,7 +13,7 @@ import pytest
 
 os.environ.setdefault("IPTABLES_ASSETS_READ_RETRY_SECONDS", "0")  # retried reads without the wait
 
-from iptables_assets.parsing import ParseConfig, ParseResult, parse_paths
+from iptables_assets.ingest.parsing import ParseConfig, ParseResult, parse_paths
 
 # Default file mtime: the last hour of 2024 (a leap year), so an RFC 3164 line of any day
 # of the year lands in 2024 unless a test says otherwise.
@@ -89,7 +89,7 @@ def journal_run(tmp_path_factory):
     import sys
     from datetime import date
 
-    from iptables_assets.generate import generate_logs
+    from iptables_assets.sample.generate import generate_logs
 
     root = tmp_path_factory.mktemp("journal_run")
     truth = generate_logs(root / "logs", days=45, seed=5, start=date(2025, 12, 10), events_per_day=400)

@@ -9,8 +9,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from iptables_assets import aggregates as agg
-from iptables_assets.generate import generate_logs
+from iptables_assets.analysis import aggregates as agg
+from iptables_assets.sample.generate import generate_logs
 
 DAY = date(2026, 1, 5)
 pytestmark = pytest.mark.xdist_group("journal_run")
@@ -146,7 +146,7 @@ def test_psad_nmap_capture_is_one_scanner(tmp_path):
     capture = corpus / "mrash__psad" / "test" / "scans" / "iptables" / "syn_scan_1000_1500"
     if not capture.exists():
         pytest.skip(f"no psad capture at {capture}")
-    from iptables_assets.parsing import parse_paths
+    from iptables_assets.ingest.parsing import parse_paths
 
     records = parse_paths([capture]).records.with_columns(
         pl.lit("ZZ").alias("country_code"), pl.lit("test").alias("country_name"))

@@ -12,8 +12,9 @@ import pytest
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from iptables_assets import animation, plotting, storage
-from iptables_assets.figures import Site
+from iptables_assets import storage
+from iptables_assets.publish import animation, plotting
+from iptables_assets.publish.figures import Site
 
 pytestmark = pytest.mark.xdist_group("journal_run")
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
-from iptables_assets.defs.automation_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from iptables_assets.defs.assets.ingestion import log_file_inventory, parsed_firewall_logs
+from iptables_assets.defs.automation_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from iptables_assets.defs.definitions import build_definitions
-from iptables_assets.generate import generate_logs
+from iptables_assets.sample.generate import generate_logs
 
 START = date(2025, 12, 24)
 DAYS = 12  # crosses New Year
@@ -147,7 +147,7 @@ def test_geotagged_countries_match_ground_truth(sample, tmp_path):
     import geoip2.errors
 
     from iptables_assets.defs.assets.geo import geotagged_events
-    from iptables_assets.geo import BUNDLED_COUNTRY_DB
+    from iptables_assets.enrich.geo import BUNDLED_COUNTRY_DB
 
     logs, truth = sample
     first, last = truth["days"][0], truth["days"][-1]

@@ -9,15 +9,15 @@ from datetime import date, datetime, timezone
 import dagster as dg
 import pytest
 
-from iptables_assets import watching
 from iptables_assets.days import contiguous_ranges
 from iptables_assets.defs.automation_tags import CLI_TRIGGER, DAYS_TAG, TRIGGER_TAG
 from iptables_assets.defs.definitions import build_definitions
 from iptables_assets.defs.resources import LogSource
 from iptables_assets.defs.schedules import daily_journal_schedule
 from iptables_assets.defs.sensors import CHAIN_SENSORS, new_log_files
-from iptables_assets.logfiles import discover
-from iptables_assets.parsing import ParseConfig
+from iptables_assets.ingest import watching
+from iptables_assets.ingest.logfiles import discover
+from iptables_assets.ingest.parsing import ParseConfig
 
 MTIME = datetime(2026, 1, 10, 12, tzinfo=timezone.utc).timestamp()
 CONFIG = ParseConfig(tz="UTC")

@@ -11,8 +11,8 @@ import polars as pl
 import pytest
 from shapely.geometry import Point
 
-from iptables_assets import countries
-from iptables_assets.countries import (
+from iptables_assets.enrich import countries
+from iptables_assets.enrich.countries import (
     GEOIP_CODES,
     ISO_3166_1_ALPHA2,
     NATURAL_EARTH_DIR,
@@ -20,8 +20,8 @@ from iptables_assets.countries import (
     SHAPELESS_CODES,
     country_geometries,
     country_reference,
-    shapeless_codes,
     shapefile_path,
+    shapeless_codes,
     use_bundled_natural_earth,
 )
 
@@ -245,7 +245,7 @@ def test_shapeless_codes_documented():
 def test_every_code_the_bundled_geoip_database_returns_has_a_shape_or_is_listed():
     import json
 
-    from iptables_assets.geo import BUNDLED_DIR
+    from iptables_assets.enrich.geo import BUNDLED_DIR
 
     codes = set(json.loads((BUNDLED_DIR / "dbip-country-lite.json").read_text())["networks_per_country"])
     assert len(codes) > 200

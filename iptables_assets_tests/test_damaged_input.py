@@ -18,12 +18,13 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from iptables_assets import cli, logfiles
+from iptables_assets import cli
 from iptables_assets.defs.assets.ingestion import log_file_inventory, parsed_firewall_logs
 from iptables_assets.defs.definitions import build_definitions
-from iptables_assets.generate import generate_logs
-from iptables_assets.logfiles import discover, iter_line_chunks
-from iptables_assets.parsing import parse_paths
+from iptables_assets.ingest import logfiles
+from iptables_assets.ingest.logfiles import discover, iter_line_chunks
+from iptables_assets.ingest.parsing import parse_paths
+from iptables_assets.sample.generate import generate_logs
 
 N_LINES = 20_000
 OPENERS = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}

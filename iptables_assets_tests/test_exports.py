@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from iptables_assets.defs.assets.aggregates import export_table
 from iptables_assets.defs.resources import OutputFolder
-from iptables_assets.exports import FORMULA_STARTS, csv_frame, cut_text
-from iptables_assets.redaction import Redactor
+from iptables_assets.publish.exports import FORMULA_STARTS, csv_frame, cut_text
+from iptables_assets.publish.redaction import Redactor
 
 HOSTILE = ["=cmd|' /C calc'!A0", "+1", "-2", "@SUM(1)", "\tx", "\rx", "normal text"]
 NEUTRALISED = ["'=cmd|' /C calc'!A0", "'+1", "'-2", "'@SUM(1)", "'\tx", "'\rx", "normal text"]

@@ -10,8 +10,8 @@ import pytest
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from iptables_assets import figures, plotting
-from iptables_assets.figures import Site
+from iptables_assets.publish import figures, plotting
+from iptables_assets.publish.figures import Site
 
 SITE = Site(name="example.org", map_footer="Geolocation is unreliable. Credits.")
 

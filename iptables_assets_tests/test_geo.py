@@ -8,7 +8,7 @@ import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
-from iptables_assets.geo import GeoDatabaseError, GeoLookup, address_class, geotag
+from iptables_assets.enrich.geo import GeoDatabaseError, GeoLookup, address_class, geotag
 
 COUNTRIES = {
     "1.2.3.0/24": ("AU", "Australia"),

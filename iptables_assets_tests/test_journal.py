@@ -9,8 +9,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from iptables_assets import journal
-from iptables_assets.redaction import Redactor
+from iptables_assets.publish import journal
+from iptables_assets.publish.redaction import Redactor
 
 pytestmark = pytest.mark.xdist_group("journal_run")
 

@@ -6,9 +6,10 @@ from datetime import date, datetime, timezone
 import polars as pl
 import pytest
 
-from iptables_assets import aggregates, figures, journal
-from iptables_assets.aggregates import TrafficFilter
-from iptables_assets.redaction import Redactor
+from iptables_assets.analysis import aggregates
+from iptables_assets.analysis.aggregates import TrafficFilter
+from iptables_assets.publish import figures, journal
+from iptables_assets.publish.redaction import Redactor
 
 TS = datetime(2026, 1, 1, 3, 37, 9, tzinfo=timezone.utc)
 

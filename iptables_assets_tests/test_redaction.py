@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iptables_assets.redaction import Redactor, canonical_address
+from iptables_assets.publish.redaction import Redactor, canonical_address
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -12,12 +12,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from iptables_assets import inventory, settings
+from iptables_assets import settings
 from iptables_assets.defs.definitions import DAILY_JOB, INVENTORY_JOB, build_definitions
 from iptables_assets.defs.resources import Analysis
-from iptables_assets.generate import generate_logs
-from iptables_assets.logfiles import discover
-from iptables_assets.parsing import ParseConfig
+from iptables_assets.ingest import inventory
+from iptables_assets.ingest.logfiles import discover
+from iptables_assets.ingest.parsing import ParseConfig
+from iptables_assets.sample.generate import generate_logs
 
 CLI = str(Path(sys.executable).parent / "iptables-assets")
 

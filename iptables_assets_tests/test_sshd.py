@@ -8,9 +8,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from iptables_assets import sshd
-from iptables_assets.generate import generate_logs
-from iptables_assets.logfiles import discover
+from iptables_assets.analysis import sshd
+from iptables_assets.ingest.logfiles import discover
+from iptables_assets.sample.generate import generate_logs
 
 pytestmark = pytest.mark.xdist_group("journal_run")
 

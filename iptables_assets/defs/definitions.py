@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import dagster as dg
 
-from .. import countries, settings
-from .assets import aggregates, animation, figures, geo, ingestion, journal, sshd
-from .io_managers import ParquetIOManagerResource
-from .resources import Analysis, GeoIP, LogSource, OutputFolder, Publication
+from iptables_assets import settings
+from iptables_assets.defs.assets import aggregates, animation, figures, geo, ingestion, journal, sshd
+from iptables_assets.defs.io_managers import ParquetIOManagerResource
+from iptables_assets.defs.resources import Analysis, GeoIP, LogSource, OutputFolder, Publication
+from iptables_assets.enrich import countries
 
 # Maps draw from the bundled Natural Earth shapes; cartopy must never try to download.
 countries.use_bundled_natural_earth()
 
-from .jobs import (  # noqa: E402  (re-exported: the runner, benchmarks and tests use these names)
+from iptables_assets.defs.jobs import (
     DAILY_JOB,
     FRAMES_JOB,
     HISTORY_ASSETS,
@@ -26,9 +27,9 @@ from .jobs import (  # noqa: E402  (re-exported: the runner, benchmarks and test
     inventory_job,
     publish_job,
 )
-from .schedules import daily_journal_schedule  # noqa: E402
-from .run_health import dead_run_workers  # noqa: E402
-from .sensors import CHAIN_SENSORS, new_log_files  # noqa: E402
+from iptables_assets.defs.run_health import dead_run_workers  # noqa: E402
+from iptables_assets.defs.schedules import daily_journal_schedule  # noqa: E402
+from iptables_assets.defs.sensors import CHAIN_SENSORS, new_log_files  # noqa: E402
 
 
 def build_definitions(log_dir: str | None = None, out_dir: str | None = None) -> dg.Definitions:

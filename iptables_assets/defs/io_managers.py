@@ -8,7 +8,7 @@ import dagster as dg
 import polars as pl
 from upath import UPath
 
-from .. import storage
+from iptables_assets import storage
 
 
 class PolarsParquetIOManager(dg.UPathIOManager):

@@ -3,7 +3,7 @@ unpartitioned assets, so the graph runs as a chain of five jobs)."""
 
 import dagster as dg
 
-from .assets import aggregates, animation, figures, geo, ingestion, journal, sshd
+from iptables_assets.defs.assets import aggregates, animation, figures, geo, ingestion, journal, sshd
 
 INVENTORY_JOB = "inventory_job"
 DAILY_JOB = "daily_job"

@@ -9,7 +9,8 @@ reload the code location).
 
 import dagster as dg
 
-from .. import inventory, settings
+from iptables_assets import settings
+from iptables_assets.ingest import inventory
 
 
 def first_partition_day() -> str:

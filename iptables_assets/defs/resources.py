@@ -7,10 +7,16 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from .. import settings
-from ..geo import GEOLOCATION_DISCLAIMER, NATURAL_EARTH_CREDIT, GeoDatabaseError, GeoLookup, credit_for
-from ..logfiles import DEFAULT_PATTERNS, LogFile, discover
-from ..parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig
+from iptables_assets import settings
+from iptables_assets.enrich.geo import (
+    GEOLOCATION_DISCLAIMER,
+    NATURAL_EARTH_CREDIT,
+    GeoDatabaseError,
+    GeoLookup,
+    credit_for,
+)
+from iptables_assets.ingest.logfiles import DEFAULT_PATTERNS, LogFile, discover
+from iptables_assets.ingest.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig
 
 
 class LogSource(dg.ConfigurableResource):
@@ -58,8 +64,8 @@ class OutputFolder(dg.ConfigurableResource):
     def read_stored(self, file, asset: str, partition: str | None = None, columns: list[str] | None = None):
         """A file of the IO manager's layout, verified against its checksum (None if it was
         never written); damage fails the step naming the file and what to re-materialise."""
-        from .. import storage
-        from .io_managers import damaged
+        from iptables_assets import storage
+        from iptables_assets.defs.io_managers import damaged
 
         try:
             return storage.read_parquet(file, columns=columns, warn=dg.get_dagster_logger().warning)
@@ -129,7 +135,7 @@ class Analysis(dg.ConfigurableResource):
     reject_rate_warn: float = Field(default=0.01, description="Warn when a day's rejects exceed this share")
 
     def traffic(self):
-        from ..aggregates import TrafficFilter
+        from iptables_assets.analysis.aggregates import TrafficFilter
 
         try:
             return TrafficFilter(actions=tuple(self.actions), direction=self.direction)
@@ -168,7 +174,7 @@ class Publication(dg.ConfigurableResource):
 
     def checked(self) -> "Publication":
         """Self, or a ConfigError naming the setting that is wrong."""
-        from ..countries import RESOLUTIONS
+        from iptables_assets.enrich.countries import RESOLUTIONS
 
         bad_ports = [p for p in self.map_ports if not 0 <= p <= 65535]
         if bad_ports:
@@ -186,13 +192,13 @@ class Publication(dg.ConfigurableResource):
 
     def redactor(self):
         """A fresh Redactor; the site name is the first host, so it is [HOST-1] everywhere."""
-        from ..redaction import Redactor
+        from iptables_assets.publish.redaction import Redactor
 
         return Redactor(self.redact, hosts=[self.site_name])
 
     def site(self, direction: str, geoip: GeoIP):
         """Title and map-footer settings for the figures."""
-        from ..figures import Site
+        from iptables_assets.publish.figures import Site
 
         return Site(
             name=self.redactor().host(self.site_name),

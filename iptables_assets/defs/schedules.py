@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from .. import settings
-from .automation_tags import days_tags
-from .jobs import inventory_job
+from iptables_assets import settings
+from iptables_assets.defs.automation_tags import days_tags
+from iptables_assets.defs.jobs import inventory_job
 
 SCHEDULE_NAME = "daily_journal_schedule"
 

@@ -6,11 +6,12 @@ import json
 
 import dagster as dg
 
-from .. import settings, watching
-from ..days import contiguous_ranges
-from .automation_tags import CLI_TRIGGER, TRIGGER_TAG, days_of_run, days_tags, range_tags
-from .jobs import daily_job, frames_job, history_job, inventory_job, publish_job
-from .resources import LogSource
+from iptables_assets import settings
+from iptables_assets.days import contiguous_ranges
+from iptables_assets.defs.automation_tags import CLI_TRIGGER, TRIGGER_TAG, days_of_run, days_tags, range_tags
+from iptables_assets.defs.jobs import daily_job, frames_job, history_job, inventory_job, publish_job
+from iptables_assets.defs.resources import LogSource
+from iptables_assets.ingest import watching
 
 NEW_LOG_FILES = "new_log_files"
 

@@ -5,15 +5,15 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from ... import aggregates as agg
-from ... import progress
-from ...days import days_between
-from ...atomic import write_atomic
-from ...exports import csv_frame
-from .. import checks, partitioned
-from ..partitions import daily_partitions
-from ..resources import Analysis, OutputFolder
-from .metadata import markdown_table
+from iptables_assets import progress
+from iptables_assets.analysis import aggregates as agg
+from iptables_assets.atomic import write_atomic
+from iptables_assets.days import days_between
+from iptables_assets.defs import checks, partitioned
+from iptables_assets.defs.assets.metadata import markdown_table
+from iptables_assets.defs.partitions import daily_partitions
+from iptables_assets.defs.resources import Analysis, OutputFolder
+from iptables_assets.publish.exports import csv_frame
 
 DAILY = "daily_aggregates"
 HISTORY = "history"

@@ -7,13 +7,13 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from ... import animation, figures
-from ...days import days_between
-from ...atomic import write_bytes_atomic
-from ..partitioned import days_of
-from ..partitions import daily_partitions
-from ..resources import Analysis, GeoIP, OutputFolder, Publication
-from .figures import FIGURE_SCHEMA, published_file
+from iptables_assets.atomic import write_bytes_atomic
+from iptables_assets.days import days_between
+from iptables_assets.defs.assets.figures import FIGURE_SCHEMA, published_file
+from iptables_assets.defs.partitioned import days_of
+from iptables_assets.defs.partitions import daily_partitions
+from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
+from iptables_assets.publish import animation, figures
 
 GROUP = "animation"
 FRAMES_FOLDER = "frames"

@@ -5,10 +5,10 @@ import base64
 import dagster as dg
 import polars as pl
 
-from ... import figures, plotting
-from ...atomic import write_bytes_atomic
-from ...journal import JournalFigure
-from ..resources import Analysis, GeoIP, OutputFolder, Publication
+from iptables_assets.atomic import write_bytes_atomic
+from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
+from iptables_assets.publish import figures, plotting
+from iptables_assets.publish.journal import JournalFigure
 
 GROUP = "figures"
 FIGURES_FOLDER = "figures"

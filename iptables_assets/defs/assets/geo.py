@@ -5,12 +5,13 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from ... import countries, progress
-from ...geo import GEOIP_CREDIT, geotag
-from .. import partitioned
-from ..partitions import daily_partitions
-from ..resources import GeoIP
-from .metadata import markdown_table
+from iptables_assets import progress
+from iptables_assets.defs import partitioned
+from iptables_assets.defs.assets.metadata import markdown_table
+from iptables_assets.defs.partitions import daily_partitions
+from iptables_assets.defs.resources import GeoIP
+from iptables_assets.enrich import countries
+from iptables_assets.enrich.geo import GEOIP_CREDIT, geotag
 
 GROUP = "geo"
 

@@ -7,13 +7,13 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from ... import inventory as inv
-from ... import settings
-from ...parsing import ParseResult, parse_files, split_by_day
-from .. import checks, partitioned
-from ..partitions import daily_partitions
-from ..resources import Analysis, LogSource, OutputFolder
-from .metadata import markdown_table
+from iptables_assets import settings
+from iptables_assets.defs import checks, partitioned
+from iptables_assets.defs.assets.metadata import markdown_table
+from iptables_assets.defs.partitions import daily_partitions
+from iptables_assets.defs.resources import Analysis, LogSource, OutputFolder
+from iptables_assets.ingest import inventory as inv
+from iptables_assets.ingest.parsing import ParseResult, parse_files, split_by_day
 
 GROUP = "ingestion"
 # A log file can be in the middle of a rotation or a write (logrotate compressing it, a copy

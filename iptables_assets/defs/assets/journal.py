@@ -5,11 +5,11 @@ from datetime import datetime, timezone
 import dagster as dg
 import polars as pl
 
-from ... import journal
-from ...atomic import write_bytes_atomic
-from ...geo import GEOLOCATION_DISCLAIMER
-from ..resources import Analysis, GeoIP, OutputFolder, Publication
-from .figures import journal_figures
+from iptables_assets.atomic import write_bytes_atomic
+from iptables_assets.defs.assets.figures import journal_figures
+from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
+from iptables_assets.enrich.geo import GEOLOCATION_DISCLAIMER
+from iptables_assets.publish import journal
 
 GROUP = "journal"
 

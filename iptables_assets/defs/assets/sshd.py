@@ -4,17 +4,17 @@
 import dagster as dg
 import polars as pl
 
-from ... import inventory as inv
-from ... import sshd
-from ...exports import bounded_frame
-from ...geo import geotag
-from ...parsing import split_by_day
-from .. import partitioned
-from ..partitions import daily_partitions
-from ..resources import GeoIP, LogSource, OutputFolder
-from .aggregates import export_table
-from .ingestion import READ_RETRIES, unreadable
-from .metadata import markdown_table
+from iptables_assets.analysis import sshd
+from iptables_assets.defs import partitioned
+from iptables_assets.defs.assets.aggregates import export_table
+from iptables_assets.defs.assets.ingestion import READ_RETRIES, unreadable
+from iptables_assets.defs.assets.metadata import markdown_table
+from iptables_assets.defs.partitions import daily_partitions
+from iptables_assets.defs.resources import GeoIP, LogSource, OutputFolder
+from iptables_assets.enrich.geo import geotag
+from iptables_assets.ingest import inventory as inv
+from iptables_assets.ingest.parsing import split_by_day
+from iptables_assets.publish.exports import bounded_frame
 
 GROUP = "sshd"
 

@@ -19,9 +19,9 @@ from typing import Sequence
 
 import polars as pl
 
-from . import scanner, syslog
-from .logfiles import LogFile, iter_line_chunks
-from .parsing import deduplicate, header_time, journal_json_chunk
+from iptables_assets.ingest import scanner, syslog
+from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
+from iptables_assets.ingest.parsing import deduplicate, header_time, journal_json_chunk
 
 SSHD_PROGRAMS = ("sshd", "sshd-session", "sshd-auth")
 SSHD_FAMILIES = ("secure", "auth.log", "journal")  # file name stems the sshd stage reads

@@ -9,10 +9,10 @@ from typing import Callable, Sequence
 import polars as pl
 from upath import UPath
 
-from . import storage
-from .logfiles import LogFile, content_hash
-from .parsing import ParseConfig, scan_file
-from .syslog import read_newest_first
+from iptables_assets import storage
+from iptables_assets.ingest.logfiles import LogFile, content_hash
+from iptables_assets.ingest.parsing import ParseConfig, scan_file
+from iptables_assets.ingest.syslog import read_newest_first
 
 INVENTORY_SCHEMA = {
     "path": pl.String,

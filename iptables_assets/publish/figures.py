@@ -13,8 +13,8 @@ from typing import Mapping, Sequence
 import polars as pl
 from matplotlib.figure import Figure
 
-from . import plotting
-from .aggregates import TOP_COUNTRIES, TOP_PORTS, UNKNOWN
+from iptables_assets.analysis.aggregates import TOP_COUNTRIES, TOP_PORTS, UNKNOWN
+from iptables_assets.publish import plotting
 
 DEFAULT_MAP_PORTS = (22, 23, 445)
 DEFAULT_TIMELINE_YMAX = 10_000

@@ -14,10 +14,10 @@ from datetime import date, datetime
 import jinja2
 import polars as pl
 
-from .aggregates import TOP_COUNTRIES, UNKNOWN
-from .exports import cut_text
-from .figures import DIRECTION_LABELS, services
-from .redaction import Redactor
+from iptables_assets.analysis.aggregates import TOP_COUNTRIES, UNKNOWN
+from iptables_assets.publish.exports import cut_text
+from iptables_assets.publish.figures import DIRECTION_LABELS, services
+from iptables_assets.publish.redaction import Redactor
 
 JOURNAL_FILE = "index.html"
 TABLE_ROWS = 50  # longer tables are cut here; the exports hold every row
@@ -343,7 +343,7 @@ def build_sections(inputs: JournalInputs, redactor: Redactor) -> list[Section]:
 
 
 _TEMPLATES = jinja2.Environment(
-    loader=jinja2.PackageLoader("iptables_assets", "templates"),
+    loader=jinja2.PackageLoader("iptables_assets.publish", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=True,

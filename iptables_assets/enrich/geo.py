@@ -16,7 +16,7 @@ from typing import Iterable
 import maxminddb
 import polars as pl
 
-BUNDLED_DIR = Path(__file__).parent / "data" / "geoip"
+BUNDLED_DIR = Path(__file__).parent.parent / "data" / "geoip"
 BUNDLED_COUNTRY_DB = BUNDLED_DIR / "dbip-country-lite.mmdb"
 GEOIP_CREDIT = "IP Geolocation by DB-IP (https://db-ip.com), licensed CC BY 4.0"
 NATURAL_EARTH_CREDIT = "Country shapes: Natural Earth (https://www.naturalearthdata.com), public domain"

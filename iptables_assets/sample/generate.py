@@ -24,18 +24,18 @@ non-UTF-8 bytes) are in ``messages`` and ``kern.log``; forged sshd lines only in
 
 Truth keys (``ground_truth.json``): params, tz, host, days, records_per_day, input_drops_per_day,
 input_drops_per_port, input_drops_per_source, actions, rejects, rejects_per_day, ignored_lines_per_file, lines_per_file,
-scanners, repeated_lines, repeated_events, files, sshd_per_kind, sshd_per_day, sshd_per_source. Run ``python -m iptables_assets.generate DIR``.
+scanners, repeated_lines, repeated_events, files, sshd_per_kind, sshd_per_day, sshd_per_source. Run ``python -m iptables_assets.sample.generate DIR``.
 """
 
 from __future__ import annotations
 
 import argparse
 import bisect
-import ipaddress
 import contextlib
 import datetime as dt
 import gc
 import gzip
+import ipaddress
 import itertools
 import json
 import os

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from .logfiles import LogFile, group_families
+from iptables_assets.ingest.logfiles import LogFile, group_families
 
 R = TypeVar("R")
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 import ipaddress
-from collections import Counter
+import os
+from collections import Counter, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -20,8 +19,9 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 import polars as pl
 
-from . import progress, scanner, syslog
-from .logfiles import LogFile, discover, iter_line_chunks
+from iptables_assets import progress
+from iptables_assets.ingest import scanner, syslog
+from iptables_assets.ingest.logfiles import LogFile, discover, iter_line_chunks
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -32,7 +32,7 @@ from typing import Any
 
 import polars as pl
 
-NATURAL_EARTH_DIR = Path(__file__).resolve().parent / "data" / "natural_earth"
+NATURAL_EARTH_DIR = Path(__file__).resolve().parent.parent / "data" / "natural_earth"
 """The bundled cartopy data dir (contains `shapefiles/natural_earth/cultural/...`)."""
 
 NATURAL_EARTH_VERSION = "5.1.1"

@@ -94,7 +94,7 @@ def _projected_countries(resolution: str) -> tuple[object, dict]:
     import cartopy.crs as ccrs
     from cartopy.mpl.path import shapely_to_path
 
-    from . import countries
+    from iptables_assets.enrich import countries
 
     countries.use_bundled_natural_earth()
     projection = ccrs.Robinson()
@@ -158,7 +158,7 @@ def country_point(code: str, fig: Figure, resolution: str = "110m") -> tuple[int
     """Pixel (x, y from the top) of a point inside country `code` on a `world_map` figure."""
     import cartopy.crs as ccrs
 
-    from . import countries
+    from iptables_assets.enrich import countries
 
     projection, _paths = _projected_countries(resolution)
     geometry = countries.country_geometries(resolution)[code]

@@ -20,8 +20,8 @@ import polars as pl
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from . import plotting
-from .figures import WELL_KNOWN_PORTS, Site
+from iptables_assets.publish import plotting
+from iptables_assets.publish.figures import WELL_KNOWN_PORTS, Site
 
 FRAMES_PER_SECOND = 5
 FRAME_MS = 1000 // FRAMES_PER_SECOND

@@ -13,10 +13,10 @@ import hashlib
 from datetime import date, datetime
 from typing import Sequence
 
-from .days import days_between
-from .logfiles import LogFile, content_hash
-from .parsing import ParseConfig, scan_chunks, scan_file
-from .syslog import year_anchor
+from iptables_assets.days import days_between
+from iptables_assets.ingest.logfiles import LogFile, content_hash
+from iptables_assets.ingest.parsing import ParseConfig, scan_chunks, scan_file
+from iptables_assets.ingest.syslog import year_anchor
 
 HEAD_BYTES = 4096
 
