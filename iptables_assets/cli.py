@@ -74,7 +74,7 @@ Settings (environment variables; none is needed):
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from iptables_assets.sample.generate import generate_logs
+    from iptables_assets.sample import generate_logs
 
     started = time.perf_counter()
     truth = generate_logs(args.out, days=args.days, seed=args.seed, start=args.start,

@@ -89,7 +89,7 @@ def journal_run(tmp_path_factory):
     import sys
     from datetime import date
 
-    from iptables_assets.sample.generate import generate_logs
+    from iptables_assets.sample import generate_logs
 
     root = tmp_path_factory.mktemp("journal_run")
     truth = generate_logs(root / "logs", days=45, seed=5, start=date(2025, 12, 10), events_per_day=400)

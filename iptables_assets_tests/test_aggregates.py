@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from iptables_assets.analysis import aggregates as agg
-from iptables_assets.sample.generate import generate_logs
+from iptables_assets.sample import generate_logs
 
 DAY = date(2026, 1, 5)
 pytestmark = pytest.mark.xdist_group("journal_run")

@@ -14,7 +14,7 @@ import pytest
 from iptables_assets.defs.assets.ingestion import log_file_inventory, parsed_firewall_logs
 from iptables_assets.defs.automation_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from iptables_assets.defs.definitions import build_definitions
-from iptables_assets.sample.generate import generate_logs
+from iptables_assets.sample import generate_logs
 
 START = date(2025, 12, 24)
 DAYS = 12  # crosses New Year

@@ -24,7 +24,7 @@ from iptables_assets.defs.definitions import build_definitions
 from iptables_assets.ingest import logfiles
 from iptables_assets.ingest.logfiles import discover, iter_line_chunks
 from iptables_assets.ingest.parsing import parse_paths
-from iptables_assets.sample.generate import generate_logs
+from iptables_assets.sample import generate_logs
 
 N_LINES = 20_000
 OPENERS = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}

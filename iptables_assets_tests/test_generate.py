@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from iptables_assets.sample.generate import (
+from iptables_assets.sample import (
     HOST_V4,
     NetfilterEvent,
     generate_logs,

@@ -16,7 +16,7 @@ import pytest
 
 from iptables_assets.defs.assets.ingestion import log_file_inventory, parsed_firewall_logs
 from iptables_assets.defs.definitions import build_definitions
-from iptables_assets.sample.generate import generate_logs
+from iptables_assets.sample import generate_logs
 
 PROFILE = Path(__file__).resolve().parents[1] / "deploy" / "production" / "dagster.yaml"
 PG_ENV = ("DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_HOST", "DAGSTER_PG_DB", "DAGSTER_PG_PORT")

@@ -15,7 +15,7 @@ import dagster as dg
 import pytest
 
 from iptables_assets.defs.run_health import PID_TAG, dead_run_workers, mark_dead_runs_failed, this_process_tags
-from iptables_assets.sample.generate import generate_logs
+from iptables_assets.sample import generate_logs
 
 UNFINISHED = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
 

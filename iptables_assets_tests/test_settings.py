@@ -18,7 +18,7 @@ from iptables_assets.defs.resources import Analysis
 from iptables_assets.ingest import inventory
 from iptables_assets.ingest.logfiles import discover
 from iptables_assets.ingest.parsing import ParseConfig
-from iptables_assets.sample.generate import generate_logs
+from iptables_assets.sample import generate_logs
 
 CLI = str(Path(sys.executable).parent / "iptables-assets")
 

@@ -10,7 +10,7 @@ import pytest
 
 from iptables_assets.analysis import sshd
 from iptables_assets.ingest.logfiles import discover
-from iptables_assets.sample.generate import generate_logs
+from iptables_assets.sample import generate_logs
 
 pytestmark = pytest.mark.xdist_group("journal_run")
 

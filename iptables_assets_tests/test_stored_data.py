@@ -20,7 +20,7 @@ from iptables_assets.defs.definitions import build_definitions
 from iptables_assets.defs.io_managers import PolarsParquetIOManager
 from iptables_assets.defs.partitions import daily_partitions
 from iptables_assets.defs.resources import OutputFolder
-from iptables_assets.sample.generate import generate_logs
+from iptables_assets.sample import generate_logs
 
 DAY = "2025-12-03"
 

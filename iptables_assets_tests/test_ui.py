@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from iptables_assets.defs.automation_tags import CLI_TRIGGER, TRIGGER_TAG
-from iptables_assets.sample.generate import generate_logs
+from iptables_assets.sample import generate_logs
 
 REPO = Path(__file__).resolve().parents[1]
 SCREENSHOT_SCRIPT = REPO / "scripts" / "ui_screenshot.py"
