@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iptables_assets.ingest.parsing import _actions
+from iptables_assets.ingest.actions import prefix_actions
 
 MAC = "MAC=02:00:5e:10:00:01:02:00:5e:10:00:02:08:00"
 ICMP = (
@@ -171,7 +171,7 @@ def test_hostless_program_lines_without_netfilter_text_are_ignored(parse_lines):
     ("[source-dest-default-D]", "drop"),
 ])
 def test_action_from_whole_words(prefix, action):
-    assert _actions(pl.Series([prefix])) == {prefix: action}
+    assert prefix_actions(pl.Series([prefix])) == {prefix: action}
 
 
 def test_action_word_in_a_parsed_line(one_record):
@@ -208,7 +208,7 @@ def soup(draw, min_size=0):
 @FAST
 @given(soup(min_size=1))
 def test_word_soup_without_action_words_is_unknown(prefix):
-    assert _actions(pl.Series([prefix])) == {prefix: "unknown"}
+    assert prefix_actions(pl.Series([prefix])) == {prefix: "unknown"}
 
 
 @FAST
@@ -216,4 +216,4 @@ def test_word_soup_without_action_words_is_unknown(prefix):
 def test_an_action_word_between_separators_gives_its_action(before, action_word, case, after):
     action, word = action_word
     prefix = before + case(word) + after
-    assert _actions(pl.Series([prefix])) == {prefix: action}
+    assert prefix_actions(pl.Series([prefix])) == {prefix: action}

@@ -17,7 +17,7 @@ TOP_PORTS = 256
 UNKNOWN = "??"  # country_code of events whose source has no country (kept and counted)
 
 DIRECTIONS = ("input", "output", "forward", "any")
-# What the parser can call an event (see parsing._ACTION_RULES): the values Analysis.actions may list.
+# What the parser can call an event (see ingest.actions.ACTION_RULES): the values Analysis.actions may list.
 ACTIONS = ("drop", "reject", "accept", "audit", "unknown")
 
 

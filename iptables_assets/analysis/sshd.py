@@ -21,7 +21,8 @@ import polars as pl
 
 from iptables_assets.ingest import scanner, syslog
 from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
-from iptables_assets.ingest.parsing import deduplicate, header_time, journal_json_chunk
+from iptables_assets.ingest.classify import header_time
+from iptables_assets.ingest.merging import deduplicate
 
 SSHD_PROGRAMS = ("sshd", "sshd-session", "sshd-auth")
 SSHD_FAMILIES = ("secure", "auth.log", "journal")  # file name stems the sshd stage reads
@@ -53,8 +54,6 @@ EVENT_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 KINDS = tuple(dict.fromkeys(kind for kind, _ in EVENT_PATTERNS)) + ("other",)
 NOTABLE_KINDS = ("bad_protocol_version", "break_in_attempt")  # the lines the reference notebook quoted
-
-_REPEATED = r"^message repeated (\d+) times: \[ ?(.*?) ?\]$"
 
 EVENT_SCHEMA = {
     "timestamp": pl.Datetime("us", "UTC"),
@@ -113,7 +112,7 @@ def _read_file(file: LogFile, anchor: datetime, tz: str) -> tuple[pl.DataFrame, 
     what damage stopped the reading early (a damaged compressed file is read as far as it goes)."""
     timeline, rows, damage = [], [], []
     for first_line, chunk in iter_line_chunks(file.path, file.compression, CHUNK_BYTES, damage):
-        chunk, _originals = journal_json_chunk(chunk)
+        chunk, _originals = syslog.journal_json_chunk(chunk)
         scanned = scanner.scan(chunk, first_line, text_fields=("host", "tag", "message")).with_columns(
             header_time(tz).alias("ts"),
             pl.when(pl.col("fmt") == scanner.FMT_RFC3164).then(pl.col("md")).alias("md"),
@@ -130,20 +129,11 @@ def _read_file(file: LogFile, anchor: datetime, tz: str) -> tuple[pl.DataFrame, 
         stamps.gather(found["line_number"] - 1).alias("timestamp"),
         pl.lit(file.relative).alias("source_file"),
     ).filter(pl.col("timestamp").is_not_null())
-    found = _unwrap_repeats(found).with_columns(
+    found = syslog.unwrap_repeated(found).with_columns(
         pl.concat_str("host", "program", "message", separator="\x00").hash().reinterpret(signed=True).alias("msg_hash")
     )
     first = stamps.drop_nulls().min() if stamps.drop_nulls().len() else None
     return found, times.height, first, damage[0] if damage else None
-
-
-def _unwrap_repeats(rows: pl.DataFrame) -> pl.DataFrame:
-    """rsyslog's "message repeated N times: [ msg ]" is N events of msg."""
-    repeated = pl.col("message").str.extract_groups(_REPEATED)
-    return rows.with_columns(repeated.alias("__r")).with_columns(
-        pl.col("__r").struct.field("1").cast(pl.Int64).fill_null(1).alias("weight"),
-        pl.coalesce(pl.col("__r").struct.field("2"), pl.col("message")).alias("message"),
-    ).drop("__r")
 
 
 def classify(rows: pl.DataFrame) -> pl.DataFrame:

@@ -11,7 +11,8 @@ from upath import UPath
 
 from iptables_assets import storage
 from iptables_assets.ingest.logfiles import LogFile, content_hash
-from iptables_assets.ingest.parsing import ParseConfig, scan_file
+from iptables_assets.ingest.file_parse import scan_file
+from iptables_assets.ingest.parse_types import ParseConfig
 from iptables_assets.ingest.syslog import read_newest_first
 
 INVENTORY_SCHEMA = {

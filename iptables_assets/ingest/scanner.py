@@ -19,6 +19,8 @@ import polars as pl
 import pyarrow as pa
 from numba import njit
 
+from iptables_assets.ingest import syslog
+
 # Header formats.
 FMT_NONE, FMT_RFC3164, FMT_ISO, FMT_PVE = 0, 1, 2, 3
 
@@ -105,8 +107,9 @@ _KEY_INDEX = _key_index(_KEYS, _KEY_META)
 _TCP_WORDS, _TCP_LENS = _word_table(TCP_FLAG_NAMES)
 _IP_WORDS, _IP_LENS = _word_table(IP_FLAG_NAMES)
 _MONTHS = np.frombuffer(b"JanFebMarAprMayJunJulAugSepOctNovDec", dtype=np.uint8).reshape(12, 3)
-_REPEATED = np.frombuffer(b"message repeated ", dtype=np.uint8)
-_TIMES = np.frombuffer(b" times: [", dtype=np.uint8)
+_REPEATED_HEAD = np.frombuffer(syslog.REPEATED_HEAD.encode(), dtype=np.uint8)
+_REPEATED_TIMES = np.frombuffer(syslog.REPEATED_TIMES.encode(), dtype=np.uint8)
+_REPEATED_CLOSE = ord(syslog.REPEATED_CLOSE)
 _I_UDP_LEN = _NUM_INDEX["udp_length"]
 _I_ICMP_ID = _NUM_INDEX["icmp_id"]
 _I_ICMP_SEQ = _NUM_INDEX["icmp_seq"]
@@ -500,21 +503,31 @@ def _key(buf, a, b):
     return r
 
 
+# The wrapper of syslog.REPEATED_*. On a well-formed one this agrees with syslog.unwrap_repeated
+# (test_repeated_messages.py), but keeps the spaces inside the brackets (netfilter fields are
+# read word by word). Malformed ones differ: a message without its `]`, or with spaces after
+# it, is still unwrapped; a count of 0 or of more than 18 digits makes no wrapper.
+@njit(cache=True, boundscheck=False)
+def _unwrap_repeated(buf, s, e):
+    """(N, start, end) of the message in `message repeated N times: [ … ]`, else (1, s, e): one line, N events."""
+    if not _starts(buf, s, e, _REPEATED_HEAD):
+        return 1, s, e
+    n, j = _number(buf, s + len(_REPEATED_HEAD), e, 10)
+    if n <= 0 or not _starts(buf, j, e, _REPEATED_TIMES):
+        return 1, s, e
+    s = j + len(_REPEATED_TIMES)
+    close = e - 1
+    while close > s and buf[close] == 32:
+        close -= 1
+    if buf[close] == _REPEATED_CLOSE:
+        e = close
+    return n, s, e
+
+
 @njit(cache=True, boundscheck=False)
 def _netfilter(buf, s, e, num, txt, line, flags):
     """Parse netfilter fields of message [s, e) into row `line`."""
-    # rsyslog: "message repeated N times: [ <message> ]"
-    weight = 1
-    if _starts(buf, s, e, _REPEATED):
-        n, j = _number(buf, s + len(_REPEATED), e, 10)
-        if n > 0 and _starts(buf, j, e, _TIMES):
-            weight = n
-            s = j + len(_TIMES)
-            close = e - 1
-            while close > s and buf[close] == 32:
-                close -= 1
-            if buf[close] == 93:
-                e = close
+    weight, s, e = _unwrap_repeated(buf, s, e)
     # kernel uptime stamp "[  123.456789] "
     if s < e and buf[s] == 91:
         j = s + 1

@@ -1,4 +1,5 @@
-"""Syslog timestamps: year inference for RFC 3164 headers, and journald JSON export lines.
+"""Syslog timestamps: year inference for RFC 3164 headers, journald JSON export lines, and
+rsyslog's "message repeated N times" wrapper.
 
 Headers themselves are read by `scanner`. RFC 3164 has no year: `resolve_timestamps` infers it
 per file from an anchor (file mtime, rotation order) and the December→January roll-overs
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import json
+import re
 from datetime import datetime, time, timedelta
 from typing import Callable, Iterator, Sequence, TypeVar
 from zoneinfo import ZoneInfo
@@ -172,3 +174,41 @@ def journal_json_to_text(line: str) -> str | None:
     flat = message.replace("\r", " ").replace("\n", " ")
     # JSON may escape lone surrogates ("\ud800"), which are not UTF-8: write them as "?".
     return f"{when} {host} {tag}: {flat}".encode("utf-8", "replace").decode("utf-8")
+
+
+def journal_json_chunk(chunk: bytes) -> tuple[bytes, dict[int, bytes]]:
+    """Rewrite `journalctl -o json` lines as ISO-header text lines (line count unchanged);
+    also returns {line index: original line} for the rewritten lines."""
+    if not chunk.startswith(b"{"):  # journal exports are JSON on every line
+        return chunk, {}
+    lines = chunk.split(b"\n")
+    originals = {}
+    for i, line in enumerate(lines):
+        if line.startswith(b"{"):
+            text = journal_json_to_text(line.decode("utf-8", "replace"))
+            if text is not None:
+                originals[i] = line
+                lines[i] = text.encode("utf-8")
+    return b"\n".join(lines), originals
+
+
+# rsyslog writes N identical messages in a row as one `message repeated N times: [ MSG ]`.
+# The one definition of that wrapper: sshd lines are unwrapped by `unwrap_repeated`, firewall
+# lines by the compiled scanner (`scanner._unwrap_repeated`, built from these same pieces and
+# held to agree with `unwrap_repeated` by test_repeated_messages.py).
+REPEATED_HEAD = "message repeated "  # then the count N
+REPEATED_TIMES = " times: ["  # then the message, up to the closing bracket at the end of the line
+REPEATED_CLOSE = "]"
+REPEATED_PATTERN = (  # sshd's reading: one space inside each bracket is dropped, `]` must end the line
+    "^" + re.escape(REPEATED_HEAD) + r"(\d+)" + re.escape(REPEATED_TIMES) + " ?(.*?) ?"
+    + re.escape(REPEATED_CLOSE) + "$"
+)
+
+
+def unwrap_repeated(rows: pl.DataFrame) -> pl.DataFrame:
+    """`message` out of its repeat wrapper, with `weight` N (else 1): one line counts as its N events."""
+    repeated = pl.col("message").str.extract_groups(REPEATED_PATTERN)
+    return rows.with_columns(repeated.alias("__r")).with_columns(
+        pl.col("__r").struct.field("1").cast(pl.Int64).fill_null(1).alias("weight"),
+        pl.coalesce(pl.col("__r").struct.field("2"), pl.col("message")).alias("message"),
+    ).drop("__r")

@@ -15,7 +15,8 @@ from typing import Sequence
 
 from iptables_assets.days import days_between
 from iptables_assets.ingest.logfiles import LogFile, content_hash
-from iptables_assets.ingest.parsing import ParseConfig, scan_chunks, scan_file
+from iptables_assets.ingest.file_parse import scan_chunks, scan_file
+from iptables_assets.ingest.parse_types import ParseConfig
 from iptables_assets.ingest.syslog import year_anchor
 
 HEAD_BYTES = 4096

@@ -1,0 +1,148 @@
+"""One log file, read whole (`parse_file`: candidate records and rejects) or by its headers
+only (`scan_file`: line count and time span), RFC 3164 years resolved from the file's anchor."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterable, Iterator, TypeVar
+
+import polars as pl
+
+from iptables_assets.ingest import scanner, syslog
+from iptables_assets.ingest.classify import classify_chunk, header_time
+from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
+from iptables_assets.ingest.parse_types import FileParse, ParseConfig
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parse_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfig()) -> FileParse:
+    """Parse one file completely (chunk by chunk), resolving RFC 3164 years from `anchor`.
+
+    Records and rejects are set aside per chunk; only a slim timeline of every line (number,
+    RFC 3164 month/day/time, dated timestamp) is kept whole, for year inference.
+    """
+    timeline, records, rejects = [], [], []
+    ignored = 0
+    damage: list[str] = []
+    chunks = iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage)
+    for rows in _in_threads(chunks, lambda item: classify_chunk(item[1], item[0], config), config.threads):
+        timeline.append(rows.select("line_number", "md", "ts"))
+        kind = pl.col("kind")
+        records.append(rows.filter(kind == "record").drop("kind", "raw_line", "md", "ts"))
+        rejects.append(rows.filter((kind != "record") & (kind != "ignored")).drop("md", "ts"))
+        ignored += int((rows["kind"] == "ignored").sum())
+    if not timeline:
+        empty = classify_chunk(b"", 1, config)
+        timeline, records, rejects = [empty.select("line_number", "md", "ts")], [empty], [empty]
+    times = syslog.resolve_timestamps(pl.concat(timeline), anchor, config.tz)
+    parsed = _assemble(file, times, pl.concat(records, how="vertical_relaxed"),
+                       pl.concat(rejects, how="vertical_relaxed"), ignored, config)
+    parsed.damage = damage[0] if damage else None
+    return parsed
+
+
+def _in_threads(items: Iterator[T], work: Callable[[T], R], threads: int) -> Iterator[R]:
+    """work(item) for each item, in order, with up to `threads` items in flight (the scanner
+    and polars release the GIL, so chunks are classified on several cores)."""
+    if threads <= 1:
+        yield from map(work, items)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(work, item))
+            if len(pending) >= threads:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _assemble(file: LogFile, times: pl.DataFrame, records: pl.DataFrame, rejects: pl.DataFrame,
+              ignored: int, config: ParseConfig) -> FileParse:
+    """One file's records and rejects with resolved timestamps. A record whose date does not
+    exist (Feb 29 of a common year, a skipped DST hour) becomes a `bad_timestamp` reject; a
+    reject without a readable header takes the time of the line before it."""
+    # Every line has a timeline row, in order from line 1: gather by line number - 1.
+    stamps = times["ts"]
+    records = records.with_columns(stamps.gather(records["line_number"] - 1).alias("timestamp"))
+    if records["timestamp"].null_count():
+        bad = records.filter(pl.col("timestamp").is_null())
+        records = records.filter(pl.col("timestamp").is_not_null())
+        bad = bad.with_columns(pl.lit("bad_timestamp").alias("kind"), _raw_lines(file, bad["line_number"], config))
+        rejects = pl.concat([rejects, bad.drop("timestamp")], how="diagonal_relaxed")
+    filled = stamps.forward_fill().backward_fill()
+    fallback = pl.lit(file.mtime_datetime).dt.convert_time_zone("UTC")
+    index = rejects["line_number"] - 1
+    rejects = rejects.with_columns(
+        pl.coalesce(stamps.gather(index), filled.gather(index), fallback).alias("timestamp"),
+        pl.col("kind").alias("reason"),
+        # A reject is one raw line, even a "message repeated N times" one.
+        pl.lit(1, dtype=pl.Int64).alias("weight"),
+    ).drop("kind")
+    stamps = stamps.drop_nulls()
+    records = records.with_columns(pl.lit(file.relative).alias("source_file"))
+    rejects = rejects.with_columns(pl.lit(file.relative).alias("source_file"))
+    return FileParse(
+        file=file,
+        records=records,
+        rejects=rejects,
+        lines=times.height,
+        ignored=ignored,
+        record_lines=records.height,
+        first=stamps.min() if stamps.len() else None,
+        last=stamps.max() if stamps.len() else None,
+    )
+
+
+def _raw_lines(file: LogFile, line_numbers: pl.Series, config: ParseConfig) -> pl.Series:
+    """Read some lines of a file again (rare: only for records found bad after year inference)."""
+    wanted = set(line_numbers.to_list())
+    found: dict[int, str] = {}
+    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes, []):
+        for offset, line in enumerate(chunk.split(b"\n")):
+            if first_line + offset in wanted:
+                found[first_line + offset] = line.rstrip(b"\r").decode("utf-8", "replace")
+    return pl.Series("raw_line", [found.get(n) for n in line_numbers.to_list()], dtype=pl.String)
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """Header-only pass over a file: its line count and first/last timestamps (UTC)."""
+
+    lines: int
+    first: datetime | None
+    last: datetime | None
+    damage: str | None = None  # why reading stopped early (truncated/corrupt compressed file)
+
+
+def scan_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:
+    """Read only the syslog headers of a file (cheaper than `parse_file`) to date its content;
+    a damaged compressed file is dated from what could be read and the damage is kept, so the
+    inventory can name it."""
+    damage: list[str] = []
+    scan = scan_chunks(iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage), anchor, config)
+    return dataclasses.replace(scan, damage=damage[0]) if damage else scan
+
+
+def scan_chunks(chunks: Iterable[tuple[int, bytes]], anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:
+    """Line count and first/last timestamps of (first line number, bytes) chunks of one file."""
+    pieces = []
+    for first_line, chunk in chunks:
+        rows = scanner.scan(syslog.journal_json_chunk(chunk)[0], first_line, text_fields=())
+        pieces.append(rows.select(
+            pl.when(pl.col("fmt") == scanner.FMT_RFC3164).then(pl.col("md")).alias("md"),
+            header_time(config.tz).alias("ts"),
+        ))
+    if not pieces:
+        return FileScan(0, None, None)
+    rows = syslog.resolve_timestamps(pl.concat(pieces), anchor, config.tz)
+    stamps = rows["ts"].drop_nulls()
+    if stamps.len() == 0:
+        return FileScan(rows.height, None, None)
+    return FileScan(rows.height, stamps.min(), stamps.max())

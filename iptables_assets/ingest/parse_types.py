@@ -1,0 +1,142 @@
+"""What a parse takes and gives: its settings, per-file and combined results, the public
+record/reject columns and their types, and why a netfilter-looking line can be rejected."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+import polars as pl
+
+from iptables_assets.ingest.logfiles import LogFile
+
+DEFAULT_TRUSTED_PROGRAMS = ("kernel", "pve-firewall", "unifi")
+
+# Reasons a netfilter-looking line is rejected instead of becoming a record.
+REJECT_REASONS = {
+    "no_header": "no syslog timestamp/host/program header could be read",
+    "untrusted_program": "netfilter-looking text in a line from a program that is not trusted",
+    "missing_interface": "no IN= field (the kernel always writes it)",
+    "missing_address": "no SRC= or DST= address (line truncated before them?)",
+    "bad_address": "SRC= or DST= is not an IPv4/IPv6 address",
+    "bad_timestamp": "the header's date does not exist (e.g. Feb 30, or a skipped DST hour)",
+}
+
+RECORD_COLUMNS: tuple[str, ...] = (
+    "timestamp", "host", "program", "prefix", "action", "in_iface", "out_iface", "phys_in",
+    "phys_out", "mac", "src_ip", "dst_ip", "ip_version", "proto", "length", "tos", "prec", "ttl",
+    "ip_id", "ip_flags", "frag_offset", "ip_options", "traffic_class", "hop_limit", "flow_label",
+    "src_port", "dst_port", "tcp_flags", "tcp_window", "tcp_res", "tcp_urgp", "tcp_seq", "tcp_ack",
+    "tcp_options", "udp_length", "icmp_type", "icmp_code", "icmp_id", "icmp_seq", "icmp_mtu",
+    "esp_spi", "incomplete_bytes", "uid", "gid", "mark", "source_file", "line_number",
+)
+REJECT_COLUMNS: tuple[str, ...] = (
+    "timestamp", "host", "program", "reason", "source_file", "line_number", "raw_line",
+)
+
+
+@dataclass(frozen=True)
+class ParseConfig:
+    """How lines are read: the logs' time zone and which syslog programs are trusted."""
+
+    tz: str = "UTC"
+    trusted_programs: tuple[str, ...] = DEFAULT_TRUSTED_PROGRAMS
+    chunk_bytes: int = 8 << 20
+    threads: int = min(4, os.cpu_count() or 1)
+
+
+@dataclass
+class FileParse:
+    """What one file held: candidate rows (records and rejects, not yet deduplicated)."""
+
+    file: LogFile
+    records: pl.DataFrame
+    rejects: pl.DataFrame
+    lines: int
+    ignored: int
+    record_lines: int
+    first: datetime | None
+    last: datetime | None
+    damage: str | None = None  # why reading stopped early (truncated/corrupt compressed file)
+
+
+@dataclass
+class ParseResult:
+    """Records and rejects of a set of files after cross-file deduplication, with counts."""
+
+    records: pl.DataFrame
+    rejects: pl.DataFrame
+    files: list[FileParse]
+    duplicates_removed: int
+    reject_duplicates_removed: int
+    repeated_extra: int
+
+    @property
+    def lines_read(self) -> int:
+        return sum(f.lines for f in self.files)
+
+    @property
+    def ignored(self) -> int:
+        return sum(f.ignored for f in self.files)
+
+    @property
+    def record_lines(self) -> int:
+        return sum(f.record_lines for f in self.files)
+
+    @property
+    def reject_lines(self) -> int:
+        return sum(f.rejects.height for f in self.files)
+
+    @property
+    def damaged_files(self) -> dict[str, str]:
+        """{file: why reading stopped early} of the damaged compressed files read."""
+        return {f.file.relative: f.damage for f in self.files if f.damage}
+
+    def rejects_by_reason(self) -> dict[str, int]:
+        return dict(sorted(Counter(self.rejects["reason"].to_list()).items()))
+
+    def summary(self) -> dict:
+        return {
+            "files": len(self.files),
+            "lines_read": self.lines_read,
+            "record_lines": self.record_lines,
+            "records": self.records.height,
+            "ignored_lines": self.ignored,
+            "reject_lines": self.reject_lines,
+            "rejects": self.rejects.height,
+            "rejects_by_reason": self.rejects_by_reason(),
+            "duplicates_removed": self.duplicates_removed,
+            "reject_duplicates_removed": self.reject_duplicates_removed,
+            "repeated_message_extra_events": self.repeated_extra,
+            "damaged_files": self.damaged_files,
+        }
+
+
+def record_schema(tz: str) -> dict[str, pl.DataType]:
+    """Column types of `firewall_events` (also the JSON keys of `iptables-assets parse`)."""
+    strings = {"host", "program", "prefix", "action", "in_iface", "out_iface", "phys_in", "phys_out",
+               "mac", "src_ip", "dst_ip", "proto", "ip_flags", "ip_options", "tcp_flags",
+               "tcp_options", "source_file"}
+    # 32-bit unsigned values (sequence numbers, SPI, MARK) and line numbers need 64 bits.
+    wide = {"tcp_seq", "tcp_ack", "esp_spi", "mark", "line_number"}
+    schema: dict[str, pl.DataType] = {}
+    for c in RECORD_COLUMNS:
+        if c == "timestamp":
+            schema[c] = pl.Datetime("us", tz)
+        elif c == "ip_version":
+            schema[c] = pl.Int8
+        elif c in strings:
+            schema[c] = pl.String
+        else:
+            schema[c] = pl.Int64 if c in wide else pl.Int32
+    return schema
+
+
+def reject_schema(tz: str) -> dict[str, pl.DataType]:
+    """Column types of `firewall_rejects`."""
+    return {
+        "timestamp": pl.Datetime("us", tz), "host": pl.String, "program": pl.String,
+        "reason": pl.String, "source_file": pl.String, "line_number": pl.Int64, "raw_line": pl.String,
+    }
