@@ -160,3 +160,31 @@ def test_missing_day_is_an_empty_frame_and_stale_top_ports_are_flagged(run_copy)
     assert materialisation.metadata["days_drawn_empty_without_frame"].value == [missing]
     (check,) = result.get_asset_check_evaluations()
     assert not check.passed and check.metadata["stale_frames"].value == len(truth["days"]) - 1
+
+
+def test_imageio_writes_the_same_gif_playback_but_pillow_is_kept():
+    """The imageio call assemble_gif's comment describes (kept out for speed, see
+    benchmarks/gif_benchmark.py) plays exactly like assemble_gif's GIF: same decoded frames,
+    durations and looping, no re-quantising (frame 0's indices and palette are the inputs')."""
+    frames = [animation.render_frame("well_known_ports", {22: 300 * i, 23: 900 - 200 * i}, DAY + timedelta(days=i),
+                                     SITE, 1000) for i in range(3)]
+    frames.append(frames[-1])  # a repeated frame: both writers merge it into the previous one
+    indices = [np.asarray(animation._on_fixed_palette(f)) for f in frames]
+    palette = bytes(animation._palette_image().getpalette())
+    via_imageio = iio.imwrite("<bytes>", indices, extension=".gif", plugin="pillow", mode="P",
+                              palette=palette, optimize=True, duration=animation.FRAME_MS, loop=0)
+    via_pillow = animation.assemble_gif(frames)
+
+    def playback(gif):
+        with Image.open(io.BytesIO(gif)) as image:
+            first, colours = np.asarray(image), image.getpalette()
+            durations = []
+            for index in range(image.n_frames):
+                image.seek(index)
+                durations.append(image.info["duration"])
+            return _gif_frames(gif), durations, image.info["loop"], first, colours
+
+    new, old = playback(via_imageio), playback(via_pillow)
+    assert np.array_equal(new[0], old[0]) and new[0].shape[0] == 3
+    assert new[1:3] == old[1:3] == ([200, 200, 400], 0)
+    assert np.array_equal(new[3], indices[0]) and new[4] == list(palette)

@@ -172,3 +172,71 @@ def test_network_reuse_gives_the_same_answers_as_single_lookups():
 def test_ipv4_mapped_ipv6_is_looked_up_as_ipv4(country_db):
     with GeoLookup(country_db) as lookup:
         assert lookup.country("::ffff:1.2.3.4") == ("AU", "Australia")
+
+
+def test_wrong_or_unreadable_asn_database_says_what_is_expected(country_db, tmp_path):
+    with pytest.raises(GeoDatabaseError, match="is a 'GeoLite2-Country' database; expected a MaxMind-format "
+                                               r"\(.mmdb\) ASN database"):
+        GeoLookup(country_db, asn_db=country_db)
+    junk = tmp_path / "asn-junk.mmdb"
+    junk.write_bytes(b"\x00" * 64)
+    with pytest.raises(GeoDatabaseError, match="asn-junk.mmdb' is not a readable .mmdb file"):
+        GeoLookup(country_db, asn_db=junk)
+    with pytest.raises(GeoDatabaseError, match="does not exist; expected a MaxMind-format .* ASN database"):
+        GeoLookup(country_db, asn_db=tmp_path / "missing-asn.mmdb")
+
+
+def _single_and_bulk(lookup: GeoLookup, addresses: list[str]) -> tuple[list, list]:
+    """Single lookups (geoip2 where it reads the type) and the bulk table's answers, same order."""
+    table = {r["address"]: r for r in lookup.table(addresses).iter_rows(named=True)}
+    bulk = [(table[a]["country_code"], table[a]["country_name"]) + ((table[a]["asn"], table[a]["as_org"])
+            if "asn" in table[a] else ()) for a in addresses]
+    single = [lookup.country(a) + (lookup.asn(a) if lookup.asn_info else ()) for a in addresses]
+    return single, bulk
+
+
+ADDRESSES = ["1.2.3.4", "5.6.7.8", "2a01:e00::7", "9.1.1.1", "8.8.8.8"]
+
+
+@pytest.mark.parametrize("database_type", ["GeoLite2-City", "DBIP-City-Lite", "GeoLite2-Country"])
+def test_city_and_country_databases_answer_single_lookups_like_the_bulk_path(tmp_path, database_type):
+    db = write_country_db(tmp_path / "db.mmdb", database_type=database_type)
+    with GeoLookup(db) as lookup:
+        single, bulk = _single_and_bulk(lookup, ADDRESSES)
+    assert single == bulk
+    assert single[0] == ("AU", "Australia") and single[-1] == (None, None)
+
+
+def test_flat_layout_that_geoip2_refuses_is_still_read(tmp_path):
+    """ip-location-db's own builds: type 'country ipvAll', records {"country_code": ...}."""
+    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="country ipvAll")
+    writer.insert_network(IPSet(["1.2.3.0/24"]), {"country_code": "AU"})
+    writer.to_db_file(str(tmp_path / "flat.mmdb"))
+    with GeoLookup(tmp_path / "flat.mmdb") as lookup:
+        single, bulk = _single_and_bulk(lookup, ["1.2.3.4", "5.6.7.8"])
+    assert single == bulk == [("AU", "AU"), (None, None)]
+
+
+def test_registered_country_when_the_record_has_no_country(tmp_path):
+    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type="GeoLite2-Country")
+    registered = {"iso_code": "AU", "names": {"en": "Australia"}}
+    writer.insert_network(IPSet(["1.2.3.0/24"]), {"registered_country": registered})
+    writer.to_db_file(str(tmp_path / "registered.mmdb"))
+    with GeoLookup(tmp_path / "registered.mmdb") as lookup:
+        single, bulk = _single_and_bulk(lookup, ["1.2.3.4"])
+    assert single == bulk == [("AU", "Australia")]
+
+
+@pytest.mark.parametrize("asn_type", ["GeoLite2-ASN", "DBIP-ASN-Lite (compat=GeoLite2-ASN)", "DBIP-ASN-Lite"])
+def test_asn_single_lookups_match_the_bulk_path(country_db, tmp_path, asn_type):
+    """geoip2's asn() reads types naming GeoLite2-ASN; other ASN types are read record by record."""
+    writer = MMDBWriter(ip_version=6, ipv4_compatible=True, database_type=asn_type)
+    writer.insert_network(IPSet(["9.0.0.0/8"]), {
+        "autonomous_system_number": 3356, "autonomous_system_organization": "Example Transit"})
+    writer.to_db_file(str(tmp_path / "asn.mmdb"))
+    with GeoLookup(country_db, tmp_path / "asn.mmdb") as lookup:
+        single, bulk = _single_and_bulk(lookup, ADDRESSES)
+        assert lookup.asn("::ffff:9.1.1.1") == (3356, "Example Transit")
+    assert single == bulk
+    assert single[3] == ("US", "United States", 3356, "Example Transit")
+    assert single[0][2:] == (None, None)

@@ -3,6 +3,10 @@
 Addresses are classified first (private, loopback, documentation … are not "unknown", they are
 simply not on the public Internet); public ones are looked up in a GeoIP2/GeoLite2/DB-IP
 Country or City database, once per distinct address.
+
+geoip2 opens and checks the databases and answers single lookups (`GeoLookup.country`,
+`GeoLookup.asn`). Bulk tagging (`geotag`) reads the same files through maxminddb, which geoip2
+itself is built on, because it measured ~10x faster (`GeoLookup._countries`, benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
+import geoip2.database
+import geoip2.errors
+import geoip2.models
 import maxminddb
 import polars as pl
 
@@ -101,13 +108,14 @@ def credit_for(info: DatabaseInfo) -> str:
     return f"IP geolocation: {info.database_type} ({info.build_date})"
 
 
-def _open(path: str | Path, kinds: tuple[str, ...], purpose: str) -> tuple[maxminddb.Reader, DatabaseInfo]:
+def _open(path: str | Path, kinds: tuple[str, ...], purpose: str) -> tuple[geoip2.database.Reader, DatabaseInfo]:
+    """geoip2's Reader on a database checked to be of one of `kinds`, or a GeoDatabaseError saying why not."""
     path = Path(path)
     expected = f"a MaxMind-format (.mmdb) {purpose} database, e.g. " + " / ".join(kinds)
     if not path.is_file():
         raise GeoDatabaseError(f"GeoIP database {str(path)!r} does not exist; expected {expected}")
     try:
-        reader = maxminddb.open_database(str(path), maxminddb.MODE_AUTO)
+        reader = geoip2.database.Reader(str(path))
     except (maxminddb.InvalidDatabaseError, ValueError, OSError) as error:
         raise GeoDatabaseError(f"{str(path)!r} is not a readable .mmdb file ({error}); expected {expected}") from None
     meta = reader.metadata()
@@ -121,6 +129,41 @@ def _open(path: str | Path, kinds: tuple[str, ...], purpose: str) -> tuple[maxmi
     return reader, DatabaseInfo(str(path), meta.database_type, built, description)
 
 
+def _bulk_reader(path: str | Path, reader: geoip2.database.Reader) -> maxminddb.Reader:
+    """maxminddb's reader on the same file (geoip2's own is private), checked to be the same build."""
+    bulk = maxminddb.open_database(str(path), maxminddb.MODE_AUTO)
+    same = (bulk.metadata().build_epoch, bulk.metadata().node_count) == (
+        reader.metadata().build_epoch, reader.metadata().node_count)
+    if not same:
+        bulk.close()
+        raise GeoDatabaseError(f"GeoIP database {str(path)!r} changed while it was being opened; try again")
+    return bulk
+
+
+def _geoip2_method(reader: geoip2.database.Reader, methods: dict[str, str]) -> Callable | None:
+    """The geoip2 lookup that accepts this database type (its rule: the name is in `database_type`), or None."""
+    # None e.g. for ip-location-db's flat `country ipvAll` builds: then read record by record.
+    kind = reader.metadata().database_type
+    return next((getattr(reader, m) for name, m in methods.items() if name in kind), None)
+
+
+class _Database:
+    """One .mmdb file: geoip2's Reader for the checks and single lookups, maxminddb's for bulk."""
+
+    def __init__(self, path: str | Path, kinds: tuple[str, ...], purpose: str, methods: dict[str, str]):
+        self.geoip2, self.info = _open(path, kinds, purpose)
+        try:
+            self.records = _bulk_reader(path, self.geoip2)
+        except BaseException:
+            self.geoip2.close()
+            raise
+        self.single = _geoip2_method(self.geoip2, methods)
+
+    def close(self) -> None:
+        self.geoip2.close()
+        self.records.close()
+
+
 def _unmapped(address: str) -> str:
     """`::ffff:1.2.3.4` as `1.2.3.4`: databases hold IPv4 networks under their IPv4 form."""
     if address[:7].lower() != "::ffff:":
@@ -129,8 +172,14 @@ def _unmapped(address: str) -> str:
     return str(mapped) if mapped is not None else address
 
 
+def _named(answer: geoip2.models.Country) -> tuple[str | None, str | None]:
+    """(ISO code, English name) from geoip2's answer, as `_country_of` reads the same record."""
+    country = answer.country if answer.country.iso_code else answer.registered_country
+    return country.iso_code, country.name or country.iso_code
+
+
 def _country_of(record) -> tuple[str | None, str | None]:
-    """(ISO code, English name) from a country/city database record."""
+    """(ISO code, English name) from a raw country/city database record (the bulk path)."""
     if not isinstance(record, dict):
         return None, None
     country = record.get("country") or record.get("registered_country")
@@ -141,14 +190,31 @@ def _country_of(record) -> tuple[str | None, str | None]:
     return (code, code) if isinstance(code, str) else (None, None)
 
 
+def _asn_of(record) -> tuple[int | None, str | None]:
+    """(AS number, AS organisation) from a raw ASN database record (the bulk path)."""
+    if not isinstance(record, dict):
+        return None, None
+    return record.get("autonomous_system_number"), record.get("autonomous_system_organization")
+
+
+_COUNTRY_METHODS = {"Country": "country", "City": "city"}
+_ASN_METHODS = {"GeoLite2-ASN": "asn"}  # DB-IP's ASN Lite says "DBIP-ASN-Lite (compat=GeoLite2-ASN)"
+
+
 class GeoLookup:
     """Country (and optional AS) of addresses, one database lookup per distinct address."""
 
     def __init__(self, country_db: str | Path = BUNDLED_COUNTRY_DB, asn_db: str | Path | None = None):
-        self._country, self.country_info = _open(country_db, ("Country", "City"), "country or city")
+        self._country = _Database(country_db, ("Country", "City"), "country or city", _COUNTRY_METHODS)
+        self.country_info = self._country.info
         self._asn, self.asn_info = (None, None)
         if asn_db:
-            self._asn, self.asn_info = _open(asn_db, ("ASN",), "ASN")
+            try:
+                self._asn = _Database(asn_db, ("ASN",), "ASN", _ASN_METHODS)
+            except BaseException:
+                self._country.close()
+                raise
+            self.asn_info = self._asn.info
 
     def close(self) -> None:
         self._country.close()
@@ -162,14 +228,27 @@ class GeoLookup:
         self.close()
 
     def country(self, address: str) -> tuple[str | None, str | None]:
-        """(ISO code, English name) of a public address, (None, None) if the database has none."""
-        return _country_of(self._country.get(_unmapped(address)))
+        """(ISO code, English name) of a public address, (None, None) if none; geoip2 where it reads the type."""
+        address = _unmapped(address)
+        if self._country.single is None:
+            return _country_of(self._country.records.get(address))
+        try:
+            return _named(self._country.single(address))
+        except geoip2.errors.AddressNotFoundError:
+            return None, None
 
     def asn(self, address: str) -> tuple[int | None, str | None]:
-        record = self._asn.get(_unmapped(address)) if self._asn is not None else None
-        if not isinstance(record, dict):
+        """(AS number, organisation) of an address, (None, None) without an ASN database or entry."""
+        if self._asn is None:
             return None, None
-        return record.get("autonomous_system_number"), record.get("autonomous_system_organization")
+        address = _unmapped(address)
+        if self._asn.single is None:
+            return _asn_of(self._asn.records.get(address))
+        try:
+            answer = self._asn.single(address)
+        except geoip2.errors.AddressNotFoundError:
+            return None, None
+        return answer.autonomous_system_number, answer.autonomous_system_organization
 
     def table(self, addresses: Iterable[str] | pl.Series) -> pl.DataFrame:
         """One row per distinct address: address_class, country_code, country_name (+ asn, as_org)."""
@@ -185,7 +264,9 @@ class GeoLookup:
         }
         schema = {"address": pl.String, "country_code": pl.String, "country_name": pl.String}
         if self._asn is not None:
-            asns = [self.asn(a) for a in public["address"]]
+            # maxminddb, as for countries: 2,324,000 AS lookups/s against geoip2's Reader.asn()
+            # 575,000/s (benchmarks/geo_benchmark.py --asn-db synthetic, median of 3 runs).
+            asns = [_asn_of(self._asn.records.get(_unmapped(a))) for a in public["address"]]
             columns.update(asn=[a for a, _ in asns], as_org=[o for _, o in asns])
             schema.update(ASN_COLUMNS)
         located = pl.DataFrame(columns, schema=schema)
@@ -194,15 +275,21 @@ class GeoLookup:
     def _countries(self, addresses: list[str], ipv4: list[int | None]) -> list[tuple[str | None, str | None]]:
         """Countries of addresses sorted by IPv4 value (IPv6 after): a lookup also tells the
         database network holding the address, so the next addresses inside it need none."""
+        # maxminddb, not geoip2, on purpose: on the 49,893 distinct public sources of
+        # benchmarks/geo_benchmark.py (bundled DB-IP database, median of 3 runs) this loop did
+        # 1,423,000 lookups/s, maxminddb's get() per address 591,000/s, geoip2's Reader.country()
+        # per address 137,000/s (it builds a model object per answer), and 174,000/s with this
+        # network reuse. The same answers from all four.
+        records = self._country.records
         results = []
         end = -1
         answer: tuple[str | None, str | None] = (None, None)
         for address, value in zip(addresses, ipv4):
             if value is None:
-                results.append(self.country(address))
+                results.append(_country_of(records.get(_unmapped(address))))
                 continue
             if value > end:
-                record, prefix = self._country.get_with_prefix_len(address)
+                record, prefix = records.get_with_prefix_len(address)
                 answer = _country_of(record)
                 bits = 32 - prefix  # maxminddb gives IPv4 prefixes in IPv4 terms
                 end = (value >> bits << bits) + (1 << bits) - 1

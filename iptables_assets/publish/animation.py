@@ -164,12 +164,19 @@ def quantised_png(image: Image.Image, text: Mapping[str, str] | None = None) -> 
 
 
 def assemble_gif(frames: Sequence[bytes], frame_ms: int = FRAME_MS) -> bytes:
-    """The frames (PNG bytes, all one size, in order) as a GIF looping forever.
-
-    Every frame goes in as indices into the one fixed palette, so the GIF needs one global
-    colour table, a frame's pixels depend on that frame alone, and Pillow stores only the region
-    that changed from the previous frame. (imageio's array interface would re-quantise each
-    frame: about 150 ms a frame for the port tiles, a minute for a year; this takes ~20 ms.)"""
+    """The frames (PNG bytes, all one size, in order) as a GIF looping forever, written as their
+    indices into the one fixed palette so nothing is re-quantised and each frame stays its own."""
+    # Pillow, not imageio, on purpose (benchmarks/gif_benchmark.py, 30 frames, median of 3 runs):
+    # imageio's v3 API can write these frames without re-quantising them,
+    #   iio.imwrite("<bytes>", [np.asarray(i) for i in images], extension=".gif", plugin="pillow",
+    #               mode="P", palette=<the fixed palette>, optimize=True, duration=frame_ms, loop=0)
+    # with the same decoded frames, durations and looping (and ~12 % smaller: Pillow called like
+    # this repeats the palette as a local colour table on every later frame), but it wrote 32 and
+    # 28 frames/s (map, port tile) where this wrote 280 and 153. imageio's frames come from arrays,
+    # without a palette, so it must be passed as `palette`, and Pillow's GIF writer then builds a
+    # remap table for every frame in Python (GifImagePlugin._normalize_palette, ~38 ms a frame).
+    # Without `palette` the colours are wrong; without `optimize=True` (a `palette` turns Pillow's
+    # default off) no unchanged pixel is made transparent and the GIF is ~4.5x larger.
     if not frames:
         raise ValueError("an animation needs at least one frame")
     images = [_on_fixed_palette(f) for f in frames]
