@@ -521,18 +521,20 @@ def du(path: Path, pattern: str = "**/*") -> tuple[int, int]:
 def _definitions(layout: Layout):
     import dagster as dg
 
-    from iptables_assets.defs.assets.animation import FRAME_ASSETS, GIF_ASSETS
-    from iptables_assets.defs.assets.figures import FIGURE_ASSETS
-    from iptables_assets.defs.definitions import HISTORY_ASSETS, build_definitions
+    from iptables_assets.defs.definitions import build_definitions
+    from iptables_assets.defs.jobs import DAILY_TABLES, HISTORY
+    from iptables_assets.settings import Settings
 
-    defs = build_definitions(log_dir=str(layout.logs), out_dir=str(layout.out))
+    defs = build_definitions(Settings.from_environment(log_dir=str(layout.logs), out_dir=str(layout.out)))
     extra = dg.Definitions(jobs=[
-        dg.define_asset_job(BENCH_DAILY_JOB, selection=dg.AssetSelection.assets(*DAILY_ASSETS)),
+        dg.define_asset_job(BENCH_DAILY_JOB, selection=dg.AssetSelection.assets(*DAILY_TABLES)),
         dg.define_asset_job(BENCH_SETUP_JOB, selection=dg.AssetSelection.assets("country_reference", "log_file_inventory")),
-        dg.define_asset_job(BENCH_HISTORY_JOB, selection=HISTORY_ASSETS),
-        dg.define_asset_job(BENCH_FIGURES_JOB, selection=FIGURE_ASSETS),
-        dg.define_asset_job(BENCH_FRAMES_JOB, selection=FRAME_ASSETS, executor_def=dg.in_process_executor),
-        dg.define_asset_job(BENCH_FILMS_JOB, selection=dg.AssetSelection.assets(*GIF_ASSETS, "journal_report")),
+        dg.define_asset_job(BENCH_HISTORY_JOB, selection=dg.AssetSelection.assets(*HISTORY[:6])),
+        dg.define_asset_job(BENCH_FIGURES_JOB, selection=dg.AssetSelection.tag("journal", "figure")),
+        dg.define_asset_job(BENCH_FRAMES_JOB, selection=dg.AssetSelection.tag("journal", "frames"),
+                            executor_def=dg.in_process_executor),
+        dg.define_asset_job(BENCH_FILMS_JOB, selection=dg.AssetSelection.tag("journal", "film")
+                            | dg.AssetSelection.assets("journal_report")),
     ])
     return dg.Definitions.merge(defs, extra)
 
@@ -556,7 +558,8 @@ def child(step: str, layout: Layout, cprofile_top: int = 0, chunk_days: int = 0,
     else:
         import dagster as dg
 
-        from iptables_assets.defs.automation_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+        from iptables_assets.defs.automation import RANGE_END_TAG as ASSET_PARTITION_RANGE_END_TAG
+        from iptables_assets.defs.automation import RANGE_START_TAG as ASSET_PARTITION_RANGE_START_TAG
 
         defs = _definitions(layout)
         for name in (BENCH_DAILY_JOB, BENCH_SETUP_JOB, BENCH_HISTORY_JOB, BENCH_FIGURES_JOB, BENCH_FRAMES_JOB,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import threading
@@ -45,29 +46,28 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
     """Inventory the logs, then materialise every per-day asset for the days they hold."""
     started, stages = time.perf_counter(), _Stages()
     progress.show_on(sys.stdout)
-    # The definitions (partitions, resources) and the frames job's step processes read these.
-    os.environ[settings.ENV_LOG_DIR] = str(log_dir)
-    os.environ[settings.ENV_OUT_DIR] = str(out_dir)
-    _check_settings()
+    config = settings.Settings.from_environment(log_dir=str(log_dir), out_dir=str(out_dir))
+    _check_settings(config)
     with stages.timed("inventory"):
-        span, problems = _inventory(log_dir, out_dir)
+        span, problems = _inventory(config)
     if span is None:
         _say("no timestamped log lines found; nothing to do")
         return {"success": True, "days": 0}
 
     import dagster as dg  # after the inventory: the partitions start at its first day
 
-    from iptables_assets.defs.automation_tags import CLI_TRIGGER, TRIGGER_TAG, range_tags
-    from iptables_assets.defs.definitions import DAILY_JOB, HISTORY_JOB, INVENTORY_JOB, PUBLISH_JOB, build_definitions
-    from iptables_assets.defs.partitions import daily_partitions
+    from iptables_assets.defs.automation import CLI_TRIGGER, TRIGGER_TAG, range_tags
+    from iptables_assets.defs.definitions import build_definitions
+    from iptables_assets.defs.jobs import DAILY_JOB, HISTORY_JOB, INVENTORY_JOB, PUBLISH_JOB
     from iptables_assets.defs.run_health import mark_dead_runs_failed, this_process_tags
 
     instance = _instance(dg)
     for line in mark_dead_runs_failed(instance):
         _say(f"marked failed, its process is gone: {line}")
-    cli = {TRIGGER_TAG: CLI_TRIGGER, **this_process_tags()}  # the chain sensors leave these runs alone
-    defs = build_definitions(log_dir=str(log_dir), out_dir=str(out_dir))
-    first_day, last_day = _window(span, first, last, daily_partitions)
+    cli = {TRIGGER_TAG: CLI_TRIGGER, **this_process_tags()}
+    defs = build_definitions(config)
+    first_day, last_day = _window(span, first, last, defs.resolve_assets_def("firewall_events").partitions_def,
+                                  config)
     _say(f"days {span[0]}..{span[1]} in the logs; materialising {first_day}..{last_day}")
     with stages.timed("inventory"):
         inventory_run = defs.resolve_job_def(INVENTORY_JOB).execute_in_process(
@@ -84,7 +84,7 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
         history = defs.resolve_job_def(HISTORY_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=cli)
     _say(f"whole-history assets done ({'ok' if history.success else 'FAILED'}); animation frames of {first_day}..{last_day}")
     with stages.timed("animation frames"):
-        frames = _run_in_processes(dg, instance, out_dir, tags, (last_day - first_day).days + 1)
+        frames = _run_in_processes(dg, instance, config, tags, (last_day - first_day).days + 1)
     _say(f"frames done ({'ok' if frames else 'FAILED'}); GIFs and journal")
     with stages.timed("GIFs and journal"):
         publish = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=cli)
@@ -97,34 +97,33 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
     return summary
 
 
-def _check_settings() -> None:
+def _check_settings(config: settings.Settings) -> None:
     """Settings that would fail a later stage fail now, before any log is read."""
-    from iptables_assets.defs.resources import Analysis, GeoIP, Publication
+    from iptables_assets.defs.resources import from_settings
 
-    settings.read_retry_seconds()
-    settings.start_date_override()
-    Analysis().checked()
-    Publication().checked()
-    GeoIP().lookup().close()
+    made = from_settings(config)
+    made["analysis"].checked()
+    made["publication"].checked()
+    made["geoip"].lookup().close()
 
 
-def _inventory(log_dir: Path, out_dir: Path) -> tuple[tuple[date, date] | None, dict[str, dict[str, str]]]:
+def _inventory(config: settings.Settings) -> tuple[tuple[date, date] | None, dict[str, dict[str, str]]]:
     """Scan the logs (files the cached inventory knows are not read again) and return the days
     they cover and the damaged and unreadable files, each named here once (the run goes on
     with what can be read); the cache it leaves is where the daily partitions take their first day."""
     from iptables_assets.ingest.parsing import ParseConfig
 
-    config = ParseConfig(tz=settings.timezone_name())
-    _say(f"inventory of {log_dir}")
+    parse_config = ParseConfig(tz=config.timezone)
+    _say(f"inventory of {config.log_dir}")
     unreadable: list[tuple[str, str]] = []
-    table = inventory.refresh(discover(log_dir, unreadable=unreadable), config, out_dir,
+    table = inventory.refresh(discover(Path(config.log_dir), unreadable=unreadable), parse_config, config.out_dir,
                               lambda message: _say(f"warning: {message}"))
     problems = {"damaged files": inventory.damaged_files(table), "unreadable paths": dict(unreadable)}
     for path, reason in problems["unreadable paths"].items():
         _say(f"warning: cannot read {path}: {reason}")
     for path, reason in problems["damaged files"].items():
         _say(f"warning: damaged log file {path}: {reason}")
-    span = inventory.days_covered(table, config.tz)
+    span = inventory.days_covered(table, parse_config.tz)
     _say(f"{table.height} log files" + (f", days {span[0]}..{span[1]}" if span else ""))
     return span, problems
 
@@ -157,20 +156,23 @@ def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
             f"{r['sshd']:,} sshd events" for r in table.iter_rows(named=True)]
 
 
-def _run_in_processes(dg, instance, out_dir: Path, tags: dict, days: int) -> bool:
+def _run_in_processes(dg, instance, config: settings.Settings, tags: dict, days: int) -> bool:
     """The frames job with the multiprocess executor (one process per film, up to the cores),
-    its progress read from the frames appearing in the output folder."""
-    from iptables_assets.defs import definitions
-    from iptables_assets.defs.assets.animation import FRAMES_FOLDER
-    from iptables_assets.defs.resources import OutputFolder, Publication
-    from iptables_assets.publish import animation
+    each step process rebuilding the definitions from the same settings; its progress read from
+    the frames appearing in the journal folder."""
+    from iptables_assets.defs.publish.films import FRAMES_FOLDER
+    from iptables_assets.publish.catalog import FILMS
 
-    config = {**_QUIET, "execution": {"config": {"max_concurrent": os.cpu_count() or 1}}}
-    job = dg.reconstructable(definitions.frames_job_from_environment)
-    journal = Path(str(Publication().journal_folder(OutputFolder(base_path=str(out_dir)))))
-    folders = [journal / FRAMES_FOLDER / name for name in animation.SOURCES]
+    run_config = {**_QUIET, "execution": {"config": {"max_concurrent": os.cpu_count() or 1}}}
+    job = dg.build_reconstructable_job("iptables_assets.defs.definitions", "frames_job",
+                                       reconstructable_kwargs=dataclasses.asdict(config))
+    from iptables_assets.defs.resources import from_settings
+
+    made = from_settings(config)
+    journal = Path(str(made["publication"].journal_folder(made["output_folder"])))
+    folders = [journal / FRAMES_FOLDER / name for name in FILMS]
     with _watch_new_files(folders, len(folders) * days, "animation frames", "frames"):
-        with dg.execute_job(job, instance=instance, tags=tags, run_config=config) as result:
+        with dg.execute_job(job, instance=instance, tags=tags, run_config=run_config) as result:
             return result.success
 
 
@@ -208,7 +210,8 @@ def _instance(dg):
     return dg.DagsterInstance.get()
 
 
-def _window(span: tuple[date, date], first: date | None, last: date | None, partitions) -> tuple[date, date]:
+def _window(span: tuple[date, date], first: date | None, last: date | None, partitions,
+            config: settings.Settings) -> tuple[date, date]:
     """Days to run: the logs' span, narrowed by --from/--to and by the partitions that exist."""
     keys = partitions.get_partition_keys()
     if not keys:

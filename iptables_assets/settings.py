@@ -1,11 +1,16 @@
-"""Defaults and the environment variables that override them (read once, at import)."""
+"""The one settings object: folders, time zone, GeoIP databases, site, schedule and retries,
+with the environment variables that override the defaults. Read once (`Settings.from_environment`)
+by whoever builds the definitions or runs the CLI; nothing reads the environment at import."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 ENV_LOG_DIR = "IPTABLES_ASSETS_LOG_DIR"
@@ -26,6 +31,7 @@ DEFAULT_TZ = "UTC"
 DEFAULT_START_DATE = "2025-11-01"
 DEFAULT_SITE_NAME = "example.org"
 DEFAULT_SCHEDULE_TIME = "02:15"
+DEFAULT_READ_RETRY_SECONDS = 20.0
 # A retried read waits this at most before its first retry (then twice as long): an hour.
 MAX_READ_RETRY_SECONDS = 3600.0
 
@@ -34,83 +40,104 @@ SAMPLE_DAYS = 60
 SAMPLE_SEED = 1
 SAMPLE_START = date(2025, 12, 1)
 
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
+
 
 class ConfigError(ValueError):
     """A setting is wrong; the message says which one and how to fix it."""
 
 
-def log_dir() -> str:
-    return os.environ.get(ENV_LOG_DIR) or str(Path.cwd() / DEFAULT_LOG_DIR)
+@dataclass(frozen=True)
+class Settings:
+    """Everything the definitions and the CLI need to know before they start, checked."""
+
+    log_dir: str
+    out_dir: str
+    timezone: str = DEFAULT_TZ
+    start_date: str | None = None  # None: the logs decide (see defs.partitions)
+    geoip_db: str | None = None  # None: the bundled DB-IP Country Lite
+    asn_db: str | None = None
+    site_name: str = DEFAULT_SITE_NAME
+    redact: bool = False
+    schedule_time: str = DEFAULT_SCHEDULE_TIME
+    schedule_timezone: str | None = None  # None: the logs' time zone
+    read_retry_seconds: float = DEFAULT_READ_RETRY_SECONDS
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """The settings of `environ` (default os.environ), folders relative to the working
+        directory, `overrides` winning; a ConfigError names the variable that is wrong."""
+        env = os.environ if environ is None else environ
+        found = {
+            "log_dir": env.get(ENV_LOG_DIR) or str(Path.cwd() / DEFAULT_LOG_DIR),
+            "out_dir": env.get(ENV_OUT_DIR) or str(Path.cwd() / DEFAULT_OUT_DIR),
+            "timezone": env.get(ENV_TZ) or DEFAULT_TZ,
+            "start_date": env.get(ENV_START_DATE) or None,
+            "geoip_db": env.get(ENV_GEOIP_DB) or None,
+            "asn_db": env.get(ENV_ASN_DB) or None,
+            "site_name": env.get(ENV_SITE_NAME) or DEFAULT_SITE_NAME,
+            "redact": _yes_no(env.get(ENV_REDACT, ""), ENV_REDACT),
+            "schedule_time": env.get(ENV_SCHEDULE_TIME) or DEFAULT_SCHEDULE_TIME,
+            "schedule_timezone": env.get(ENV_SCHEDULE_TZ) or None,
+            "read_retry_seconds": _seconds(env.get(ENV_READ_RETRY_SECONDS) or str(DEFAULT_READ_RETRY_SECONDS)),
+        }
+        return cls(**{**found, **overrides}).checked()
+
+    def replace(self, **changes) -> "Settings":
+        """A copy with `changes`, checked."""
+        return dataclasses.replace(self, **changes).checked()
+
+    def checked(self) -> "Settings":
+        """Self, or a ConfigError naming the variable that is wrong."""
+        check_timezone(self.timezone, ENV_TZ)
+        if self.schedule_timezone:
+            check_timezone(self.schedule_timezone, ENV_SCHEDULE_TZ)
+        if self.start_date:
+            _date(self.start_date)
+        self.schedule_cron()
+        if not 0 <= self.read_retry_seconds <= MAX_READ_RETRY_SECONDS:  # also refuses nan and inf
+            raise ConfigError(f"{ENV_READ_RETRY_SECONDS}={self.read_retry_seconds!r} is not a number of seconds "
+                              f"from 0 to {MAX_READ_RETRY_SECONDS:g}")
+        return self
+
+    def schedule_cron(self) -> str:
+        """The daily schedule's cron expression from the schedule time (HH:MM)."""
+        try:
+            hour, minute = (int(part) for part in self.schedule_time.split(":"))
+            if not (0 <= hour < 24 and 0 <= minute < 60):
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"{ENV_SCHEDULE_TIME}={self.schedule_time!r} is not a time of day; "
+                              "use HH:MM, e.g. 02:15") from None
+        return f"{minute} {hour} * * *"
+
+    def schedule_zone(self) -> str:
+        """The daily schedule's time zone: its own setting, else the logs' time zone."""
+        return self.schedule_timezone or self.timezone
 
 
-def out_dir() -> str:
-    return os.environ.get(ENV_OUT_DIR) or str(Path.cwd() / DEFAULT_OUT_DIR)
-
-
-def geoip_db() -> str:
-    from iptables_assets.enrich.geo import BUNDLED_COUNTRY_DB
-
-    return os.environ.get(ENV_GEOIP_DB) or str(BUNDLED_COUNTRY_DB)
-
-
-def asn_db() -> str | None:
-    return os.environ.get(ENV_ASN_DB) or None
-
-
-def site_name() -> str:
-    return os.environ.get(ENV_SITE_NAME) or DEFAULT_SITE_NAME
-
-
-_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}
-
-
-def redact() -> bool:
-    value = os.environ.get(ENV_REDACT, "").strip().lower()
+def _yes_no(value: str, variable: str) -> bool:
+    """A yes/no environment value, or a ConfigError."""
+    value = value.strip().lower()
     if value not in _TRUE | _FALSE:
-        raise ConfigError(f"{ENV_REDACT}={value!r} is not a yes/no value; use 1 or 0")
+        raise ConfigError(f"{variable}={value!r} is not a yes/no value; use 1 or 0")
     return value in _TRUE
 
 
-def read_retry_seconds() -> float:
-    """First delay before a failed read of the logs is retried (then doubled), default 20 s."""
-    value = os.environ.get(ENV_READ_RETRY_SECONDS) or "20"
+def _seconds(value: str) -> float:
+    """The first delay before a failed read of the logs is retried (then doubled)."""
     try:
         seconds = float(value)
     except ValueError:
         seconds = math.nan
     if not 0 <= seconds <= MAX_READ_RETRY_SECONDS:  # also refuses nan and inf
         raise ConfigError(f"{ENV_READ_RETRY_SECONDS}={value!r} is not a number of seconds from 0 to "
-                          f"{MAX_READ_RETRY_SECONDS:g}") from None
+                          f"{MAX_READ_RETRY_SECONDS:g}")
     return seconds
 
 
-def schedule_cron() -> str:
-    """The daily schedule's cron expression from IPTABLES_ASSETS_SCHEDULE_TIME (HH:MM)."""
-    value = os.environ.get(ENV_SCHEDULE_TIME) or DEFAULT_SCHEDULE_TIME
-    try:
-        hour, minute = (int(part) for part in value.split(":"))
-        if not (0 <= hour < 24 and 0 <= minute < 60):
-            raise ValueError
-    except ValueError:
-        raise ConfigError(f"{ENV_SCHEDULE_TIME}={value!r} is not a time of day; use HH:MM, e.g. 02:15") from None
-    return f"{minute} {hour} * * *"
-
-
-def schedule_timezone() -> str:
-    """The daily schedule's time zone (IPTABLES_ASSETS_SCHEDULE_TZ, default the logs' time zone)."""
-    value = os.environ.get(ENV_SCHEDULE_TZ)
-    return check_timezone(value, ENV_SCHEDULE_TZ) if value else timezone_name()
-
-
-def timezone_name() -> str:
-    return check_timezone(os.environ.get(ENV_TZ) or DEFAULT_TZ, ENV_TZ)
-
-
-def start_date_override() -> str | None:
-    """IPTABLES_ASSETS_START_DATE if set (checked), else None: the logs decide."""
-    value = os.environ.get(ENV_START_DATE)
-    if not value:
-        return None
+def _date(value: str) -> str:
+    """`value` if it is a YYYY-MM-DD date, else a ConfigError."""
     try:
         date.fromisoformat(value)
     except ValueError:

@@ -1,8 +1,6 @@
 """Daily aggregates, whole-history summaries and the two scan detectors."""
 
 import os
-import subprocess
-import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,7 +8,6 @@ import polars as pl
 import pytest
 
 from iptables_assets.analysis import aggregates as agg
-from iptables_assets.sample import generate_logs
 
 DAY = date(2026, 1, 5)
 pytestmark = pytest.mark.xdist_group("journal_run")

@@ -11,10 +11,14 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from iptables_assets.defs.assets.ingestion import log_file_inventory, parsed_firewall_logs
-from iptables_assets.defs.automation_tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-from iptables_assets.defs.definitions import build_definitions
+import graph
+from graph import asset
+from iptables_assets.defs.automation import RANGE_END_TAG as ASSET_PARTITION_RANGE_END_TAG
+from iptables_assets.defs.automation import RANGE_START_TAG as ASSET_PARTITION_RANGE_START_TAG
 from iptables_assets.sample import generate_logs
+
+log_file_inventory = asset("log_file_inventory")
+parsed_firewall_logs = asset("firewall_events")
 
 START = date(2025, 12, 24)
 DAYS = 12  # crosses New Year
@@ -28,7 +32,7 @@ def sample(tmp_path_factory) -> tuple[Path, dict]:
 
 
 def _resources(logs: Path, out: Path) -> dict:
-    return build_definitions(log_dir=str(logs), out_dir=str(out)).resources
+    return graph.resources(str(logs), str(out))
 
 
 def _materialize(logs: Path, out: Path, **kwargs) -> dg.ExecuteInProcessResult:
@@ -146,7 +150,7 @@ def test_geotagged_countries_match_ground_truth(sample, tmp_path):
     import geoip2.database
     import geoip2.errors
 
-    from iptables_assets.defs.assets.geo import geotagged_events
+    geotagged_events = asset("geotagged_events")
     from iptables_assets.enrich.geo import BUNDLED_COUNTRY_DB
 
     logs, truth = sample

@@ -18,13 +18,16 @@ import dagster as dg
 import polars as pl
 import pytest
 
+import graph
+from graph import asset
 from iptables_assets import cli
-from iptables_assets.defs.assets.ingestion import log_file_inventory, parsed_firewall_logs
-from iptables_assets.defs.definitions import build_definitions
 from iptables_assets.ingest import logfiles
 from iptables_assets.ingest.logfiles import discover, iter_line_chunks
 from iptables_assets.ingest.parsing import parse_paths
 from iptables_assets.sample import generate_logs
+
+log_file_inventory = asset("log_file_inventory")
+parsed_firewall_logs = asset("firewall_events")
 
 N_LINES = 20_000
 OPENERS = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
@@ -183,7 +186,7 @@ def _copy(sample, tmp_path: Path) -> tuple[Path, dict]:
 
 
 def _resources(logs: Path, out: Path) -> dict:
-    return build_definitions(log_dir=str(logs), out_dir=str(out)).resources
+    return graph.resources(str(logs), str(out))
 
 
 def _checks(result) -> dict:

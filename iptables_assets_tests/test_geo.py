@@ -123,16 +123,19 @@ def test_bundled_database_answers_offline():
 
 
 def test_geotagged_events_asset_counts_match_lookup(tmp_path, country_db):
-    from iptables_assets.defs.assets.geo import geotagged_events
+    import graph
+    from iptables_assets import tables
     from iptables_assets.defs.resources import GeoIP
 
+    geotagged_events = graph.asset("geotagged_events")
+
     day = "2026-01-01"
-    events = pl.DataFrame({
+    events = pl.concat([tables.empty("firewall_events"), pl.DataFrame({
         "timestamp": pl.Series([None] * 4, dtype=pl.Datetime("us", "UTC")),
         "src_ip": ["1.2.3.4", "1.2.3.9", "10.0.0.1", "9.0.0.1"],
-    })
+    })], how="diagonal")
     resource = GeoIP(country_db=str(country_db), asn_db=None)
-    result = _materialize_with_input(geotagged_events, resource, events, day)
+    result = _materialize_with_input(geotagged_events, resource, events, day, tmp_path)
     tagged = result.output_for_node("geotagged_events")
     assert dict(tagged.group_by("country_code").len().iter_rows()) == {"AU": 2, None: 1, "US": 1}
     meta = result.asset_materializations_for_node("geotagged_events")[0].metadata
@@ -140,7 +143,10 @@ def test_geotagged_events_asset_counts_match_lookup(tmp_path, country_db):
     assert meta["geoip_database"].value == "GeoLite2-Country"
 
 
-def _materialize_with_input(asset, resource, events: pl.DataFrame, day: str):
+def _materialize_with_input(asset, resource, events: pl.DataFrame, day: str, tmp_path):
+    from iptables_assets.defs.io_manager import TableIOManagerFactory
+    from iptables_assets.defs.resources import LogSource
+
     @dg.asset(name="firewall_events", partitions_def=asset.partitions_def,
               backfill_policy=dg.BackfillPolicy.single_run())
     def firewall_events_stub() -> pl.DataFrame:
@@ -149,7 +155,8 @@ def _materialize_with_input(asset, resource, events: pl.DataFrame, day: str):
     return dg.materialize(
         [firewall_events_stub, asset],
         partition_key=day,
-        resources={"geoip": resource, "io_manager": dg.mem_io_manager},
+        resources={"geoip": resource, "log_source": LogSource(log_dir=str(tmp_path)),
+                   "io_manager": TableIOManagerFactory(base_path=str(tmp_path / "out"))},
     )
 
 

@@ -161,11 +161,11 @@ def test_run_publishes_the_journal_with_every_figure(journal_run):
 
 def test_materialised_figures_carry_small_previews(journal_run, tmp_path):
     """Re-materialise the port figures and the journal with redaction on, into another folder."""
-    from iptables_assets.defs.definitions import build_definitions
+    import graph
     from iptables_assets.defs.resources import Publication
 
     out, truth, _stdout = journal_run
-    defs = build_definitions(log_dir=str(out), out_dir=str(out))
+    defs = graph.definitions(out, out)
     resources = {**defs.resources, "publication": Publication(redact=True, folder=str(tmp_path), site_name="gw01.example.org")}
     graph = defs.resolve_asset_graph()
     assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]

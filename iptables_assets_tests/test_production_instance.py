@@ -14,9 +14,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from iptables_assets.defs.assets.ingestion import log_file_inventory, parsed_firewall_logs
-from iptables_assets.defs.definitions import build_definitions
+import graph
+from graph import asset
 from iptables_assets.sample import generate_logs
+
+log_file_inventory = asset("log_file_inventory")
+parsed_firewall_logs = asset("firewall_events")
 
 PROFILE = Path(__file__).resolve().parents[1] / "deploy" / "production" / "dagster.yaml"
 PG_ENV = ("DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_HOST", "DAGSTER_PG_DB", "DAGSTER_PG_PORT")
@@ -47,7 +50,7 @@ def test_partitions_materialised_through_postgres(instance, tmp_path):
     assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
 
     truth = generate_logs(tmp_path / "logs", days=3, seed=2, start=date(2026, 1, 3), events_per_day=200)
-    resources = build_definitions(log_dir=str(tmp_path / "logs"), out_dir=str(tmp_path / "out")).resources
+    resources = graph.resources(str(tmp_path / "logs"), str(tmp_path / "out"))
     marker = {"iptables_assets/test": uuid.uuid4().hex}
     assert dg.materialize([log_file_inventory], resources=resources, instance=instance, tags=marker).success
     days = truth["days"][:2]

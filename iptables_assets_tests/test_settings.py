@@ -13,7 +13,8 @@ import dagster as dg
 import pytest
 
 from iptables_assets import settings
-from iptables_assets.defs.definitions import DAILY_JOB, INVENTORY_JOB, build_definitions
+import graph
+from iptables_assets.defs.jobs import DAILY_JOB, INVENTORY_JOB
 from iptables_assets.defs.resources import Analysis
 from iptables_assets.ingest import inventory
 from iptables_assets.ingest.logfiles import discover
@@ -32,7 +33,8 @@ def old_logs(tmp_path_factory) -> Path:
 
 def _first_partition(out: Path, **env) -> str:
     """The first daily partition of definitions loaded the way `dagster dev` loads them."""
-    code = "from iptables_assets.defs.partitions import daily_partitions as p; print(p.get_first_partition_key())"
+    code = ("import iptables_assets.defs.definitions as m; "  # the module and function `dagster dev` loads
+            "print(m.defs().resolve_assets_def('firewall_events').partitions_def.get_first_partition_key())")
     clean = {k: v for k, v in os.environ.items() if not k.startswith("IPTABLES_ASSETS_")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           env={**clean, settings.ENV_OUT_DIR: str(out), **env})
@@ -59,20 +61,20 @@ def test_retry_delay_must_be_a_bounded_number(monkeypatch, value):
     monkeypatch.setenv(settings.ENV_READ_RETRY_SECONDS, value)
     with pytest.raises(settings.ConfigError, match=rf"{settings.ENV_READ_RETRY_SECONDS}='{value}' is not a number "
                                                   r"of seconds from 0 to 3600"):
-        settings.read_retry_seconds()
+        settings.Settings.from_environment()
 
 
 def test_retry_delay_zero_and_default(monkeypatch):
     monkeypatch.setenv(settings.ENV_READ_RETRY_SECONDS, "0")
-    assert settings.read_retry_seconds() == 0
+    assert settings.Settings.from_environment().read_retry_seconds == 0
     monkeypatch.delenv(settings.ENV_READ_RETRY_SECONDS)
-    assert settings.read_retry_seconds() == 20
+    assert settings.Settings.from_environment().read_retry_seconds == 20
 
 
 def test_start_date_override_must_be_a_date(monkeypatch):
     monkeypatch.setenv(settings.ENV_START_DATE, "2019-13-01")
     with pytest.raises(settings.ConfigError, match="is not a date; use YYYY-MM-DD"):
-        settings.start_date_override()
+        settings.Settings.from_environment()
 
 
 @pytest.mark.parametrize(
@@ -115,7 +117,7 @@ def test_bad_geoip_database_fails_a_run_before_parsing(old_logs, tmp_path, monke
     bad = tmp_path / "country.mmdb"
     bad.write_bytes(b"\x00" * 4096)
     monkeypatch.setenv(settings.ENV_GEOIP_DB, str(bad))
-    defs = build_definitions(log_dir=str(old_logs), out_dir=str(tmp_path / "out"))
+    defs = graph.definitions(old_logs, tmp_path / "out")
     with dg.instance_for_test() as instance:
         assert defs.resolve_job_def(INVENTORY_JOB).execute_in_process(instance=instance).success
         result = defs.resolve_job_def(DAILY_JOB).execute_in_process(

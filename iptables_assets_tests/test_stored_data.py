@@ -10,17 +10,19 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 import polars as pl
 import pytest
 from upath import UPath
 
+import graph
+from graph import asset
 from iptables_assets import atomic, storage
-from iptables_assets.defs.assets.ingestion import log_file_inventory, parsed_firewall_logs
-from iptables_assets.defs.definitions import build_definitions
-from iptables_assets.defs.io_managers import PolarsParquetIOManager
-from iptables_assets.defs.partitions import daily_partitions
-from iptables_assets.defs.resources import OutputFolder
+from iptables_assets.defs.io_manager import TableIOManager
 from iptables_assets.sample import generate_logs
+
+log_file_inventory = asset("log_file_inventory")
+parsed_firewall_logs = asset("firewall_events")
 
 DAY = "2025-12-03"
 
@@ -31,7 +33,7 @@ def stored(tmp_path_factory) -> tuple[Path, Path]:
     logs = tmp_path_factory.mktemp("logs")
     generate_logs(logs, days=4, seed=5, start=date(2025, 12, 1), events_per_day=300)
     out = tmp_path_factory.mktemp("out")
-    resources = build_definitions(log_dir=str(logs), out_dir=str(out)).resources
+    resources = graph.resources(str(logs), str(out))
     dg.materialize([log_file_inventory], resources=resources)
     result = dg.materialize(
         [log_file_inventory, parsed_firewall_logs], selection=[parsed_firewall_logs], resources=resources,
@@ -47,11 +49,12 @@ def _copy_out(stored, tmp_path: Path) -> Path:
     return out
 
 
-def _load(out: Path, asset: str = "firewall_events", partition: str = DAY) -> pl.DataFrame:
+def _load(out: Path, asset: str = "firewall_events", partition: str = DAY, as_type=pl.DataFrame):
     """Load a partition through the IO manager, as a downstream step would."""
-    manager = PolarsParquetIOManager(base_path=UPath(out))
+    manager = TableIOManager(base_path=UPath(out), timezone="UTC")
     context = dg.build_input_context(
-        asset_key=dg.AssetKey(asset), partition_key=partition, asset_partitions_def=daily_partitions
+        asset_key=dg.AssetKey(asset), partition_key=partition, asset_partitions_def=graph.partitions(),
+        dagster_type=dg.PythonObjectDagsterType(as_type),
     )
     return manager.load_input(context)
 
@@ -87,11 +90,10 @@ def test_damaged_partition_fails_naming_file_and_partition(stored, tmp_path, dam
     assert description.startswith(f"stored data of firewall_events partition {DAY} is damaged ({path}: ")
     assert "checksum mismatch" in description and description.endswith("re-materialise that partition")
     assert raised.value.metadata["partition"].value == DAY
-    # the resource's direct reads go through the same check
-    with pytest.raises(dg.Failure, match=f"firewall_events partition {DAY} is damaged"):
-        OutputFolder(base_path=str(out)).daily_partitions("firewall_events")
-    with pytest.raises(dg.Failure, match=str(path)):
-        OutputFolder(base_path=str(out)).read_partition("firewall_events", date.fromisoformat(DAY))
+    # lazy and pandas loading go through the same check
+    for kind in (pl.LazyFrame, pd.DataFrame):
+        with pytest.raises(dg.Failure, match=f"firewall_events partition {DAY} is damaged.*{path}"):
+            _load(out, as_type=kind)
 
 
 @pytest.mark.parametrize("damage", [_truncate, _flip], ids=["truncated", "flipped"])
@@ -103,9 +105,14 @@ def test_reading_damaged_data_never_kills_the_process(stored, tmp_path, damage):
     script = textwrap.dedent(f"""
         import sys
         import dagster as dg
-        from iptables_assets.defs.resources import OutputFolder
+        import polars as pl
+        from upath import UPath
+        from iptables_assets.defs.io_manager import TableIOManager
+        context = dg.build_input_context(asset_key=dg.AssetKey("firewall_events"), partition_key={DAY!r},
+                                         asset_partitions_def=dg.DailyPartitionsDefinition(start_date="2025-01-01"),
+                                         dagster_type=dg.PythonObjectDagsterType(pl.DataFrame))
         try:
-            OutputFolder(base_path={str(out)!r}).daily_partitions("firewall_events")
+            TableIOManager(base_path=UPath({str(out)!r}), timezone="UTC").load_input(context)
         except dg.Failure as failure:
             print(failure.description)
             sys.exit(1)
@@ -116,12 +123,12 @@ def test_reading_damaged_data_never_kills_the_process(stored, tmp_path, damage):
 
 
 def test_downstream_run_fails_with_the_message(stored, tmp_path):
-    from iptables_assets.defs.assets.geo import geotagged_events
+    geotagged_events = asset("geotagged_events")
 
     logs, _ = stored
     out = _copy_out(stored, tmp_path)
     _flip(out / "firewall_events" / f"{DAY}.parquet")
-    resources = build_definitions(log_dir=str(logs), out_dir=str(out)).resources
+    resources = graph.resources(str(logs), str(out))
     result = dg.materialize(
         [log_file_inventory, parsed_firewall_logs, geotagged_events], selection=[geotagged_events],
         resources=resources, partition_key=DAY, raise_on_error=False,
@@ -132,14 +139,14 @@ def test_downstream_run_fails_with_the_message(stored, tmp_path):
     assert f"stored data of firewall_events partition {DAY} is damaged" in text
 
 
-def test_files_written_before_checksums_still_load(stored, tmp_path, caplog):
+def test_files_written_before_checksums_still_load(stored, tmp_path):
     out = _copy_out(stored, tmp_path)
     Path(out / "firewall_events" / f"{DAY}.parquet.sha256").unlink()
     expected = pl.read_parquet(stored[1] / "firewall_events" / f"{DAY}.parquet")
-    with caplog.at_level("WARNING"):
-        assert OutputFolder(base_path=str(out)).read_partition("firewall_events", date.fromisoformat(DAY)).equals(expected)
-    assert "no checksum" in caplog.text
-    assert _load(out).equals(expected)
+    said = []
+    assert storage.read_parquet(out / "firewall_events" / f"{DAY}.parquet", warn=said.append).equals(expected)
+    assert "no checksum" in said[0]
+    assert _load(out).equals(expected)  # the IO manager reads it too (its warning goes to the step's log)
     # ... but one that is not even whole Parquet is named, not handed to the reader
     _truncate(out / "firewall_events" / f"{DAY}.parquet")
     with pytest.raises(dg.Failure, match="not a complete Parquet file|footer"):
@@ -149,7 +156,8 @@ def test_files_written_before_checksums_still_load(stored, tmp_path, caplog):
 def test_missing_partition_is_still_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         storage.read_parquet(UPath(tmp_path / "absent.parquet"))
-    assert OutputFolder(base_path=str(tmp_path)).read_partition("firewall_events", date(2025, 1, 1)) is None
+    with pytest.raises(FileNotFoundError, match="firewall_events has no partition 2025-01-01: materialise it first"):
+        _load(tmp_path, partition="2025-01-01")
 
 
 def test_damaged_inventory_cache_is_discarded_and_rebuilt(stored, tmp_path):
@@ -158,7 +166,7 @@ def test_damaged_inventory_cache_is_discarded_and_rebuilt(stored, tmp_path):
     cache = out / "_cache" / "log_file_inventory.parquet"
     expected = storage.read_parquet(UPath(cache))
     cache.write_bytes(b"PAR1 not a parquet file at all")
-    resources = build_definitions(log_dir=str(logs), out_dir=str(out)).resources
+    resources = graph.resources(str(logs), str(out))
     instance = dg.DagsterInstance.ephemeral()
     result = dg.materialize([log_file_inventory], resources=resources, instance=instance)
     assert result.success
@@ -201,7 +209,7 @@ def test_failed_partition_write_keeps_previous_partition_verified(stored, tmp_pa
         real(path, partial_then_error if str(path).endswith(".parquet") else write)
 
     monkeypatch.setattr(atomic, "write_atomic", crash_on_data)
-    resources = build_definitions(log_dir=str(logs), out_dir=str(out)).resources
+    resources = graph.resources(str(logs), str(out))
     result = dg.materialize(
         [log_file_inventory, parsed_firewall_logs], selection=[parsed_firewall_logs], resources=resources,
         partition_key=DAY, raise_on_error=False,

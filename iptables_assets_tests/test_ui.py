@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from iptables_assets.defs.automation_tags import CLI_TRIGGER, TRIGGER_TAG
+from iptables_assets.defs.automation import CLI_TRIGGER, TRIGGER_TAG
 from iptables_assets.sample import generate_logs
 
 REPO = Path(__file__).resolve().parents[1]
@@ -316,18 +316,18 @@ def test_partition_launched_through_graphql_and_asset_graph_rendered(webserver, 
 
     server = webserver
     client = DagsterGraphQLClient("127.0.0.1", port_number=server.port)
-    quiet = {TRIGGER_TAG: CLI_TRIGGER}  # this test drives the stages itself: the chain sensors stay out
+    quiet = {TRIGGER_TAG: CLI_TRIGGER}  # this test drives the stages itself
     day = server.truth["days"][1]
     _run(server, client, "inventory_job", quiet)
     _run(server, client, "daily_job", {**quiet, "dagster/partition": day})
     assert (server.out / "firewall_events" / f"{day}.parquet").exists()
 
-    groups = ["ingestion", "geo", "daily_aggregates", "history", "sshd", "figures", "animation", "journal"]
+    groups = ["ingest", "enrich", "analysis", "publish"]
     lineage = _render(server, f"{server.base}/asset-groups", tmp_path / "lineage.png", groups)
     for group in groups:
         assert group in lineage, f"group {group} not rendered on the global lineage page"
-    group_page = f"{server.base}/locations/{LOCATION}/asset-groups/ingestion"
-    names = ["log_file_inventory", "firewall_events", "firewall_rejects", "geotagged_events", "sshd_events"]
+    group_page = f"{server.base}/locations/{LOCATION}/asset-groups/ingest"
+    names = ["log_file_inventory", "firewall_events", "firewall_rejects", "sshd_events"]
     screenshot = tmp_path / "asset_graph.png"
     graph = _render(server, group_page, screenshot, names)
     for name in names:

@@ -7,7 +7,7 @@ API, as its "Skip" button does, and closed if it shows up anyway). Chromium (its
 group) is stopped and gone before its temporary profile is deleted. Used for docs/ and by the UI
 test.
 
-    .venv/bin/python scripts/ui_screenshot.py http://127.0.0.1:3000/locations/iptables_assets/asset-groups/ingestion docs/ui.png
+    .venv/bin/python scripts/ui_screenshot.py http://127.0.0.1:3000/locations/iptables_assets/asset-groups/ingest docs/ui.png
 
 Exit status 0 with the picture written; 1 with a message on stderr saying what was waited for and
 the last state seen (missing texts, DOM size, the page's visible text).

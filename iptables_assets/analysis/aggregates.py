@@ -12,6 +12,7 @@ import polars as pl
 
 DEFAULT_SCAN_THRESHOLD = 50
 DEFAULT_BIG_SCAN_THRESHOLD = 3000
+DEFAULT_REJECT_RATE_WARN = 0.01  # a run warns when more of its netfilter lines are rejected
 TOP_COUNTRIES = 20
 TOP_PORTS = 256
 UNKNOWN = "??"  # country_code of events whose source has no country (kept and counted)
@@ -255,3 +256,19 @@ def _per_country(scans: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col("src_ip").n_unique().cast(pl.Int64).alias("scanning_addresses"))
         .sort(["scanning_addresses", "country_code"], descending=[True, False])
     )
+
+
+def scan_summary_table(summary: dict) -> pl.DataFrame:
+    """The scan summary as one long table: (detector, country_code, scanning_addresses), with
+    `all` rows holding the totals, so it exports to CSV/Parquet like the others."""
+    per_country = [
+        summary["daily_scanners_per_country"].with_columns(pl.lit("daily").alias("detector")),
+        summary["longterm_scanners_per_country"].with_columns(pl.lit("longterm").alias("detector")),
+    ]
+    totals = pl.DataFrame({
+        "detector": ["daily", "longterm"],
+        "country_code": ["all", "all"],
+        "scanning_addresses": [summary["daily_scanning_addresses"], summary["longterm_scanners"]],
+    }, schema={"detector": pl.String, "country_code": pl.String, "scanning_addresses": pl.Int64})
+    return pl.concat([totals, *per_country], how="diagonal_relaxed").select(
+        "detector", "country_code", "scanning_addresses")

@@ -46,11 +46,11 @@ EVENT_PATTERNS: tuple[tuple[str, str], ...] = (
     ("connection_closed", rf"^Connection closed by {_BY}{_TAIL}"),
     ("connection_reset", rf"^Connection reset by {_BY}{_TAIL}"),
     ("no_identification", rf"^Did not receive identification string{_FROM}$"),
-    ("unable_to_negotiate", rf"^Unable to negotiate with (?P<ip>[0-9A-Fa-f.:]+) port (?P<port>\d+): (?P<detail>.*?)"
+    ("unable_to_negotiate", r"^Unable to negotiate with (?P<ip>[0-9A-Fa-f.:]+) port (?P<port>\d+): (?P<detail>.*?)"
                             r"(?: \[preauth\])?$"),
     ("disconnect", rf"^(?:Received disconnect from|Disconnected from) {_BY}(?::.*)?(?: \[preauth\])?$"),
-    ("disconnect", rf"^Disconnected from (?:invalid |authenticating )?user (?P<user>.*) (?P<ip>[0-9A-Fa-f.:]+) "
-                   rf"port (?P<port>\d+)(?: \[preauth\])?$"),
+    ("disconnect", r"^Disconnected from (?:invalid |authenticating )?user (?P<user>.*) (?P<ip>[0-9A-Fa-f.:]+) "
+                   r"port (?P<port>\d+)(?: \[preauth\])?$"),
 )
 KINDS = tuple(dict.fromkeys(kind for kind, _ in EVENT_PATTERNS)) + ("other",)
 NOTABLE_KINDS = ("bad_protocol_version", "break_in_attempt")  # the lines the reference notebook quoted
@@ -144,10 +144,10 @@ def classify(rows: pl.DataFrame) -> pl.DataFrame:
         groups = pl.col("message").str.extract_groups(pattern)
         matched = pl.col("message").str.contains(pattern)
         kind = pl.when(matched).then(pl.lit(name)).otherwise(kind)
-        for field in fields:
-            value = _group(groups, pattern, field)
+        for part in fields:
+            value = _group(groups, pattern, part)
             if value is not None:
-                fields[field] = pl.when(matched).then(value).otherwise(fields[field])
+                fields[part] = pl.when(matched).then(value).otherwise(fields[part])
     rows = rows.with_columns(kind.alias("kind"), *(expr.alias(f"__{name}") for name, expr in fields.items()))
     addresses = rows["__ip"].unique().drop_nulls()
     canonical = {a: _canonical(a) for a in addresses.to_list()}

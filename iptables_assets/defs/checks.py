@@ -103,20 +103,3 @@ def _naming(what: str, problems: dict[str, str]) -> str | None:
     if not problems:
         return None
     return f"{len(problems)} {what}: " + "; ".join(f"{path}: {reason}" for path, reason in problems.items())
-
-
-HISTORY_COMPLETE = dg.AssetCheckSpec(
-    "no_missing_days",
-    asset="country_totals",
-    description="Every day between the first and the last materialised day has its daily aggregates (warn).",
-)
-
-
-def check_missing_days(missing: list) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(
-        check_name=HISTORY_COMPLETE.name,
-        asset_key=HISTORY_COMPLETE.asset_key,
-        passed=not missing,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"missing_days": dg.MetadataValue.json([str(d) for d in missing])},
-    )

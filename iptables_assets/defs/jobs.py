@@ -1,42 +1,31 @@
-"""Asset jobs: the stages a run can cover (a job cannot mix daily-partitioned and
-unpartitioned assets, so the graph runs as a chain of five jobs)."""
+"""Asset jobs: what the schedule and sensor start, and the stages `iptables-assets run` runs."""
 
 import dagster as dg
 
-from iptables_assets.defs.assets import aggregates, animation, figures, geo, ingestion, journal, sshd
+INVENTORY_JOB, INGEST_JOB, DAILY_JOB = "inventory_job", "ingest_job", "daily_job"
+HISTORY_JOB, FRAMES_JOB, PUBLISH_JOB = "history_job", "frames_job", "publish_job"
 
-INVENTORY_JOB = "inventory_job"
-DAILY_JOB = "daily_job"
+INGESTED = ("firewall_events", "firewall_rejects", "sshd_events")
+DAILY_TABLES = ("daily_country_counts", "daily_port_counts", "daily_country_port_counts", "daily_source_summary",
+                "daily_port_scans", "daily_traffic_breakdown")
+HISTORY = ("country_totals", "top_country_daily_series", "port_totals", "port_scans", "longterm_port_scans",
+           "scan_summary", "sshd_notable_lines", "sshd_kind_counts", "sshd_top_sources", "sshd_scanners")
 
-# The file list and the country table: refreshed before the daily assets.
-inventory_job = dg.define_asset_job(
-    INVENTORY_JOB, selection=[ingestion.log_file_inventory, geo.country_reference]
-)
-daily_job = dg.define_asset_job(
-    DAILY_JOB,
-    selection=dg.AssetSelection.assets(
-        ingestion.parsed_firewall_logs, geo.geotagged_events, aggregates.daily_aggregates, *sshd.SSHD_DAILY_ASSETS
-    ),
-)
-HISTORY_ASSETS = [
-    aggregates.country_totals,
-    aggregates.top_country_daily_series,
-    aggregates.port_totals,
-    aggregates.port_scans,
-    aggregates.longterm_port_scans,
-    aggregates.scan_summary,
-]
-HISTORY_JOB = "history_job"
-history_job = dg.define_asset_job(
-    HISTORY_JOB, selection=[*HISTORY_ASSETS, *sshd.SSHD_HISTORY_ASSETS, *figures.FIGURE_ASSETS]
-)
-
-# Animation frames of the days just aggregated (daily partitions, after the whole-history port list).
-FRAMES_JOB = "frames_job"
-# The three films' frames are independent steps: the multiprocess executor draws them in parallel.
-frames_job = dg.define_asset_job(FRAMES_JOB, selection=animation.FRAME_ASSETS, executor_def=dg.multiprocess_executor)
-
+# The file list and the country table.
+inventory_job = dg.define_asset_job(INVENTORY_JOB, selection=["log_file_inventory", "country_reference"])
+# The schedule's and the sensor's: the inventory and country table, then the days asked for
+# (automation does the rest).
+ingest_job = dg.define_asset_job(INGEST_JOB, selection=["log_file_inventory", "country_reference", *INGESTED])
+# Every per-day table of a window, as one single-run backfill.
+daily_job = dg.define_asset_job(DAILY_JOB, selection=[*INGESTED, "geotagged_events", *DAILY_TABLES])
+# The whole-history tables and the figures.
+history_job = dg.define_asset_job(HISTORY_JOB, selection=dg.AssetSelection.assets(*HISTORY)
+                                  | dg.AssetSelection.tag("journal", "figure"))
+# The films' frames of a window: independent steps, drawn in parallel processes.
+frames_job = dg.define_asset_job(FRAMES_JOB, selection=dg.AssetSelection.tag("journal", "frames"),
+                                 executor_def=dg.multiprocess_executor)
 # The films and the journal page, once every figure and frame exists.
-PUBLISH_JOB = "publish_job"
-publish_job = dg.define_asset_job(PUBLISH_JOB, selection=[*animation.GIF_ASSETS, journal.journal_report])
-PUBLISHED_ASSETS = [*figures.FIGURE_ASSETS, *animation.GIF_ASSETS, journal.journal_report]
+publish_job = dg.define_asset_job(PUBLISH_JOB, selection=dg.AssetSelection.tag("journal", "film")
+                                  | dg.AssetSelection.assets("journal_report"))
+
+JOBS = [inventory_job, ingest_job, daily_job, history_job, frames_job, publish_job]

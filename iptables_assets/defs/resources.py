@@ -1,4 +1,6 @@
-"""Resources: where the logs are and how to read them."""
+"""Resources: where the logs are and how to read them, where outputs go, the GeoIP databases,
+what counts and how the journal is published. Defaults are the core's constants; the
+definitions factory fills them from the one `Settings` object."""
 
 from __future__ import annotations
 
@@ -6,9 +8,18 @@ from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
+from upath import UPath
 
 from iptables_assets import settings
+from iptables_assets.analysis.aggregates import (
+    DEFAULT_BIG_SCAN_THRESHOLD,
+    DEFAULT_REJECT_RATE_WARN,
+    DEFAULT_SCAN_THRESHOLD,
+    TrafficFilter,
+)
+from iptables_assets.enrich.countries import RESOLUTIONS
 from iptables_assets.enrich.geo import (
+    BUNDLED_COUNTRY_DB,
     GEOLOCATION_DISCLAIMER,
     NATURAL_EARTH_CREDIT,
     GeoDatabaseError,
@@ -17,14 +28,20 @@ from iptables_assets.enrich.geo import (
 )
 from iptables_assets.ingest.logfiles import DEFAULT_PATTERNS, LogFile, discover
 from iptables_assets.ingest.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig
+from iptables_assets.publish import figures
+from iptables_assets.publish.catalog import Look
+from iptables_assets.publish.redaction import Redactor
+
+_TRAFFIC = TrafficFilter()
 
 
 class LogSource(dg.ConfigurableResource):
-    """The log directory (env IPTABLES_ASSETS_LOG_DIR), file name patterns and time zone."""
+    """The log folder (env IPTABLES_ASSETS_LOG_DIR), file name patterns and time zone."""
 
-    log_dir: str = Field(default_factory=settings.log_dir, description="Folder searched recursively, e.g. /var/log")
+    log_dir: str = Field(description="Folder searched recursively, e.g. /var/log")
     patterns: list[str] = Field(default=list(DEFAULT_PATTERNS), description="File name globs to read")
-    timezone: str = Field(default_factory=settings.timezone_name, description="Time zone the logs are written in")
+    timezone: str = Field(default=settings.DEFAULT_TZ, description="Time zone the logs are written in "
+                                                                   "(set IPTABLES_ASSETS_TZ: the partitions use it too)")
     trusted_programs: list[str] = Field(
         default=list(DEFAULT_TRUSTED_PROGRAMS),
         description="Syslog program tags whose netfilter lines are trusted as firewall events",
@@ -32,11 +49,6 @@ class LogSource(dg.ConfigurableResource):
 
     def parse_config(self) -> ParseConfig:
         settings.check_timezone(self.timezone, "LogSource.timezone")
-        if self.timezone != settings.timezone_name():
-            raise settings.ConfigError(
-                f"LogSource.timezone={self.timezone!r} differs from the partitions' time zone "
-                f"{settings.timezone_name()!r}; set {settings.ENV_TZ}={self.timezone} instead so both agree"
-            )
         return ParseConfig(tz=self.timezone, trusted_programs=tuple(self.trusted_programs))
 
     def discover(self, unreadable: list[tuple[str, str]] | None = None) -> list[LogFile]:
@@ -52,63 +64,21 @@ class LogSource(dg.ConfigurableResource):
 
 
 class OutputFolder(dg.ConfigurableResource):
-    """The output folder (env IPTABLES_ASSETS_OUT_DIR): asset data, caches, exports, figures."""
+    """The output folder (env IPTABLES_ASSETS_OUT_DIR) for what is not asset data: the log
+    inventory's cache, the CSV/Parquet exports and (by default) the journal."""
 
-    base_path: str = Field(default_factory=settings.out_dir, description="Local folder or s3://… / gs://… URL")
+    base_path: str = Field(description="Local folder or s3://… / gs://… URL")
 
-    def path(self, *parts: str):
-        from upath import UPath
-
+    def path(self, *parts: str) -> UPath:
         return UPath(self.base_path).joinpath(*parts)
-
-    def read_stored(self, file, asset: str, partition: str | None = None, columns: list[str] | None = None):
-        """A file of the IO manager's layout, verified against its checksum (None if it was
-        never written); damage fails the step naming the file and what to re-materialise."""
-        from iptables_assets import storage
-        from iptables_assets.defs.io_managers import damaged
-
-        try:
-            return storage.read_parquet(file, columns=columns, warn=dg.get_dagster_logger().warning)
-        except FileNotFoundError:
-            return None
-        except storage.DamagedData as error:
-            raise damaged(error, asset, partition) from error
-
-    def read_partition(self, asset: str, day):
-        """One day's partition of a daily asset (None if it was never materialised)."""
-        return self.read_stored(self.path(asset, f"{day.isoformat()}.parquet"), asset, day.isoformat())
-
-    def read_asset(self, asset: str):
-        """An unpartitioned asset's value (None if it was never materialised)."""
-        return self.read_stored(self.path(f"{asset}.parquet"), asset)
-
-    def daily_partitions(self, asset: str, columns: list[str] | None = None) -> dict:
-        """Every materialised partition of a daily asset, {day: DataFrame}, read from the IO
-        manager's layout (`<base>/<asset>/<YYYY-MM-DD>.parquet`); days never materialised are
-        simply absent (whole-history assets report them)."""
-        from datetime import date
-
-        folder = self.path(asset)
-        if not folder.exists():
-            return {}
-        frames = {}
-        for file in sorted(folder.glob("*.parquet")):
-            try:
-                day = date.fromisoformat(file.stem)
-            except ValueError:
-                continue
-            frame = self.read_stored(file, asset, file.stem, columns)
-            if frame is not None:  # removed since the listing
-                frames[day] = frame
-        return frames
 
 
 class GeoIP(dg.ConfigurableResource):
     """GeoIP databases: a MaxMind-format country or city database (env IPTABLES_ASSETS_GEOIP_DB;
     default the bundled DB-IP Country Lite) and an optional ASN database (IPTABLES_ASSETS_ASN_DB)."""
 
-    country_db: str = Field(default_factory=settings.geoip_db, description="GeoIP2/GeoLite2/DB-IP Country or City .mmdb")
-    asn_db: str | None = Field(default_factory=settings.asn_db, description="Optional GeoLite2-ASN / DB-IP ASN Lite .mmdb")
+    country_db: str = Field(default=str(BUNDLED_COUNTRY_DB), description="GeoIP2/GeoLite2/DB-IP Country or City .mmdb")
+    asn_db: str | None = Field(default=None, description="Optional GeoLite2-ASN / DB-IP ASN Lite .mmdb")
 
     def lookup(self) -> GeoLookup:
         try:
@@ -117,6 +87,11 @@ class GeoIP(dg.ConfigurableResource):
             raise settings.ConfigError(
                 f"{error} (set {settings.ENV_GEOIP_DB} / {settings.ENV_ASN_DB} or the GeoIP resource)"
             ) from None
+
+    def credits(self) -> list[str]:
+        """The data credits every map and the journal print."""
+        with self.lookup() as lookup:
+            return [credit_for(lookup.country_info) + ".", NATURAL_EARTH_CREDIT + "."]
 
     def setup_for_execution(self, context) -> None:
         """Open the databases once when a run starts, so a bad one stops the run before any
@@ -128,15 +103,16 @@ class Analysis(dg.ConfigurableResource):
     """What counts and what is a scan: actions and direction of counted traffic, the per-day and
     long-term scan threshold (more than N distinct destination ports) and the big-scan size."""
 
-    actions: list[str] = Field(default=["drop", "reject"], description="Actions that count")
-    direction: str = Field(default="input", description="input (OUT= empty), output, forward or any")
-    scan_threshold: int = Field(default=50, description="A scan reaches more than this many distinct ports")
-    big_scan_threshold: int = Field(default=3000, description="One-day scans above this many ports are listed by date")
-    reject_rate_warn: float = Field(default=0.01, description="Warn when a day's rejects exceed this share")
+    actions: list[str] = Field(default=list(_TRAFFIC.actions), description="Actions that count")
+    direction: str = Field(default=_TRAFFIC.direction, description="input (OUT= empty), output, forward or any")
+    scan_threshold: int = Field(default=DEFAULT_SCAN_THRESHOLD,
+                                description="A scan reaches more than this many distinct ports")
+    big_scan_threshold: int = Field(default=DEFAULT_BIG_SCAN_THRESHOLD,
+                                    description="One-day scans above this many ports are listed by date")
+    reject_rate_warn: float = Field(default=DEFAULT_REJECT_RATE_WARN,
+                                    description="Warn when a day's rejects exceed this share")
 
-    def traffic(self):
-        from iptables_assets.analysis.aggregates import TrafficFilter
-
+    def traffic(self) -> TrafficFilter:
         try:
             return TrafficFilter(actions=tuple(self.actions), direction=self.direction)
         except ValueError as error:
@@ -164,18 +140,19 @@ class Publication(dg.ConfigurableResource):
     redaction of addresses and host names (IPTABLES_ASSETS_REDACT=1), ports given their own
     world map, scales, and the folder (default `<output>/journal`)."""
 
-    site_name: str = Field(default_factory=settings.site_name, description="Printed in every title")
-    redact: bool = Field(default_factory=settings.redact, description="Replace addresses and host names by [IP-n]/[HOST-n]")
-    map_ports: list[int] = Field(default=[22, 23, 445], description="Destination ports drawn on their own world map")
-    timeline_ymax: int = Field(default=10_000, description="Top of the daily timeline's y axis (0: fit the data)")
-    truncate_at: int = Field(default=1_000, description="Cap of the truncated port tiles and of animation frames")
-    map_resolution: str = Field(default="110m", description="Natural Earth scale of the maps: 110m or 50m")
+    site_name: str = Field(default=settings.DEFAULT_SITE_NAME, description="Printed in every title")
+    redact: bool = Field(default=False, description="Replace addresses and host names by [IP-n]/[HOST-n]")
+    map_ports: list[int] = Field(default=list(figures.DEFAULT_MAP_PORTS),
+                                 description="Destination ports drawn on their own world map")
+    timeline_ymax: int = Field(default=figures.DEFAULT_TIMELINE_YMAX,
+                               description="Top of the daily timeline's y axis (0: fit the data)")
+    truncate_at: int = Field(default=figures.DEFAULT_TRUNCATE_AT,
+                             description="Cap of the truncated port tiles and of animation frames")
+    map_resolution: str = Field(default=RESOLUTIONS[0], description="Natural Earth scale of the maps: 110m or 50m")
     folder: str = Field(default="", description="Where the journal is written; empty: <output folder>/journal")
 
     def checked(self) -> "Publication":
         """Self, or a ConfigError naming the setting that is wrong."""
-        from iptables_assets.enrich.countries import RESOLUTIONS
-
         bad_ports = [p for p in self.map_ports if not 0 <= p <= 65535]
         if bad_ports:
             raise settings.ConfigError(f"Publication.map_ports: {bad_ports} are not ports (0-65535)")
@@ -185,27 +162,31 @@ class Publication(dg.ConfigurableResource):
             raise settings.ConfigError("Publication.truncate_at must be > 0 and timeline_ymax >= 0")
         return self
 
-    def journal_folder(self, output_folder: OutputFolder):
-        from upath import UPath
-
+    def journal_folder(self, output_folder: OutputFolder) -> UPath:
         return UPath(self.folder) if self.folder else output_folder.path("journal")
 
-    def redactor(self):
+    def redactor(self) -> Redactor:
         """A fresh Redactor; the site name is the first host, so it is [HOST-1] everywhere."""
-        from iptables_assets.publish.redaction import Redactor
-
         return Redactor(self.redact, hosts=[self.site_name])
 
-    def site(self, direction: str, geoip: GeoIP):
-        """Title and map-footer settings for the figures."""
-        from iptables_assets.publish.figures import Site
-
-        return Site(
+    def look(self, direction: str, geoip: GeoIP) -> Look:
+        """How figures and frames are drawn: titles, map footer, scales."""
+        self.checked()
+        site = figures.Site(
             name=self.redactor().host(self.site_name),
             direction=direction,
-            map_footer=" ".join([GEOLOCATION_DISCLAIMER, *self.credits(geoip)]),
+            map_footer=" ".join([GEOLOCATION_DISCLAIMER, *geoip.credits()]),
         )
+        return Look(site=site, resolution=self.map_resolution, truncate_at=self.truncate_at,
+                    timeline_ymax=self.timeline_ymax, map_ports=tuple(self.map_ports))
 
-    def credits(self, geoip: GeoIP) -> list[str]:
-        with geoip.lookup() as lookup:
-            return [credit_for(lookup.country_info) + ".", NATURAL_EARTH_CREDIT + "."]
+
+def from_settings(config: settings.Settings) -> dict[str, dg.ConfigurableResource]:
+    """Every resource but the IO manager, filled from the settings."""
+    return {
+        "log_source": LogSource(log_dir=config.log_dir, timezone=config.timezone),
+        "output_folder": OutputFolder(base_path=config.out_dir),
+        "geoip": GeoIP(country_db=config.geoip_db or str(BUNDLED_COUNTRY_DB), asn_db=config.asn_db),
+        "analysis": Analysis(),
+        "publication": Publication(site_name=config.site_name, redact=config.redact),
+    }

@@ -11,63 +11,21 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-from dataclasses import dataclass
 from datetime import date
 from typing import Mapping, Sequence
 
 import numpy as np
-import polars as pl
 from matplotlib.colors import to_rgb
 from PIL import Image
 
 from iptables_assets.publish import plotting
-from iptables_assets.publish.figures import WELL_KNOWN_PORTS, Site
+from iptables_assets.publish.figures import Site
 
 FRAMES_PER_SECOND = 5
 FRAME_MS = 1000 // FRAMES_PER_SECOND
 
 
-@dataclass(frozen=True)
-class Animation:
-    """One of the three films: its name (file and asset stem) and how a frame is drawn."""
-
-    name: str
-    title: str
-    caption: str
-
-
-ANIMATIONS = {
-    "drops_map": Animation(
-        "drops_map", "Packet drops per country, day by day",
-        "Dropped packets per source country, one frame per day (counts capped at the truncation value).",
-    ),
-    "well_known_ports": Animation(
-        "well_known_ports", "Ports 0-1023, day by day",
-        "Dropped packets to ports 0-1023, one frame per day (counts capped at the truncation value).",
-    ),
-    "top_ports": Animation(
-        "top_ports", "Top 256 ports, day by day",
-        "Dropped packets to the 256 most-dropped ports of the whole history, one frame per day.",
-    ),
-}
-
-
-# The daily aggregate each film is drawn from, and the key its counts are by.
-SOURCES = {
-    "drops_map": ("daily_country_counts", "country_code"),
-    "well_known_ports": ("daily_port_counts", "dst_port"),
-    "top_ports": ("daily_port_counts", "dst_port"),
-}
 PORTS_KEY = "iptables_assets:top_ports"  # PNG text chunk: which port list a top-ports frame shows
-
-
-def day_counts(animation: str, frame: pl.DataFrame | None) -> dict:
-    """A day's events by the film's key (country or port; protocols summed) from its aggregate."""
-    _source, key = SOURCES[animation]
-    if frame is None or frame.height == 0:
-        return {}
-    rows = frame.filter(pl.col(key).is_not_null()).group_by(key).agg(pl.col("events").sum())
-    return dict(rows.iter_rows())
 
 
 def ports_key(ports: Sequence[int]) -> str:
@@ -105,18 +63,8 @@ def tile_frame(counts: Mapping[int, int], ports: Sequence[int], day: date, site:
                               cell_inches=cell)
 
 
-def render_frame(animation: str, counts: Mapping, day: date, site: Site, vmax: int,
-                 top_ports: Sequence[int] = (), resolution: str = "110m") -> bytes:
-    """One frame of `animation` as a palette PNG (empty counts: an empty frame with its date)."""
-    if animation == "drops_map":
-        figure = map_frame(counts, day, site, vmax, resolution)
-    elif animation == "well_known_ports":
-        figure = tile_frame(counts, WELL_KNOWN_PORTS, day, site, vmax, top=False)
-    elif animation == "top_ports":
-        figure = tile_frame(counts, top_ports, day, site, vmax, top=True)
-    else:
-        raise ValueError(f"unknown animation {animation!r}; one of {sorted(ANIMATIONS)}")
-    text = {PORTS_KEY: ports_key(top_ports)} if animation == "top_ports" else {}
+def frame_png(figure, text: Mapping[str, str] | None = None) -> bytes:
+    """A drawn frame as a palette PNG on the fixed palette, with `text` chunks."""
     return quantised_png(plotting.rgb_image(figure), text)
 
 

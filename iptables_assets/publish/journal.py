@@ -363,7 +363,6 @@ def render(inputs: JournalInputs, redactor: Redactor) -> str:
     """The journal page as HTML text."""
     site = redactor.host(inputs.site_name)
     sections = build_sections(inputs, redactor)
-    totals = inputs.country_totals
     facts = [
         ("Site", site),
         ("Counted packets", _counted_fact(inputs)),

@@ -6,30 +6,28 @@ import dagster as dg
 import polars as pl
 
 from iptables_assets.atomic import write_bytes_atomic
-from iptables_assets.defs.assets.figures import journal_figures
+from iptables_assets.defs.analysis import EVERY_DAY, history
+from iptables_assets.defs.automation import AFTER_INPUTS
+from iptables_assets.defs.publish.figures import GROUP
 from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
 from iptables_assets.enrich.geo import GEOLOCATION_DISCLAIMER
 from iptables_assets.publish import journal
+from iptables_assets.publish.catalog import FIGURE_ASSETS, FILMS
 
-GROUP = "journal"
+# Every figure list the page shows, in page order: the figure groups, then the films.
+FIGURE_LISTS = [*FIGURE_ASSETS, *(f"{film}_animation" for film in FILMS)]
 
 
-@dg.asset(group_name=GROUP, kinds={"html"}, deps=["daily_traffic_breakdown"])
+@dg.asset(
+    group_name=GROUP, kinds={"html"}, automation_condition=AFTER_INPUTS,
+    ins={**{name: dg.AssetIn() for name in FIGURE_LISTS}, "daily_traffic_breakdown": EVERY_DAY},
+)
 def journal_report(
     log_file_inventory: pl.DataFrame,
     country_totals: pl.DataFrame,
     port_totals: pl.DataFrame,
     port_scans: pl.DataFrame,
     longterm_port_scans: pl.DataFrame,
-    drops_map: pl.DataFrame,
-    top_countries_chart: pl.DataFrame,
-    top_countries_timeline: pl.DataFrame,
-    port_figures: pl.DataFrame,
-    port_maps: pl.DataFrame,
-    scan_maps: pl.DataFrame,
-    drops_map_animation: pl.DataFrame,
-    well_known_ports_animation: pl.DataFrame,
-    top_ports_animation: pl.DataFrame,
     sshd_notable_lines: pl.DataFrame,
     sshd_kind_counts: pl.DataFrame,
     sshd_top_sources: pl.DataFrame,
@@ -38,14 +36,16 @@ def journal_report(
     analysis: Analysis,
     geoip: GeoIP,
     output_folder: OutputFolder,
-) -> dg.MaterializeResult:
+    daily_traffic_breakdown: dict[str, pl.DataFrame],
+    **figure_lists: pl.DataFrame,
+):
     """The HTML traffic journal (index.html beside its figures): log dates, figures, top countries
     and ports, scans, disclaimer and credits; addresses and host names redacted if configured."""
     publication.checked()
     redactor = publication.redactor()
-    sshd_section = journal.sshd_section(
-        sshd_kind_counts, sshd_top_sources, sshd_scanners, sshd_notable_lines, redactor
-    )
+    sshd_section = journal.sshd_section(sshd_kind_counts, sshd_top_sources, sshd_scanners, sshd_notable_lines,
+                                        redactor)
+    traffic, present, _missing = history("daily_traffic_breakdown", daily_traffic_breakdown)
     inputs = journal.JournalInputs(
         site_name=publication.site_name,
         direction=analysis.direction,
@@ -56,32 +56,20 @@ def journal_report(
         longterm_scans=longterm_port_scans,
         scan_threshold=analysis.scan_threshold,
         big_scan_threshold=analysis.big_scan_threshold,
-        figures=journal_figures(
-            drops_map, top_countries_chart, top_countries_timeline, port_figures, port_maps, scan_maps,
-            drops_map_animation, well_known_ports_animation, top_ports_animation,
-        ),
+        figures=[journal.JournalFigure(**row) for name in FIGURE_LISTS for row in figure_lists[name].iter_rows(named=True)],
         disclaimer=GEOLOCATION_DISCLAIMER,
-        credits=publication.credits(geoip),
+        credits=geoip.credits(),
         generated=datetime.now(timezone.utc),
         extra_sections=[sshd_section],
-        traffic=_traffic_breakdown(output_folder),
+        traffic=traffic if present else None,
         actions=tuple(analysis.actions),
     )
     page = journal.render(inputs, redactor)
     path = publication.journal_folder(output_folder) / journal.JOURNAL_FILE
     write_bytes_atomic(path, page.encode("utf-8"))
-    return dg.MaterializeResult(
-        metadata={
-            "path": dg.MetadataValue.path(str(path)),
-            "figures": len(inputs.figures),
-            "redacted": publication.redact,
-            "bytes": len(page.encode("utf-8")),
-        }
-    )
-
-
-def _traffic_breakdown(output_folder: OutputFolder) -> pl.DataFrame | None:
-    """Every materialised day's firewall events by action, direction and counted (None if none),
-    for the journal to say why counted packets are fewer than the firewall events."""
-    days = output_folder.daily_partitions("daily_traffic_breakdown")
-    return pl.concat([days[d] for d in sorted(days)], how="vertical_relaxed") if days else None
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(path)),
+        "figures": len(inputs.figures),
+        "redacted": publication.redact,
+        "bytes": len(page.encode("utf-8")),
+    })

@@ -1,0 +1,259 @@
+"""Analysis: daily aggregates and scans per day; whole-history tables, scan detectors, sshd
+findings and their exports."""
+
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from iptables_assets import progress
+from iptables_assets.analysis import aggregates as agg
+from iptables_assets.analysis import sshd
+from iptables_assets.atomic import write_atomic
+from iptables_assets.days import days_between
+from iptables_assets.defs import partitioned
+from iptables_assets.defs.automation import AFTER_INPUTS, AFTER_INPUTS_DAILY
+from iptables_assets.defs.metadata import markdown_table
+from iptables_assets.defs.resources import Analysis, LogSource, OutputFolder
+from iptables_assets.defs.table_checks import definition_metadata, empty, schema_check, stored
+from iptables_assets.publish.exports import bounded_frame, csv_frame
+
+GROUP = "analysis"
+EVERY_DAY = dg.AssetIn(metadata={"allow_missing_partitions": True})  # a whole history reads the days there are
+
+# Outputs of daily_aggregates, what each holds, and the (key, value) of the top rows in their metadata.
+DAILY_TABLES = {
+    "daily_country_counts": ("Counted events per day and source country (unknown as ??).", "country_code", "events"),
+    "daily_port_counts": ("Counted events per day, protocol and destination port.", "dst_port", "events"),
+    "daily_country_port_counts": ("Counted events per day, source country and destination port (per-port maps).",
+                                  "dst_port", "events"),
+    "daily_source_summary": ("Per day and source: country, packets, distinct ports/destinations, first/last seen, "
+                             "protocols, sorted destination ports and TCP flag mix (what the long-term detector "
+                             "reads).", "src_ip", "packets"),
+    "daily_port_scans": ("nmap -T insane-like scans: sources over the scan threshold of distinct ports that day.",
+                         "src_ip", "distinct_ports"),
+    "daily_traffic_breakdown": ("Every firewall event of a day by action and direction, and whether it counts (the "
+                                "journal says what the counted packets leave out: accepts, audits, outbound drops).",
+                                "action", "events"),
+}
+COUNTS_CONSISTENT = dg.AssetCheckSpec(
+    "counts_consistent_with_events",
+    asset="daily_country_counts",
+    description="Per-country counts of a day (unknown included) add up to the day's counted events; none negative.",
+)
+HISTORY_COMPLETE = dg.AssetCheckSpec(
+    "no_missing_days",
+    asset="country_totals",
+    description="Every day between the first and the last materialised day has its daily aggregates (warn).",
+)
+
+
+def build(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The analysis assets: the per-day multi-asset on these partitions and the whole history."""
+    return [_daily_aggregates(daily), country_totals, top_country_daily_series, port_totals, port_scans,
+            longterm_port_scans, scan_summary, sshd_findings]
+
+
+def _daily_aggregates(daily: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name),
+                                automation_condition=AFTER_INPUTS_DAILY)
+              for name, (text, _key, _value) in DAILY_TABLES.items()},
+        partitions_def=daily,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=[COUNTS_CONSISTENT, *(schema_check(name) for name in DAILY_TABLES)],
+        group_name=GROUP,
+    )
+    def daily_aggregates(context: dg.AssetExecutionContext, analysis: Analysis, log_source: LogSource,
+                         geotagged_events: dict[str, pl.LazyFrame]):
+        """Aggregate each day's geo-tagged events (counted traffic only) and detect that day's
+        scans, one day in memory at a time."""
+        traffic = analysis.traffic()
+        tables = {name: {} for name in DAILY_TABLES}
+        mismatched = {}
+        for key in progress.iterate(sorted(geotagged_events), "daily aggregates", "days"):
+            day, events = date.fromisoformat(key), geotagged_events[key].collect()
+            counted = agg.counted(events, traffic)
+            summary = agg.source_summary(counted)
+            tables["daily_country_counts"][day] = countries = agg.country_counts(counted)
+            tables["daily_port_counts"][day] = agg.port_counts(counted)
+            tables["daily_country_port_counts"][day] = agg.country_port_counts(counted)
+            tables["daily_source_summary"][day] = summary
+            tables["daily_port_scans"][day] = agg.daily_port_scans(summary, analysis.scan_threshold)
+            tables["daily_traffic_breakdown"][day] = agg.traffic_breakdown(events, traffic)
+            total = int(countries["events"].sum() or 0)
+            if total != counted.height or (countries["events"] < 0).any():
+                mismatched[str(day)] = {"events": counted.height, "sum_of_countries": total}
+        for name, frames in tables.items():
+            yield stored(name, partitioned.output(frames), _daily_metadata(name, frames), log_source.timezone)
+        yield dg.AssetCheckResult(
+            check_name=COUNTS_CONSISTENT.name, asset_key=COUNTS_CONSISTENT.asset_key, passed=not mismatched,
+            metadata={"mismatched_days": dg.MetadataValue.json(mismatched)},
+        )
+
+    return daily_aggregates
+
+
+def _daily_metadata(name: str, frames: dict) -> dict:
+    rows = pl.concat(list(frames.values()), how="vertical_relaxed")
+    _text, key, value = DAILY_TABLES[name]
+    top = rows.group_by(key).agg(pl.col(value).sum()).sort([value, key], descending=[True, False],
+                                                          nulls_last=True).head(10)
+    return {"dagster/row_count": rows.height, "top": dg.MetadataValue.md(markdown_table(top))}
+
+
+def history(asset: str, days: dict, columns: list[str] | None = None) -> tuple[pl.DataFrame, list[date], list[date]]:
+    """Every stored day of a daily table as one frame (only `columns` if given; typed and empty
+    without days), the days present, and the days missing inside the window they span
+    (reported, never silently skipped)."""
+    present = sorted(date.fromisoformat(key) for key in days)
+    if not present:
+        frame = empty(asset)
+        return (frame.select(columns) if columns else frame), [], []
+    frames = [days[d.isoformat()] for d in present]
+    if isinstance(frames[0], pl.LazyFrame):
+        frames = [f.select(columns).collect() if columns else f.collect() for f in frames]
+    missing = [d for d in days_between(present[0], present[-1]) if d not in present]
+    return pl.concat(frames, how="vertical_relaxed"), present, missing
+
+
+def export_table(output_folder: OutputFolder, name: str, frame: pl.DataFrame) -> dict:
+    """Write `<out>/exports/<name>.parquet` (every value as it is) and `.csv` (made safe to open in
+    a spreadsheet: list columns joined with spaces, long text cut, formula-like cells quoted),
+    each atomically."""
+    folder = output_folder.path("exports")
+    write_atomic(folder / f"{name}.parquet", lambda handle: frame.write_parquet(handle))
+    flat = csv_frame(frame)
+    write_atomic(folder / f"{name}.csv", lambda handle: flat.write_csv(handle))
+    return {"export_parquet": str(folder / f"{name}.parquet"), "export_csv": str(folder / f"{name}.csv")}
+
+
+def _history_metadata(frame: pl.DataFrame, present: list, missing: list, exported: dict, top: pl.DataFrame) -> dict:
+    return {
+        "dagster/row_count": frame.height,
+        "days": len(present),
+        "first_day": str(present[0]) if present else "",
+        "last_day": str(present[-1]) if present else "",
+        "missing_days": dg.MetadataValue.json([str(d) for d in missing]),
+        "top": dg.MetadataValue.md(markdown_table(top)),
+        **exported,
+    }
+
+
+def _history_asset(**kwargs):
+    """A whole-history asset of this group: typed columns in the UI, schema check in its step."""
+    def decorate(fn):
+        name = fn.__name__
+        return dg.asset(group_name=GROUP, automation_condition=AFTER_INPUTS, metadata=definition_metadata(name),
+                        check_specs=[schema_check(name), *kwargs.pop("check_specs", [])], **kwargs)(fn)
+    return decorate
+
+
+@_history_asset(ins={"daily_country_counts": EVERY_DAY}, check_specs=[HISTORY_COMPLETE])
+def country_totals(output_folder: OutputFolder, country_reference: pl.DataFrame,
+                   daily_country_counts: dict[str, pl.DataFrame]):
+    """Counted events per country over all days, with ISO codes, name, point, rank and top-20 flag."""
+    daily, present, missing = history("daily_country_counts", daily_country_counts)
+    totals = agg.country_totals(daily, country_reference) if present else empty("country_totals")
+    exported = export_table(output_folder, "country_totals", totals)
+    top = totals.head(20).select("rank", "country_code", "country_name", "events")
+    complete = dg.AssetCheckResult(check_name=HISTORY_COMPLETE.name, passed=not missing,
+                                   severity=dg.AssetCheckSeverity.WARN,
+                                   metadata={"missing_days": dg.MetadataValue.json([str(d) for d in missing])})
+    return stored("country_totals", totals, _history_metadata(totals, present, missing, exported, top),
+                  checks=[complete])
+
+
+@_history_asset(ins={"daily_country_counts": EVERY_DAY})
+def top_country_daily_series(country_totals: pl.DataFrame,
+                             daily_country_counts: dict[str, pl.DataFrame]):
+    """Daily counted events of each top-20 country on every day of the window (0 on quiet days)."""
+    daily, present, _missing = history("daily_country_counts", daily_country_counts)
+    days = days_between(present[0], present[-1]) if present else []
+    series = agg.top_country_series(daily, country_totals, days) if present else empty("top_country_daily_series")
+    return stored("top_country_daily_series", series, {"dagster/row_count": series.height, "days": len(days)})
+
+
+@_history_asset(ins={"daily_port_counts": EVERY_DAY})
+def port_totals(output_folder: OutputFolder, daily_port_counts: dict[str, pl.DataFrame]):
+    """Counted events per destination port over all days, rank and top-256 flag."""
+    daily, present, missing = history("daily_port_counts", daily_port_counts)
+    totals = agg.port_totals(daily) if present else empty("port_totals")
+    exported = export_table(output_folder, "port_totals", totals)
+    top = totals.head(20).select("rank", "dst_port", "events")
+    return stored("port_totals", totals, _history_metadata(totals, present, missing, exported, top))
+
+
+@_history_asset(ins={"daily_port_scans": EVERY_DAY})
+def port_scans(output_folder: OutputFolder, daily_port_scans: dict[str, pl.DataFrame]):
+    """Every per-day scan of the whole history (the daily detector's findings, all days)."""
+    scans, present, missing = history("daily_port_scans", daily_port_scans)
+    exported = export_table(output_folder, "port_scans", scans)
+    top = scans.sort("distinct_ports", descending=True).head(10).select("day", "src_ip", "country_code",
+                                                                        "distinct_ports")
+    return stored("port_scans", scans, _history_metadata(scans, present, missing, exported, top))
+
+
+@_history_asset(ins={"daily_source_summary": EVERY_DAY})
+def longterm_port_scans(output_folder: OutputFolder, analysis: Analysis,
+                        daily_source_summary: dict[str, pl.LazyFrame]):
+    """nmap -T paranoid-like scanners: distinct destination ports over all days above the threshold."""
+    columns = ["day", "src_ip", "country_code", "country_name", "packets", "distinct_ports", "dst_ports"]
+    summaries, present, missing = history("daily_source_summary", daily_source_summary, columns)
+    scanners = agg.longterm_port_scans(summaries, analysis.scan_threshold) if present else empty("longterm_port_scans")
+    exported = export_table(output_folder, "longterm_port_scans", scanners)
+    top = scanners.head(10).select("src_ip", "country_code", "distinct_ports", "days_active")
+    return stored("longterm_port_scans", scanners, _history_metadata(scanners, present, missing, exported, top))
+
+
+@_history_asset()
+def scan_summary(output_folder: OutputFolder, analysis: Analysis, port_scans: pl.DataFrame,
+                 longterm_port_scans: pl.DataFrame):
+    """Number of per-day scans and long-term scanners, biggest one-day scan dates, scanning
+    addresses per country for both detectors."""
+    summary = agg.scan_summary(port_scans, longterm_port_scans, analysis.big_scan_threshold)
+    table = agg.scan_summary_table(summary)
+    exported = export_table(output_folder, "scan_summary", table)
+    return stored("scan_summary", table, {
+        "daily_scans": summary["daily_scans"],
+        "longterm_scanners": summary["longterm_scanners"],
+        "slow_scanners": summary["slow_scanners"],
+        "big_scan_days": dg.MetadataValue.json(summary["big_scan_days"]),
+        "top": dg.MetadataValue.md(markdown_table(table)),
+        **exported,
+    })
+
+
+SSHD_FINDINGS = {
+    "sshd_notable_lines": "Bad protocol version and POSSIBLE BREAK-IN ATTEMPT lines of all days, each once.",
+    "sshd_kind_counts": "sshd events per kind and source country over all days.",
+    "sshd_top_sources": "The 50 sources with the most sshd events: kinds, user names tried.",
+    "sshd_scanners": "Addresses that both scanned the firewall (per-day or long-term detector) and talked to sshd.",
+}
+
+
+@dg.multi_asset(
+    outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name), automation_condition=AFTER_INPUTS)
+          for name, text in SSHD_FINDINGS.items()},
+    ins={"sshd_events": EVERY_DAY},
+    group_name=GROUP,
+    check_specs=[schema_check(name) for name in SSHD_FINDINGS],
+)
+def sshd_findings(output_folder: OutputFolder, port_scans: pl.DataFrame, longterm_port_scans: pl.DataFrame,
+                  sshd_events: dict[str, pl.DataFrame]):
+    """sshd findings over every materialised day, and their join with the port-scan detectors."""
+    events, present, _missing = history("sshd_events", sshd_events)
+    tables = {
+        "sshd_notable_lines": sshd.notable_lines(events),
+        "sshd_kind_counts": sshd.kind_counts(events),
+        "sshd_top_sources": sshd.top_sources(events),
+        "sshd_scanners": sshd.scanners_at_sshd(events, port_scans, longterm_port_scans),
+    }
+    for name, table in tables.items():
+        exported = export_table(output_folder, name, table)
+        yield stored(name, table, {
+            "dagster/row_count": table.height,
+            "days": len(present),
+            "top": dg.MetadataValue.md(markdown_table(bounded_frame(table.drop("message", strict=False)))),
+            **exported,
+        })

@@ -1,0 +1,70 @@
+"""Enrich: the country of every event's source address; the country reference table."""
+
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from iptables_assets import progress
+from iptables_assets.defs import partitioned
+from iptables_assets.defs.automation import AFTER_INPUTS_DAILY
+from iptables_assets.defs.metadata import markdown_table
+from iptables_assets.defs.resources import GeoIP, LogSource
+from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
+from iptables_assets.enrich import countries
+from iptables_assets.enrich.geo import GEOIP_CREDIT, geotag
+
+GROUP = "enrich"
+
+
+def build(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The enrich assets on these partitions."""
+
+    @dg.asset(partitions_def=daily, backfill_policy=dg.BackfillPolicy.single_run(), group_name=GROUP,
+              kinds={"polars", "parquet"}, check_specs=[schema_check("geotagged_events")],
+              metadata=definition_metadata("geotagged_events"), automation_condition=AFTER_INPUTS_DAILY)
+    def geotagged_events(context: dg.AssetExecutionContext, geoip: GeoIP, log_source: LogSource,
+                         firewall_events: dict[str, pl.LazyFrame]):
+        """firewall_events plus the source address's country_code, country_name and address_class."""
+        with geoip.lookup() as lookup:
+            tagged = {date.fromisoformat(day): geotag(firewall_events[day].collect(), lookup)
+                      for day in progress.iterate(sorted(firewall_events), "geo-tagging", "days")}
+            info = lookup.country_info
+        return stored("geotagged_events", partitioned.output(tagged), _metadata(tagged, info),
+                      log_source.timezone)
+
+    return [geotagged_events, country_reference]
+
+
+def _metadata(tagged: dict[date, pl.DataFrame], info) -> dict:
+    rows = pl.concat(list(tagged.values()), how="vertical_relaxed")
+    located = rows.filter(pl.col("country_code").is_not_null()).height
+    top = (
+        rows.group_by("country_code", "country_name")
+        .len("events")
+        .sort(["events", "country_code"], descending=[True, False], nulls_last=True)
+        .head(10)
+    )
+    classes = dict(rows.group_by("address_class").len().sort("address_class").iter_rows())
+    return {
+        "dagster/row_count": rows.height,
+        "share_located": round(located / rows.height, 4) if rows.height else 0.0,
+        "address_classes": dg.MetadataValue.json(classes),
+        "top_countries": dg.MetadataValue.md(markdown_table(top)),
+        "geoip_database": info.database_type,
+        "geoip_build_date": info.build_date,
+        "geoip_path": dg.MetadataValue.path(info.path),
+        "credit": GEOIP_CREDIT,
+    }
+
+
+@dg.asset(group_name=GROUP, kinds={"polars", "parquet"}, check_specs=[schema_check("country_reference")],
+          metadata=definition_metadata("country_reference"))
+def country_reference():
+    """Countries from the bundled Natural Earth shapes: ISO alpha-2/3, name, continent, a point."""
+    table = countries.country_reference("110m")
+    return stored("country_reference", table, {
+        "dagster/row_count": table.height,
+        "shapeless_codes": dg.MetadataValue.json(countries.SHAPELESS_CODES),
+        "preview": dg.MetadataValue.md(markdown_table(table)),
+    })

@@ -1,0 +1,204 @@
+"""Ingest: raw log files -> file inventory -> firewall events and rejects, and sshd events, per day."""
+
+from collections import Counter
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from iptables_assets import settings
+from iptables_assets.analysis import sshd
+from iptables_assets.defs import checks, partitioned
+from iptables_assets.defs.metadata import markdown_table
+from iptables_assets.defs.resources import Analysis, GeoIP, LogSource, OutputFolder
+from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
+from iptables_assets.enrich.geo import geotag
+from iptables_assets.ingest import inventory as inv
+from iptables_assets.ingest.parsing import ParseResult, parse_files, split_by_day
+
+GROUP = "ingest"
+
+
+def unreadable(error: OSError) -> dg.Failure:
+    """A failure that names the file that could not be read (retried by the read retry policy)."""
+    return dg.Failure(
+        description=f"cannot read log file {error.filename!r}: {error.strerror or error}",
+        metadata={"file": dg.MetadataValue.path(str(error.filename))} if error.filename else None,
+    )
+
+
+def build(daily: dg.PartitionsDefinition, config: settings.Settings) -> list[dg.AssetsDefinition]:
+    """The ingest assets on these partitions; a failed read is retried after the configured delay
+    (a log file can be in the middle of a rotation or a write: reading again later is the cure)."""
+    retries = dg.RetryPolicy(max_retries=2, delay=config.read_retry_seconds, backoff=dg.Backoff.EXPONENTIAL)
+    return [_inventory_asset(daily, retries), _firewall_asset(daily, retries), _sshd_asset(daily, retries)]
+
+
+def _inventory_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> dg.AssetsDefinition:
+    @dg.asset(group_name=GROUP, kinds={"polars", "parquet"}, retry_policy=retries,
+              check_specs=[*checks.inventory_check_specs, schema_check("log_file_inventory")],
+              metadata=definition_metadata("log_file_inventory"))
+    def log_file_inventory(context: dg.AssetExecutionContext, log_source: LogSource, output_folder: OutputFolder):
+        """Every log file found: size, mtime, compression, SHA-256 and the first/last timestamp it
+        holds; damaged files and paths that cannot be read are named (warnings, the rest is read)."""
+        config = log_source.parse_config()
+        blocked: list[tuple[str, str]] = []
+        try:
+            files = log_source.discover(blocked)
+            # files the cache knows are not read again; a damaged cache is rebuilt (a warning)
+            table = inv.refresh(files, config, output_folder.base_path, context.log.warning)
+        except OSError as error:
+            raise unreadable(error) from error
+        span = inv.days_covered(table, config.tz)
+        context.log.info(f"{table.height} log files under {log_source.log_dir}, days {span}")
+        blocked_paths, damaged = dict(blocked), inv.damaged_files(table)
+        for path, reason in [*blocked_paths.items(), *damaged.items()]:
+            context.log.warning(f"log file problem: {path}: {reason}")
+        _warn_if_before_partitions(context, span, daily.get_first_partition_key())
+        metadata = _inventory_metadata(table, log_source, span, blocked_paths, damaged)
+        return stored("log_file_inventory", table, metadata, config.tz, [checks.check_log_files_readable(blocked_paths)])
+
+    return log_file_inventory
+
+
+def _warn_if_before_partitions(context: dg.AssetExecutionContext, span, first: str | None) -> None:
+    """Say how to show days of logs older than the first daily partition."""
+    if span and first and span[0].isoformat() < first:
+        context.log.warning(
+            f"the logs start {span[0]}, before the first daily partition {first}: reload the code "
+            f"location (Deployment > Reload) to show those days, or unset {settings.ENV_START_DATE} if it is set"
+        )
+
+
+def _inventory_metadata(table: pl.DataFrame, log_source: LogSource, span, blocked: dict, damaged: dict) -> dict:
+    return {
+        "damaged_files": dg.MetadataValue.json(damaged),
+        "unreadable_paths": dg.MetadataValue.json(blocked),
+        "dagster/row_count": table.height,
+        "log_dir": log_source.log_dir,
+        "total_bytes": int(table["size"].sum() or 0),
+        "total_lines": int(table["lines"].sum() or 0),
+        "first_day": str(span[0]) if span else "",
+        "last_day": str(span[1]) if span else "",
+        "files": dg.MetadataValue.md(markdown_table(
+            table.select("relative", "size", "compression", "lines", "first_timestamp", "last_timestamp"))),
+    }
+
+
+def _firewall_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> dg.AssetsDefinition:
+    @dg.multi_asset(
+        outs={
+            "firewall_events": dg.AssetOut(
+                description="One row per firewall event (netfilter LOG line), deduplicated across files.",
+                kinds={"polars", "parquet"}, metadata=definition_metadata("firewall_events"),
+            ),
+            "firewall_rejects": dg.AssetOut(
+                description="Netfilter-looking lines that could not become events, with the reason and raw line.",
+                kinds={"polars", "parquet"}, metadata=definition_metadata("firewall_rejects"),
+            ),
+        },
+        partitions_def=daily,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=[*checks.ingestion_check_specs, schema_check("firewall_events"), schema_check("firewall_rejects")],
+        group_name=GROUP,
+        retry_policy=retries,
+    )
+    def parsed_firewall_logs(
+        context: dg.AssetExecutionContext, log_source: LogSource, analysis: Analysis, log_file_inventory: pl.DataFrame
+    ):
+        """Parse the log files that can hold the run's days (one pass over each file for a whole
+        range of days); events and rejects per day, checked in this step."""
+        config = log_source.parse_config()
+        days = partitioned.days_of(context)
+        files, anchors = _files_for(log_file_inventory, days, config.tz)
+        context.log.info(f"reading {len(files)} files for {days[0]}..{days[-1]}")
+        try:
+            result = parse_files(files, config, anchors=anchors)
+        except OSError as error:
+            raise unreadable(error) from error
+        events = split_by_day(result.records, days)
+        rejects = split_by_day(result.rejects, days)
+        yield stored("firewall_events", partitioned.output(events), _event_metadata(result, events, files),
+                          config.tz)
+        yield stored("firewall_rejects", partitioned.output(rejects), _reject_metadata(rejects), config.tz)
+        yield checks.check_partition_days(events)
+        yield checks.check_complete(events)
+        yield checks.check_reject_rate(
+            sum(f.height for f in events.values()), sum(f.height for f in rejects.values()), analysis.reject_rate_warn
+        )
+        yield checks.check_log_files_intact(result.damaged_files)
+
+    return parsed_firewall_logs
+
+
+def _files_for(inventory: pl.DataFrame, days: list[date], tz: str, family=None):
+    """The inventory's files that can hold `days` (of a family, if given) and their year anchors."""
+    rows = inv.files_for_days(inventory, days[0], days[-1], tz)
+    if family is not None:
+        rows = rows.filter(pl.col("family").map_elements(family, return_dtype=pl.Boolean))
+    files = [inv.log_file_from_row(r) for r in rows.iter_rows(named=True)]
+    return files, {r["relative"]: r["year_anchor"] for r in rows.iter_rows(named=True)}
+
+
+def _event_metadata(result: ParseResult, events: dict[date, pl.DataFrame], files) -> dict:
+    rows = sum(f.height for f in events.values())
+    stamps = pl.concat([f.select("timestamp") for f in events.values()])["timestamp"]
+    per_day = pl.DataFrame({"day": [str(d) for d in events], "events": [f.height for f in events.values()]})
+    metadata = {
+        "dagster/row_count": rows,
+        "files_read": dg.MetadataValue.md("\n".join(f"- `{f.relative}`" for f in files) or "none"),
+        "lines_read": result.lines_read,
+        "ignored_lines": result.ignored,
+        "duplicates_removed": result.duplicates_removed,
+        "repeated_message_extra_events": result.repeated_extra,
+        "rejects_by_reason": dg.MetadataValue.json(result.rejects_by_reason()),
+        "damaged_files": dg.MetadataValue.json(result.damaged_files),
+        "first_timestamp": str(stamps.min()) if rows else "",
+        "last_timestamp": str(stamps.max()) if rows else "",
+    }
+    if len(events) > 1:
+        metadata["events_per_day"] = dg.MetadataValue.md(markdown_table(per_day))
+    return metadata
+
+
+def _reject_metadata(rejects: dict[date, pl.DataFrame]) -> dict:
+    reasons = Counter()
+    for frame in rejects.values():
+        reasons.update(frame["reason"].to_list())
+    return {
+        "dagster/row_count": sum(f.height for f in rejects.values()),
+        "rejects_by_reason": dg.MetadataValue.json(dict(sorted(reasons.items()))),
+    }
+
+
+def _sshd_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> dg.AssetsDefinition:
+    @dg.asset(partitions_def=daily, backfill_policy=dg.BackfillPolicy.single_run(), group_name=GROUP,
+              kinds={"polars", "parquet"}, retry_policy=retries, check_specs=[schema_check("sshd_events")],
+              metadata=definition_metadata("sshd_events"))
+    def sshd_events(context: dg.AssetExecutionContext, log_source: LogSource, geoip: GeoIP,
+                    log_file_inventory: pl.DataFrame):
+        """One row per sshd line (kind, source address and port, user, country; unknown lines as
+        `other`), from secure*, auth.log* and journald exports, deduplicated across files."""
+        config = log_source.parse_config()
+        days = partitioned.days_of(context)
+        files, anchors = _files_for(log_file_inventory, days, config.tz, sshd.is_sshd_family)
+        try:
+            parsed = sshd.parse_sshd_files(files, config.tz, anchors)
+        except OSError as error:
+            raise unreadable(error) from error
+        with geoip.lookup() as lookup:
+            events = geotag(parsed.events, lookup)
+        by_day = split_by_day(events, days)
+        counts = dict(events.filter(pl.col("timestamp").dt.date().is_in(days)).group_by("kind").len()
+                      .sort("kind").iter_rows())
+        return stored("sshd_events", partitioned.output(by_day), {
+            "dagster/row_count": sum(f.height for f in by_day.values()),
+            "files_read": dg.MetadataValue.md("\n".join(f"- `{f.relative}`" for f in files) or "none"),
+            "lines_read": parsed.lines_read,
+            "duplicates_removed": parsed.duplicates_removed,
+            "events_by_kind": dg.MetadataValue.json(counts),
+            "other_sshd_lines": counts.get("other", 0),
+            "damaged_files": dg.MetadataValue.json(parsed.damaged_files),
+        }, config.tz)
+
+    return sshd_events

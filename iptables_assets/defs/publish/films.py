@@ -1,0 +1,128 @@
+"""Film assets, one pair per film of the registry: a PNG frame per day (daily partitions) and
+the GIF assembled from every stored frame."""
+
+import statistics
+import time
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from iptables_assets.atomic import write_bytes_atomic
+from iptables_assets.days import days_between
+from iptables_assets.defs import partitioned
+from iptables_assets.defs.analysis import EVERY_DAY
+from iptables_assets.defs.automation import AFTER_COUNTS_THEN_PORT_LIST, AFTER_FRAMES, AFTER_INPUTS_DAILY
+from iptables_assets.defs.publish.figures import GROUP, published_file
+from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
+from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
+from iptables_assets.publish import animation, figures
+from iptables_assets.publish.catalog import FILMS, Film, day_counts, render_frame
+from iptables_assets.tables import schema
+
+FRAMES_FOLDER = "frames"
+ANIMATIONS_FOLDER = "animations"
+STALE_FRAMES = "frames_use_current_top_ports"
+
+
+def frame_file(film: Film, day: date) -> str:
+    """Where a day's frame of a film is written, under the journal folder."""
+    return f"{FRAMES_FOLDER}/{film.name}/{day.isoformat()}.png"
+
+
+def frames_asset(film: Film, daily: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    """The film's frames of the run's days, written as PNG files; the stored value lists them."""
+    ins = {film.source: dg.AssetIn(), **({"port_totals": dg.AssetIn()} if film.top_ports else {})}
+
+    @dg.asset(
+        name=f"{film.name}_frames", partitions_def=daily, backfill_policy=dg.BackfillPolicy.single_run(),
+        group_name=GROUP, ins=ins, description=film.description, kinds={"matplotlib", "png"},
+        tags={"journal": "frames"}, check_specs=[schema_check(f"{film.name}_frames")],
+        metadata=definition_metadata(f"{film.name}_frames"),
+        automation_condition=AFTER_COUNTS_THEN_PORT_LIST if film.top_ports else AFTER_INPUTS_DAILY,
+    )
+    def frames(context: dg.AssetExecutionContext, publication: Publication, analysis: Analysis, geoip: GeoIP,
+               output_folder: OutputFolder, **inputs):
+        look = publication.look(analysis.direction, geoip)
+        top = figures.top_ports(inputs["port_totals"]) if film.top_ports else ()
+        counts = partitioned.by_day(context, inputs[film.source])
+        listed, empty, seconds = {}, [], []
+        for day in partitioned.days_of(context):
+            started = time.perf_counter()
+            day_count = day_counts(film, counts.get(day))
+            if not day_count:
+                empty.append(str(day))
+            png = render_frame(film, day_count, day, look, top)
+            write_bytes_atomic(publication.journal_folder(output_folder) / frame_file(film, day), png)
+            listed[day] = pl.DataFrame({"day": [day], "file": [frame_file(film, day)]}, schema=schema("film_frames"))
+            seconds.append(time.perf_counter() - started)
+        _path, metadata = published_file(publication, output_folder, frame_file(film, day), png, png)
+        context.log.info(f"{film.name}: {len(listed)} frame(s), {len(empty)} without counted drops")
+        return stored(f"{film.name}_frames", partitioned.output(listed), {
+            **metadata,
+            "frames": len(listed),
+            "median_seconds_per_frame": round(statistics.median(seconds), 3),
+            "days_without_drops": dg.MetadataValue.json(empty),
+        })
+
+    return frames
+
+
+def gif_asset(film: Film) -> dg.AssetsDefinition:
+    """The film as a GIF of every stored frame in date order (days without one, or whose file
+    is gone from the journal folder, drawn empty)."""
+    frames_name = f"{film.name}_frames"
+    stale = [dg.AssetCheckSpec(STALE_FRAMES, asset=f"{film.name}_animation",
+                               description="Every frame of the top-256 film shows the current whole-history "
+                                           "top-256 list.")] if film.top_ports else []
+    ins = {frames_name: EVERY_DAY, **({"port_totals": dg.AssetIn()} if film.top_ports else {})}
+
+    @dg.asset(
+        name=f"{film.name}_animation", group_name=GROUP, ins=ins, kinds={"gif"}, tags={"journal": "film"},
+        check_specs=[schema_check(f"{film.name}_animation"), *stale],
+        metadata=definition_metadata(f"{film.name}_animation"), automation_condition=AFTER_FRAMES,
+        description=f"{film.title}: the frames in date order as a GIF at {animation.FRAMES_PER_SECOND} frames per "
+                    "second, looping; days without a frame appear as empty frames.",
+    )
+    def gif(publication: Publication, analysis: Analysis, geoip: GeoIP, output_folder: OutputFolder,
+            **inputs):
+        folder = publication.journal_folder(output_folder)
+        stored_days = {date.fromisoformat(key): folder / frame["file"][0] for key, frame in inputs[frames_name].items()}
+        if not stored_days:
+            raise dg.Failure(f"no frames of {film.name}: materialise {frames_name} first")
+        top = figures.top_ports(inputs["port_totals"]) if film.top_ports else ()
+        look = publication.look(analysis.direction, geoip)
+        pngs, drawn_empty, stale_days = [], [], []
+        for day in days_between(min(stored_days), max(stored_days)):
+            if day in stored_days and stored_days[day].exists():
+                png = stored_days[day].read_bytes()
+            else:
+                png = render_frame(film, {}, day, look, top)
+                drawn_empty.append(str(day))
+            if top and animation.frame_text(png).get(animation.PORTS_KEY) != animation.ports_key(top):
+                stale_days.append(str(day))
+            pngs.append(png)
+        data = animation.assemble_gif(pngs)
+        relative = f"{ANIMATIONS_FOLDER}/{film.name}.gif"
+        _path, metadata = published_file(publication, output_folder, relative, data, pngs[-1])
+        row = {"section": "animations", "file": relative, "title": film.title, "caption": film.caption}
+        checks = [dg.AssetCheckResult(
+            check_name=STALE_FRAMES, passed=not stale_days, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"stale_frames": len(stale_days), "stale_days": dg.MetadataValue.json(stale_days[:100])},
+        )] if film.top_ports else []
+        return stored(f"{film.name}_animation", pl.DataFrame([row], schema=schema("figure_list")), {
+            **metadata,
+            "frames": len(pngs),
+            "first_day": str(min(stored_days)),
+            "last_day": str(max(stored_days)),
+            "bytes": len(data),
+            "frame_ms": animation.FRAME_MS,
+            "days_drawn_empty_without_frame": dg.MetadataValue.json(drawn_empty),
+        }, checks=checks)
+
+    return gif
+
+
+def film_assets(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """Frames and GIF of every film of the registry."""
+    return [*(frames_asset(film, daily) for film in FILMS.values()), *(gif_asset(film) for film in FILMS.values())]
