@@ -19,10 +19,12 @@ from typing import Sequence
 
 import polars as pl
 
+from iptables_assets import tables
 from iptables_assets.ingest import scanner, syslog
-from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
 from iptables_assets.ingest.classify import header_time
+from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
 from iptables_assets.ingest.merging import deduplicate
+from iptables_assets.tables.catalog import SSHD_EVENT
 
 SSHD_PROGRAMS = ("sshd", "sshd-session", "sshd-auth")
 SSHD_FAMILIES = ("secure", "auth.log", "journal")  # file name stems the sshd stage reads
@@ -55,20 +57,8 @@ EVENT_PATTERNS: tuple[tuple[str, str], ...] = (
 KINDS = tuple(dict.fromkeys(kind for kind, _ in EVENT_PATTERNS)) + ("other",)
 NOTABLE_KINDS = ("bad_protocol_version", "break_in_attempt")  # the lines the reference notebook quoted
 
-EVENT_SCHEMA = {
-    "timestamp": pl.Datetime("us", "UTC"),
-    "host": pl.String,
-    "program": pl.String,
-    "kind": pl.String,
-    "src_ip": pl.String,
-    "src_port": pl.Int32,
-    "user": pl.String,
-    "method": pl.String,
-    "detail": pl.String,
-    "message": pl.String,
-    "source_file": pl.String,
-    "line_number": pl.Int64,
-}
+# An sshd line's columns (sshd_events without the geo columns added later), as declared in `tables`.
+EVENT_SCHEMA = {c: t for c, t in tables.schema("sshd_events").items() if c in SSHD_EVENT}
 
 
 @dataclass

@@ -12,6 +12,7 @@ from iptables_assets.analysis import sshd
 from iptables_assets.atomic import write_atomic
 from iptables_assets.days import days_between
 from iptables_assets.defs import partitioned
+from iptables_assets.defs.checks import COUNTS_CONSISTENT, HISTORY_COMPLETE
 from iptables_assets.defs.automation import AFTER_INPUTS, AFTER_INPUTS_DAILY
 from iptables_assets.defs.metadata import markdown_table
 from iptables_assets.defs.resources import Analysis, LogSource, OutputFolder
@@ -36,18 +37,6 @@ DAILY_TABLES = {
                                 "journal says what the counted packets leave out: accepts, audits, outbound drops).",
                                 "action", "events"),
 }
-COUNTS_CONSISTENT = dg.AssetCheckSpec(
-    "counts_consistent_with_events",
-    asset="daily_country_counts",
-    description="Per-country counts of a day (unknown included) add up to the day's counted events; none negative.",
-)
-HISTORY_COMPLETE = dg.AssetCheckSpec(
-    "no_missing_days",
-    asset="country_totals",
-    description="Every day between the first and the last materialised day has its daily aggregates (warn).",
-)
-
-
 def build(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The analysis assets: the per-day multi-asset on these partitions and the whole history."""
     return [_daily_aggregates(daily), country_totals, top_country_daily_series, port_totals, port_scans,

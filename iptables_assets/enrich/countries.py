@@ -32,20 +32,15 @@ from typing import Any
 
 import polars as pl
 
+from iptables_assets import tables
+
 NATURAL_EARTH_DIR = Path(__file__).resolve().parent.parent / "data" / "natural_earth"
 """The bundled cartopy data dir (contains `shapefiles/natural_earth/cultural/...`)."""
 
 NATURAL_EARTH_VERSION = "5.1.1"
 RESOLUTIONS = ("110m", "50m")
 
-REFERENCE_SCHEMA = {
-    "iso_a2": pl.String,
-    "iso_a3": pl.String,
-    "name": pl.String,
-    "continent": pl.String,
-    "lat": pl.Float64,
-    "lon": pl.Float64,
-}
+REFERENCE_SCHEMA = dict(tables.schema("country_reference"))  # declared in `tables`
 
 # ---------------------------------------------------------------------------------------------
 # cartopy

@@ -9,28 +9,13 @@ from typing import Callable, Sequence
 import polars as pl
 from upath import UPath
 
-from iptables_assets import storage
-from iptables_assets.ingest.logfiles import LogFile, content_hash
+from iptables_assets import storage, tables
 from iptables_assets.ingest.file_parse import scan_file
+from iptables_assets.ingest.logfiles import LogFile, content_hash
 from iptables_assets.ingest.parse_types import ParseConfig
 from iptables_assets.ingest.syslog import read_newest_first
 
-INVENTORY_SCHEMA = {
-    "path": pl.String,
-    "relative": pl.String,
-    "family": pl.String,
-    "rotation_index": pl.Int64,
-    "rotation_date": pl.Date,
-    "size": pl.Int64,
-    "mtime": pl.Float64,
-    "compression": pl.String,
-    "sha256": pl.String,
-    "lines": pl.Int64,
-    "year_anchor": pl.Datetime("us", "UTC"),
-    "first_timestamp": pl.Datetime("us", "UTC"),
-    "last_timestamp": pl.Datetime("us", "UTC"),
-    "damage": pl.String,  # why reading stopped early (truncated/corrupt compressed file); null if intact
-}
+INVENTORY_SCHEMA = dict(tables.schema("log_file_inventory"))  # declared in `tables`
 _CACHE_KEY = ["path", "size", "mtime", "year_anchor"]
 
 

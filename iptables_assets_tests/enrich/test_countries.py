@@ -26,7 +26,7 @@ from iptables_assets.enrich.countries import (
 )
 
 SUFFIXES = (".shp", ".shx", ".dbf", ".prj", ".cpg")
-FETCH_SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "fetch_natural_earth.py"
+FETCH_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "fetch_natural_earth.py"
 
 
 class NetworkUsed(AssertionError):

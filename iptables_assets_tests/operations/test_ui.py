@@ -25,7 +25,7 @@ import pytest
 from iptables_assets.defs.automation import CLI_TRIGGER, TRIGGER_TAG
 from iptables_assets.sample import generate_logs
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT_SCRIPT = REPO / "scripts" / "ui_screenshot.py"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 LOCATION = "iptables_assets"

@@ -117,7 +117,7 @@ def test_missing_log_dir_is_a_config_error(tmp_path):
 
 
 def test_definitions_load_from_workspace():
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     done = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
         cwd=repo, capture_output=True, text=True, timeout=180,

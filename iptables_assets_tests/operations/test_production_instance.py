@@ -21,7 +21,7 @@ from iptables_assets.sample import generate_logs
 log_file_inventory = asset("log_file_inventory")
 parsed_firewall_logs = asset("firewall_events")
 
-PROFILE = Path(__file__).resolve().parents[1] / "deploy" / "production" / "dagster.yaml"
+PROFILE = Path(__file__).resolve().parents[2] / "deploy" / "production" / "dagster.yaml"
 PG_ENV = ("DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_HOST", "DAGSTER_PG_DB", "DAGSTER_PG_PORT")
 MISSING = [name for name in PG_ENV if not os.environ.get(name)]
 

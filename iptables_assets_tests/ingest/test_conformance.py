@@ -18,7 +18,7 @@ from iptables_assets.ingest.logfiles import describe
 from iptables_assets.ingest.parsing import ParseConfig, parse_files
 
 CORPUS = Path(os.environ.get("IPTABLES_ASSETS_CORPUS")
-              or Path(__file__).resolve().parents[1] / ".." / "shared" / "corpus").resolve()
+              or Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus").resolve()
 SKIP_SUFFIXES = {".md", ".yaml", ".assert"}
 _WAZUH_LOG = re.compile(r"^log \d+ pass = (.*)$", re.M)
 
