@@ -24,10 +24,12 @@ import numpy as np
 from PIL import Image
 
 from iptables_assets.publish import animation
+from iptables_assets.publish.catalog import FILMS, Look, render_frame
 from iptables_assets.publish.figures import Site
 
 WORK = Path(__file__).parent / "_work" / "gif_benchmark"
 SITE = Site(name="example.org", map_footer="Geolocation is unreliable. Credits.")
+LOOK = Look(site=SITE, truncate_at=1000)  # the frames' fixed colour scale tops out at 1000
 FIRST = date(2026, 1, 1)
 
 
@@ -56,7 +58,7 @@ def frames(name: str, days: int) -> list[bytes]:
         path = folder / f"{day:03d}.png"
         if not path.is_file():
             day_of = FIRST + timedelta(days=day)
-            path.write_bytes(animation.render_frame(name, counts(name, day), day_of, SITE, 1000))
+            path.write_bytes(render_frame(FILMS[name], counts(name, day), day_of, LOOK))
         result.append(path.read_bytes())
     return result
 
