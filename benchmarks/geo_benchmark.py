@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import resource
-import statistics
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -27,6 +24,7 @@ import geoip2.errors
 import maxminddb
 import polars as pl
 
+from harness import own_peak_rss_bytes, timed
 from iptables_assets.enrich.geo import (
     BUNDLED_COUNTRY_DB, GeoLookup, _asn_of, _country_of, _named, classify, geotag,
 )
@@ -81,16 +79,6 @@ def geoip2_reuse(reader: geoip2.database.Reader, addresses: list[str], ipv4: lis
                 end = int(network.broadcast_address)
         results.append(answer)
     return results
-
-
-def timed(function: Callable, runs: int) -> tuple[float, list, list[float]]:
-    """Median seconds of `runs` calls, the last result, and every run's seconds."""
-    times, result = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        result = function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result, times
 
 
 def compare(label: str, candidates: dict[str, Callable], n: int, runs: int) -> None:
@@ -167,27 +155,19 @@ def main() -> int:
     distinct = events["src_ip"].n_unique()
     with GeoLookup() as lookup:
         geotag(events.head(1000), lookup)  # warm-up
-        times = []
-        for _ in range(args.runs):
-            started = time.perf_counter()
-            tagged = geotag(events, lookup)
-            times.append(time.perf_counter() - started)
+        median, tagged, times = timed(lambda: geotag(events, lookup), args.runs)
         table = lookup.table(events["src_ip"].unique().to_list())
         info = lookup.country_info
-    baseline = []
-    for _ in range(args.runs):
-        started = time.perf_counter()
-        events.join(table, left_on="src_ip", right_on="address", how="left", maintain_order="left")
-        baseline.append(time.perf_counter() - started)
-    median = statistics.median(times)
+    join, _, _ = timed(lambda: events.join(table, left_on="src_ip", right_on="address", how="left",
+                                           maintain_order="left"), args.runs)
     rate = args.events / median
     located = tagged.filter(pl.col("country_code").is_not_null()).height
     print(f"database: {info.database_type} built {info.build_date} ({info.path})")
     print(f"events: {args.events:,}  distinct sources: {distinct:,}  located: {located / args.events:.1%}")
     print(f"geotag wall s (median of {args.runs}): {median:.3f}   runs: {[round(t, 3) for t in times]}")
     print(f"events/s: {rate:,.0f}   target >= {TARGET:,}: {'PASS' if rate >= TARGET else 'MISS'}")
-    print(f"baseline (join to a precomputed address table) s: {statistics.median(baseline):.3f}")
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(f"baseline (join to a precomputed address table) s: {join:.3f}")
+    print(f"peak RSS: {own_peak_rss_bytes() / 2 ** 20:.0f} MB")
     compare_country(events, args.runs)
     if args.asn_db:
         work = Path(__file__).parent / "_work" / "geo_benchmark" / "synthetic-asn.mmdb"

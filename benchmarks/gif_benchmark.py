@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
-import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image
 
+from harness import timed
 from iptables_assets.publish import animation
 from iptables_assets.publish.catalog import FILMS, Look, render_frame
 from iptables_assets.publish.figures import Site
@@ -61,16 +60,6 @@ def frames(name: str, days: int) -> list[bytes]:
             path.write_bytes(render_frame(FILMS[name], counts(name, day), day_of, LOOK))
         result.append(path.read_bytes())
     return result
-
-
-def timed(write: Callable[[], bytes], runs: int) -> tuple[float, bytes, list[float]]:
-    """Median seconds of `runs` writes, the GIF, and every run's seconds."""
-    times, gif = [], b""
-    for _ in range(runs):
-        started = time.perf_counter()
-        gif = write()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), gif, times
 
 
 def playback(gif: bytes) -> tuple[np.ndarray, list[int], int | None]:

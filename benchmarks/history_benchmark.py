@@ -36,23 +36,20 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import io
 import json
 import os
-import platform
-import pstats
-import resource
 import shutil
-import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-CLI = Path(sys.executable).parent / "iptables-assets"
+from harness import (
+    CLI, REPO, Run, load, machine_info, measure, median, own_peak_rss_bytes, package_dir, print_profile,
+    source_fingerprint, warn_if_changed,
+)
 
 # Targets from the aggregates issue (issue 4).
 TARGET_HISTORY_S = 30.0
@@ -624,37 +621,13 @@ def child(step: str, layout: Layout, cprofile_top: int = 0, chunk_days: int = 0,
         if profiler:
             profiler.disable()
             print_profile(profiler, cprofile_top, f"step {step}: {result['work_s']:.2f} s in the job(s)")
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    result["self_maxrss_bytes"] = usage.ru_maxrss * 1024
+    result["self_maxrss_bytes"] = own_peak_rss_bytes()
     result["total_s"] = time.perf_counter() - t_start
     print("RESULT " + json.dumps(result), flush=True)
     return 0
 
 
-def print_profile(profiler: cProfile.Profile, top: int, title: str) -> None:
-    print(f"cProfile of {title} (polars' Rust work shows up inside the Python calls that trigger it)")
-    buffer = io.StringIO()
-    pstats.Stats(profiler, stream=buffer).strip_dirs().sort_stats("cumulative").print_stats(top)
-    print(buffer.getvalue().rstrip())
-    buffer = io.StringIO()
-    pstats.Stats(profiler, stream=buffer).sort_stats("cumulative").print_stats(r"iptables_assets[/\\]", top)
-    text = buffer.getvalue().rstrip().replace(str(REPO) + os.sep, "")
-    print("\nproject functions only (iptables_assets/*), by cumulative time:")
-    print(text[text.find("   ncalls"):] if "   ncalls" in text else text, flush=True)
-
-
 # --------------------------------------------------------------------------- parent
-
-
-@dataclass
-class Run:
-    step: str
-    wall_s: float
-    cpu_s: float
-    maxrss_bytes: int
-    ok: bool
-    result: dict = field(default_factory=dict)
-    note: str = ""
 
 
 def child_argv(step: str, layout: Layout, args) -> list[str]:
@@ -666,20 +639,16 @@ def child_argv(step: str, layout: Layout, args) -> list[str]:
 
 def run_child(step: str, layout: Layout, args, log: Path) -> Run:
     """`python THIS --step STEP` in a fresh process; wall time around it, its rusage from wait4."""
-    argv = child_argv(step, layout, args)
     with log.open("w") as handle:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=handle, stderr=subprocess.STDOUT, env=child_env(layout), cwd=REPO)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
+        run = measure(child_argv(step, layout, args), stdout=handle, stderr=subprocess.STDOUT,
+                      env=child_env(layout), cwd=REPO)
     text = log.read_text()
     lines = [x for x in text.splitlines() if x.startswith("RESULT ")]
-    run = Run(step, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, proc.returncode == 0 and bool(lines))
+    run.ok = run.ok and bool(lines)
     if lines:
         run.result = json.loads(lines[-1][len("RESULT "):])
     if not run.ok:
-        run.note = f"exit {proc.returncode}; last output:\n" + "\n".join(text.splitlines()[-25:])
+        run.note = f"exit {run.exit_code}; last output:\n" + "\n".join(text.splitlines()[-25:])
     return run
 
 
@@ -695,59 +664,6 @@ def describe(run: Run) -> str:
     elif "work_s" in r:
         parts.append(f"{'job' if 'startup_s' in r else 'read'} {r['work_s']:.2f} s")
     return ", ".join(parts)
-
-
-def machine_info() -> list[str]:
-    import polars as pl
-
-    try:
-        import dagster
-
-        dagster_version = dagster.__version__
-    except Exception:  # noqa: BLE001 - informational only
-        dagster_version = "?"
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                if ln.startswith("model name")), "?") if Path("/proc/cpuinfo").exists() else "?"
-    mem = next((f"{int(ln.split()[1]) / 1024 ** 2:.1f} GiB" for ln in Path("/proc/meminfo").read_text().splitlines()
-                if ln.startswith("MemTotal:")), "?") if Path("/proc/meminfo").exists() else "?"
-    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
-    return [
-        f"machine: nproc={affinity} (cpu_count={os.cpu_count()}), {cpu}, RAM {mem}, {platform.system()} {platform.release()}",
-        f"python {platform.python_version()}, polars {pl.__version__}, dagster {dagster_version}, "
-        f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'unset')}, git {head}{' + uncommitted changes' if dirty else ''}",
-    ]
-
-
-def package_dir() -> Path:
-    """The iptables_assets package the children import (the checkout, or one put first on PYTHONPATH)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("iptables_assets")
-    if spec.origin:
-        return Path(spec.origin).parent
-    return Path(next(iter(spec.submodule_search_locations)))  # editable install seen through its path hook
-
-
-def source_fingerprint() -> str:
-    """Hash of the package's Python sources, to notice code edited while the benchmark runs."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    root = package_dir()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(str(path.relative_to(root)).encode())
-        try:
-            digest.update(path.read_bytes())
-        except OSError:
-            pass
-    return digest.hexdigest()[:12]
-
-
-def load() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def sanity(layout: Layout, manifest: dict, after: str) -> list[str]:
@@ -804,9 +720,6 @@ def report(layout: Layout, manifest: dict, runs: dict[str, list[Run]], baselines
     def mark(ok: bool) -> str:
         return "PASS" if ok else "MISS"
 
-    def med(values):
-        return statistics.median(values) if values else float("nan")
-
     print(f"{'step':<13} {'runs':>4} {'wall s':>8} {'job s':>8} {'CPU s':>8} {'peak RSS MB':>12}  notes")
     summary = {}
     for step in ("daily", "history", "incremental", "figures", "animation"):
@@ -817,24 +730,24 @@ def report(layout: Layout, manifest: dict, runs: dict[str, list[Run]], baselines
             print(f"{step:<13} FAILED")
             ok_all = False
             continue
-        wall = med([r.wall_s for r in good])
-        job = med([r.result["work_s"] for r in good])
-        cpu = med([r.cpu_s for r in good])
+        wall = median([r.wall_s for r in good])
+        job = median([r.result["work_s"] for r in good])
+        cpu = median([r.cpu_s for r in good])
         rss = max(r.maxrss_bytes for r in good)
         note = ""
         if step == "daily":
             note = f"{manifest['events'] / wall:,.0f} events/s (wall), {manifest['events'] / job:,.0f} events/s (job)"
         if step == "incremental":
-            note = (f"daily part {med([r.result['daily_s'] for r in good]):.2f} s + "
-                    f"history part {med([r.result['history_s'] for r in good]):.2f} s")
+            note = (f"daily part {median([r.result['daily_s'] for r in good]):.2f} s + "
+                    f"history part {median([r.result['history_s'] for r in good]):.2f} s")
         if step == "animation":
             r = good[0].result
             note = ("frames: " + ", ".join(f"{k} {v:.2f} s/frame" for k, v in r["per_frame_s"].items())
                     + "; GIFs: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["step_s"].items() if k != "journal_report")
                     + "; sizes: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in r["gif_bytes"].items()))
         if step == "figures":
-            slowest = sorted(good[0].result["step_s"], key=lambda k: -med([r.result["step_s"][k] for r in good]))
-            note = ", ".join(f"{k} {med([r.result['step_s'][k] for r in good]):.1f}" for k in slowest[:4])
+            slowest = sorted(good[0].result["step_s"], key=lambda k: -median([r.result["step_s"][k] for r in good]))
+            note = ", ".join(f"{k} {median([r.result['step_s'][k] for r in good]):.1f}" for k in slowest[:4])
         summary[step] = (wall, job, rss)
         print(f"{step:<13} {len(good):>4} {wall:>8.2f} {job:>8.2f} {cpu:>8.2f} {rss / 1e6:>12,.0f}  {note}")
     print("(median wall time of the fresh child process = Python start-up + imports + definitions + job(s); "
@@ -842,8 +755,8 @@ def report(layout: Layout, manifest: dict, runs: dict[str, list[Run]], baselines
     for name, group in baselines.items():
         good = [r for r in group if r.ok]
         if good:
-            print(f"baseline {name}: median {med([r.result['work_s'] for r in good]):.3f} s in-process "
-                  f"({med([r.wall_s for r in good]):.2f} s with process start), peak RSS "
+            print(f"baseline {name}: median {median([r.result['work_s'] for r in good]):.3f} s in-process "
+                  f"({median([r.wall_s for r in good]):.2f} s with process start), peak RSS "
                   f"{max(r.maxrss_bytes for r in good) / 1e6:,.0f} MB, {good[0].result['rows']:,} rows")
     print("-" * width)
     print("per run:")
@@ -928,7 +841,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(home, ignore_errors=True)  # a fresh instance per invocation (used by --instance sqlite)
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    for line in machine_info():
+    for line in machine_info("dagster"):
         print(line)
     manifest = prepare(layout)
     files, size = len(layout.year_files()), sum(p.stat().st_size for p in layout.year_files())
@@ -1018,9 +931,7 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     ok &= not any("[MISMATCH]" in line for line in checks)
     print(f"load average after: {load()}; total benchmark time {time.perf_counter() - t_begin:.0f} s")
-    if source_fingerprint() != fingerprint:
-        print("WARNING: iptables_assets/*.py changed while the benchmark ran; the runs may have measured "
-              "different code. Run it again.")
+    warn_if_changed(fingerprint)
     return 0 if ok else 1
 
 

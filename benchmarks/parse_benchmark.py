@@ -17,13 +17,9 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gzip
-import io
 import json
 import os
-import platform
-import pstats
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -32,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
-CLI = Path(sys.executable).parent / "iptables-assets"
+from harness import (
+    CLI, REPO, Run, load, machine_info, measure, median, print_profile, source_fingerprint, warn_if_changed,
+)
 
 # Targets from the issue.
 TARGET_PLAIN_LINES_PER_S = 500_000
@@ -82,15 +79,6 @@ class Dataset:
     lines: int
     netfilter_lines: int
     kinds: dict[str, int]
-
-
-@dataclass
-class Run:
-    seconds: float
-    maxrss_bytes: int | None = None
-    cpu_seconds: float | None = None
-    ok: bool = True
-    note: str = ""
 
 
 @dataclass
@@ -292,31 +280,25 @@ def run_parser(path: Path, out: Path, log: Path) -> Run:
     out.unlink(missing_ok=True)
     cmd = [str(CLI), "parse", str(path), "--format", "parquet", "-o", str(out)]
     with open(log, "wb") as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    run = Run(seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime)  # ru_maxrss: KiB on Linux
-    if proc.returncode != 0 or not out.exists():
+        run = measure(cmd, stdout=subprocess.DEVNULL, stderr=err)
+    if not run.ok or not out.exists():
         run.ok = False
         tail = log.read_text(errors="replace").strip().splitlines()[-3:]
-        run.note = f"exit {proc.returncode}: " + " | ".join(tail)
+        run.note = f"exit {run.exit_code}: " + " | ".join(tail)
     return run
 
 
-def run_baseline(shell_cmd: str, expected_lines: int) -> Run:
-    t0 = time.perf_counter()
-    proc = subprocess.run(["sh", "-c", shell_cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    seconds = time.perf_counter() - t0
-    run = Run(seconds)
+def run_baseline(shell_cmd: str, expected_lines: int, count: Path) -> Run:
+    """One `wc -l` style baseline in a fresh shell; its line count (written to `count`) must match."""
+    with open(count, "wb") as handle:
+        run = measure(["sh", "-c", shell_cmd], stdout=handle, stderr=subprocess.DEVNULL)
     try:
-        counted = int(proc.stdout.split()[0])
+        counted = int(count.read_bytes().split()[0])
     except (IndexError, ValueError):
         counted = -1
-    if proc.returncode != 0 or counted != expected_lines:
+    if not run.ok or counted != expected_lines:
         run.ok = False
-        run.note = f"exit {proc.returncode}, counted {counted} lines"
+        run.note = f"exit {run.exit_code}, counted {counted} lines"
     return run
 
 
@@ -337,65 +319,6 @@ def warm_cache(*paths: Path) -> None:
 
 
 # --------------------------------------------------------------------------- report
-
-
-def machine_info() -> list[str]:
-    import polars as pl
-
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except AttributeError:
-        affinity = os.cpu_count()
-    cpu = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "?"
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem = f"{int(line.split()[1]) / 1024 ** 2:.1f} GiB"
-    except OSError:
-        pass
-    try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True).stdout.strip()
-        rev = head + (" + uncommitted changes" if dirty else "")
-    except OSError:
-        rev = "?"
-    return [
-        f"machine: nproc={affinity} (cpu_count={os.cpu_count()}), {cpu}, RAM {mem}, "
-        f"{platform.system()} {platform.release()}",
-        f"python {platform.python_version()} ({sys.executable}), polars {pl.__version__}, "
-        f"POLARS_MAX_THREADS={os.environ.get('POLARS_MAX_THREADS', 'unset')}, git {rev}",
-    ]
-
-
-def source_fingerprint() -> str:
-    """Hash of the package's Python sources, to notice code edited while the benchmark runs."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for path in sorted((REPO / "iptables_assets").rglob("*.py")):
-        digest.update(str(path.relative_to(REPO)).encode())
-        try:
-            digest.update(path.read_bytes())
-        except OSError:
-            pass
-    return digest.hexdigest()[:12]
-
-
-def load() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
 
 
 def report(data: Dataset, results: list[Result], runs: int) -> bool:
@@ -420,10 +343,10 @@ def report(data: Dataset, results: list[Result], runs: int) -> bool:
             verdicts.append(f"{r.label}: MISS (parser failed)")
             all_ok = False
             continue
-        t = statistics.median(x.seconds for x in good)
+        t = median(x.wall_s for x in good)
         lps = data.lines / t
-        rss = max(x.maxrss_bytes or 0 for x in good)
-        bt = statistics.median(x.seconds for x in base) if base else float("nan")
+        rss = max(x.maxrss_bytes for x in good)
+        bt = median(x.wall_s for x in base)
         blps = data.lines / bt if base else float("nan")
         ratio = lps / blps if base else float("nan")
         rec = f"{r.records:,}" if r.records is not None else "?"
@@ -434,10 +357,10 @@ def report(data: Dataset, results: list[Result], runs: int) -> bool:
     print("per run (parser wall s / CPU s user+sys / peak RSS MB | baseline wall s); CPU s is less "
           "sensitive than wall time to other load on the machine:")
     for r in results:
-        p = ", ".join(f"{x.seconds:.2f}" + ("" if x.ok else " FAILED") for x in r.parser)
-        cpu = ", ".join(f"{x.cpu_seconds or 0:.2f}" for x in r.parser)
-        b = ", ".join(f"{x.seconds:.3f}" + ("" if x.ok else " FAILED") for x in r.baseline)
-        rss = ", ".join(f"{(x.maxrss_bytes or 0) / 1e6:.0f}" for x in r.parser)
+        p = ", ".join(f"{x.wall_s:.2f}" + ("" if x.ok else " FAILED") for x in r.parser)
+        cpu = ", ".join(f"{x.cpu_s:.2f}" for x in r.parser)
+        b = ", ".join(f"{x.wall_s:.3f}" + ("" if x.ok else " FAILED") for x in r.baseline)
+        rss = ", ".join(f"{x.maxrss_bytes / 1e6:.0f}" for x in r.parser)
         print(f"  {r.label:<6} wall [{p}]  CPU [{cpu}]  RSS [{rss}]  |  baseline [{b}]")
         for x in r.parser + r.baseline:
             if not x.ok:
@@ -462,7 +385,7 @@ def report(data: Dataset, results: list[Result], runs: int) -> bool:
         ok = ratio >= TARGET_GZIP_RATIO
         all_ok &= ok
         print(f"  [{mark(ok)}] gzip >= {TARGET_GZIP_RATIO:.0%} of the `zcat | wc -l` baseline: {ratio:.1%}")
-    rss_all = [x.maxrss_bytes or 0 for r in results for x in r.parser if x.ok]
+    rss_all = [x.maxrss_bytes for r in results for x in r.parser if x.ok]
     if rss_all:
         ok = max(rss_all) < TARGET_PEAK_RSS_BYTES
         all_ok &= ok
@@ -496,20 +419,7 @@ def profile(path: Path, out: Path, top: int) -> None:
     profiler.disable()
     elapsed = time.perf_counter() - t0
     print()
-    print(f"cProfile of `iptables-assets {' '.join(argv)}` in-process: exit {code}, {elapsed:.2f} s "
-          f"(polars' Rust work shows up inside the Python calls that trigger it)")
-    buffer = io.StringIO()
-    stats = pstats.Stats(profiler, stream=buffer)
-    stats.strip_dirs().sort_stats("cumulative").print_stats(top)
-    print(buffer.getvalue().rstrip())
-    # The same, restricted to the project's own functions (where to look first).
-    buffer = io.StringIO()
-    own = pstats.Stats(profiler, stream=buffer)
-    own.sort_stats("cumulative").print_stats(r"iptables_assets[/\\]", top)
-    text = buffer.getvalue().rstrip().replace(str(REPO) + os.sep, "")
-    print()
-    print("project functions only (iptables_assets/*), by cumulative time:")
-    print(text[text.find("   ncalls"):] if "   ncalls" in text else text)
+    print_profile(profiler, top, f"`iptables-assets {' '.join(argv)}` in-process: exit {code}, {elapsed:.2f} s")
 
 
 # --------------------------------------------------------------------------- main
@@ -533,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     workdir = args.workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    for line in machine_info():
+    for line in machine_info(executable=True):
         print(line)
     data = prepare(workdir, args.lines)
     inputs = [x.strip() for x in args.inputs.split(",") if x.strip()]
@@ -555,22 +465,21 @@ def main(argv: list[str] | None = None) -> int:
                 ap.error(f"unknown input {label!r}")
             out = workdir / f"out-{label}.parquet"
             log = workdir / f"stderr-{label}.log"
+            count = workdir / f"baseline-{label}.out"
             # Interleave parser and baseline runs so background load hits both alike.
             for i in range(args.runs):
                 run = run_parser(r.path, out, log)
                 r.parser.append(run)
-                r.baseline.append(run_baseline(shell, data.lines))
-                status = f"{run.seconds:.2f} s (CPU {run.cpu_seconds:.2f} s), peak RSS {(run.maxrss_bytes or 0) / 1e6:.0f} MB" if run.ok else run.note
+                r.baseline.append(run_baseline(shell, data.lines, count))
+                status = f"{run.wall_s:.2f} s (CPU {run.cpu_s:.2f} s), peak RSS {run.maxrss_bytes / 1e6:.0f} MB" if run.ok else run.note
                 print(f"  {label} run {i + 1}/{args.runs}: parse {status}; "
-                      f"baseline {r.baseline[-1].seconds:.3f} s", flush=True)
+                      f"baseline {r.baseline[-1].wall_s:.3f} s", flush=True)
             r.records = parquet_rows(out)
             results.append(r)
         source_after = source_fingerprint()
         print(f"load average after: {load()}; iptables_assets source {source_after}")
         ok = report(data, results, args.runs)
-        if source_after != source_before:
-            print("WARNING: iptables_assets/*.py changed while the benchmark ran; "
-                  "the runs may have measured different code. Run it again.")
+        warn_if_changed(source_before, source_after)
 
     if args.profile:
         path = data.plain if args.profile_input == "plain" else data.gz
