@@ -51,6 +51,8 @@ def classify_chunk(chunk: bytes, first_line: int, config: ParseConfig) -> pl.Dat
         pl.when(~pl.col("candidate")).then(pl.lit("ignored"))
         .when(fmt == scanner.FMT_NONE).then(pl.lit("no_header"))
         .when(~trusted).then(pl.lit("untrusted_program"))
+        # `message repeated 0 times` or 10**18 times: no number of events can be believed.
+        .when(pl.col("implausible_repeat")).then(pl.lit("implausible_repeat_count"))
         # pve-firewall omits an empty IN=; the kernel always writes it.
         .when(pl.col("in_iface").is_null() & ((pl.col("program") != "pve-firewall") | pl.col("out_iface").is_null()))
         .then(pl.lit("missing_interface"))
@@ -79,7 +81,7 @@ def classify_chunk(chunk: bytes, first_line: int, config: ParseConfig) -> pl.Dat
     rows = rows.with_columns(pl.when(pl.col("kind") == "record").then(pl.col("weight")).otherwise(1).alias("weight"))
     return _with_raw_lines(rows, chunk, originals).drop(
         "__bad_address", "tag", "pve_chain", "candidate", "tcp_flag_bits", "ip_flag_bits",
-        "local_us", "offset_s", "line_start", "line_end", "fmt", "proto_raw",
+        "local_us", "offset_s", "line_start", "line_end", "fmt", "proto_raw", "implausible_repeat",
     )
 
 

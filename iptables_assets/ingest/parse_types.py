@@ -24,6 +24,7 @@ REJECT_REASONS = {
     "missing_address": "no SRC= or DST= address (line truncated before them?)",
     "bad_address": "SRC= or DST= is not an IPv4/IPv6 address",
     "bad_timestamp": "the header's date does not exist (e.g. Feb 30, or a skipped DST hour)",
+    "implausible_repeat_count": "a `message repeated N times` wrapper with N of 0 or above syslog.MAX_REPEAT",
 }
 
 # The columns of firewall_events and firewall_rejects, as `iptables_assets.tables` declares them.

@@ -110,6 +110,7 @@ _MONTHS = np.frombuffer(b"JanFebMarAprMayJunJulAugSepOctNovDec", dtype=np.uint8)
 _REPEATED_HEAD = np.frombuffer(syslog.REPEATED_HEAD.encode(), dtype=np.uint8)
 _REPEATED_TIMES = np.frombuffer(syslog.REPEATED_TIMES.encode(), dtype=np.uint8)
 _REPEATED_CLOSE = ord(syslog.REPEATED_CLOSE)
+_MAX_REPEAT = syslog.MAX_REPEAT
 _I_UDP_LEN = _NUM_INDEX["udp_length"]
 _I_ICMP_ID = _NUM_INDEX["icmp_id"]
 _I_ICMP_SEQ = _NUM_INDEX["icmp_seq"]
@@ -506,14 +507,15 @@ def _key(buf, a, b):
 # The wrapper of syslog.REPEATED_*. On a well-formed one this agrees with syslog.unwrap_repeated
 # (test_repeated_messages.py), but keeps the spaces inside the brackets (netfilter fields are
 # read word by word). Malformed ones differ: a message without its `]`, or with spaces after
-# it, is still unwrapped; a count of 0 or of more than 18 digits makes no wrapper.
+# it, is still unwrapped. A count outside 1..MAX_REPEAT (0, or any number of digits beyond)
+# still unwraps, with N = 0: `classify` rejects such a line, sshd reads it as one event.
 @njit(cache=True, boundscheck=False)
 def _unwrap_repeated(buf, s, e):
     """(N, start, end) of the message in `message repeated N times: [ … ]`, else (1, s, e): one line, N events."""
     if not _starts(buf, s, e, _REPEATED_HEAD):
         return 1, s, e
-    n, j = _number(buf, s + len(_REPEATED_HEAD), e, 10)
-    if n <= 0 or not _starts(buf, j, e, _REPEATED_TIMES):
+    n, j = _repeat_count(buf, s + len(_REPEATED_HEAD), e)
+    if n < 0 or not _starts(buf, j, e, _REPEATED_TIMES):
         return 1, s, e
     s = j + len(_REPEATED_TIMES)
     close = e - 1
@@ -521,13 +523,23 @@ def _unwrap_repeated(buf, s, e):
         close -= 1
     if buf[close] == _REPEATED_CLOSE:
         e = close
-    return n, s, e
+    return (n if n <= _MAX_REPEAT else 0), s, e
+
+
+@njit(cache=True, boundscheck=False)
+def _repeat_count(buf, i, e):
+    """(N, next index) of the digits at i, N capped at MAX_REPEAT + 1 so that no count overflows; -1 if none."""
+    value = 0
+    start = i
+    while i < e and _is_digit(buf[i]):
+        value = min(value * 10 + (buf[i] - 48), _MAX_REPEAT + 1)
+        i += 1
+    return (value if i > start else -1), i
 
 
 @njit(cache=True, boundscheck=False)
 def _netfilter(buf, s, e, num, txt, line, flags):
-    """Parse netfilter fields of message [s, e) into row `line`."""
-    weight, s, e = _unwrap_repeated(buf, s, e)
+    """Parse netfilter fields of message [s, e) into row `line`; 0 if it has no IN=/OUT=, else 1."""
     # kernel uptime stamp "[  123.456789] "
     if s < e and buf[s] == 91:
         j = s + 1
@@ -659,7 +671,7 @@ def _netfilter(buf, s, e, num, txt, line, flags):
                 tcp_flags = max(tcp_flags, 0) | (1 << w)
     flags[0, line] = ip_flags
     flags[1, line] = tcp_flags
-    return weight
+    return 1
 
 
 
@@ -673,17 +685,19 @@ def _scan(buf, starts, ends, num, txt, info, flags):
         m = _header(buf, s, e, info, txt, line)
         txt[T_MESSAGE, 0, line] = m
         txt[T_MESSAGE, 1, line] = e
-        weight = _netfilter(buf, m, e, num, txt, line, flags)
+        weight, ms, me = _unwrap_repeated(buf, m, e)
+        found = _netfilter(buf, ms, me, num, txt, line, flags)
         has_in = txt[T_IN_IFACE, 0, line] >= 0
         has_out = txt[T_OUT_IFACE, 0, line] >= 0
         has_src = txt[T_SRC_IP, 0, line] >= 0
-        if weight > 0:
+        if found:
             candidate = ((has_in or has_out) and has_src) or (has_in and has_out) or (has_src and txt[T_DST_IP, 0, line] >= 0)
         else:
             candidate = _candidate(buf, m, e)
         if candidate:
             info[4, line] = 1
             info[5, line] = max(weight, 1)
+            info[9, line] = 1 if weight == 0 else 0  # a repeat count not believed: classify rejects the line
             # Hash from the host on: the same event written to two files hashes the same.
             h = txt[T_HOST, 0, line]
             info[6, line] = _fnv1a(buf, h if h >= 0 else s, e)
@@ -795,8 +809,9 @@ def scan(chunk: bytes, first_line: int, text_fields=PARSED_TEXT) -> pl.DataFrame
     n = len(starts)
     num = np.full((N_NUM, n), -1, dtype=np.int64)
     txt = np.full((N_TXT, 2, n), -1, dtype=np.int64)
-    # fmt, md, local_us, offset_s, candidate, weight, hash, src and dst address kind (4/6/0)
-    info = np.zeros((9, n), dtype=np.int64)
+    # fmt, md, local_us, offset_s, candidate, weight, hash, src and dst address kind (4/6/0),
+    # implausible repeat count
+    info = np.zeros((10, n), dtype=np.int64)
     info[3] = -99999
     flags = np.full((2, n), -1, dtype=np.int64)
     if n:
@@ -814,6 +829,7 @@ def scan(chunk: bytes, first_line: int, text_fields=PARSED_TEXT) -> pl.DataFrame
         "msg_hash": pl.Series(info[6]),
         "src_kind": pl.Series(info[7]),
         "dst_kind": pl.Series(info[8]),
+        "implausible_repeat": pl.Series(info[9].astype(bool)),
         "ip_flag_bits": pl.Series(flags[0]),
         "tcp_flag_bits": _nullable(flags[1]),
     }

@@ -203,12 +203,30 @@ REPEATED_PATTERN = (  # sshd's reading: one space inside each bracket is dropped
     "^" + re.escape(REPEATED_HEAD) + r"(\d+)" + re.escape(REPEATED_TIMES) + " ?(.*?) ?"
     + re.escape(REPEATED_CLOSE) + "$"
 )
+# The largest repeat count believed (leading zeros aside). rsyslog counts a run of identical
+# messages (same text, host, program, pid) and writes the wrapper when a different one arrives;
+# netfilter lines differ packet by packet (ID=, SPT=, LEN=), so real runs are short (the generator
+# plants 2-6). 100,000 would be 10,000 identical lines a second for 10 s, well beyond that, and it
+# caps what one line can expand into (each event is a row): an attacker's count of 10**18 is a
+# reject, not 10**18 rows or a crash. A count of 0 stands for no event at all.
+# Outside 1..MAX_REPEAT a firewall line is an `implausible_repeat_count` reject, an sshd line one event.
+MAX_REPEAT = 100_000
 
 
 def unwrap_repeated(rows: pl.DataFrame) -> pl.DataFrame:
-    """`message` out of its repeat wrapper, with `weight` N (else 1): one line counts as its N events."""
+    """`message` out of its repeat wrapper, with `weight` N (else 1): one line counts as its N events.
+
+    A count outside 1..MAX_REPEAT (0, or a hostile 10**30) is not believed: weight 1, inner message kept."""
     repeated = pl.col("message").str.extract_groups(REPEATED_PATTERN)
     return rows.with_columns(repeated.alias("__r")).with_columns(
-        pl.col("__r").struct.field("1").cast(pl.Int64).fill_null(1).alias("weight"),
+        _plausible_count(pl.col("__r").struct.field("1")).fill_null(1).alias("weight"),
         pl.coalesce(pl.col("__r").struct.field("2"), pl.col("message")).alias("message"),
     ).drop("__r")
+
+
+def _plausible_count(digits: pl.Expr) -> pl.Expr:
+    """The count as Int64 if 1 <= N <= MAX_REPEAT, else null; judged on its text, so no count overflows."""
+    significant = digits.str.strip_chars_start("0")
+    short = significant.str.len_bytes() <= len(str(MAX_REPEAT))
+    n = pl.when(short).then(significant.cast(pl.Int64, strict=False))
+    return pl.when(n.is_between(1, MAX_REPEAT)).then(n)

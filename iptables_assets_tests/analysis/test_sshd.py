@@ -2,13 +2,17 @@
 
 import gzip
 import os
+import tempfile
 from datetime import date, datetime, timezone
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from iptables_assets.analysis import sshd
+from iptables_assets.ingest.syslog import MAX_REPEAT
 from iptables_assets.ingest.logfiles import discover
 from iptables_assets.sample import generate_logs
 
@@ -96,6 +100,33 @@ def test_repeats_count_and_rotated_copies_count_once(tmp_path):
     parsed = sshd.parse_sshd_files(discover(tmp_path, ["secure*"]), "UTC")
     assert parsed.events.height == 3 and parsed.duplicates_removed == 1
     assert set(parsed.events["kind"]) == {"failed_password"}
+
+
+FAILED_ROOT = "Failed password for root from 203.0.113.5 port 22 ssh2"
+
+
+def _repeats(counts: list[str]) -> list[str]:
+    return [f"Nov 27 10:00:{i:02d} gw01 sshd[1]: message repeated {c} times: [ {FAILED_ROOT}]" for i, c in enumerate(counts)]
+
+
+def test_hostile_repeat_counts_count_once_and_never_raise(tmp_path):
+    counts = ["0", "1", str(MAX_REPEAT), str(MAX_REPEAT + 1), str(2**32), str(2**63), "9" * 25, "0" * 30 + "4"]
+    _write(tmp_path, "secure", _repeats(counts))
+    parsed = sshd.parse_sshd_files(discover(tmp_path, ["secure*"]), "UTC")
+    per_line = dict(parsed.events.group_by("line_number").len().iter_rows())
+    assert per_line == {1: 1, 2: 1, 3: MAX_REPEAT, 4: 1, 5: 1, 6: 1, 7: 1, 8: 4}
+    assert set(parsed.events["kind"]) == {"failed_password"} and set(parsed.events["message"]) == {FAILED_ROOT}
+    assert parsed.lines_read == len(counts) and parsed.duplicates_removed == 0
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(st.sampled_from("0123456789"), min_size=1, max_size=40), min_size=1, max_size=8))
+def test_any_repeat_count_is_its_events_when_plausible_else_one(counts):
+    with tempfile.TemporaryDirectory() as folder:
+        _write(Path(folder), "secure", _repeats(counts))
+        events = sshd.parse_sshd_files(discover(Path(folder), ["secure*"]), "UTC").events
+    expected = {i + 1: int(c) if 1 <= int(c) <= MAX_REPEAT else 1 for i, c in enumerate(counts)}
+    assert dict(events.group_by("line_number").len().iter_rows()) == expected
 
 
 def test_generated_logs_exact_counts(tmp_path):
