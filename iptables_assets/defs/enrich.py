@@ -9,10 +9,11 @@ from iptables_assets import progress
 from iptables_assets.defs import partitioned
 from iptables_assets.defs.automation import AFTER_INPUTS_DAILY
 from iptables_assets.defs.metadata import markdown_table
-from iptables_assets.defs.resources import GeoIP, LogSource
+from iptables_assets.defs.resources import GeoIP, LogSource, OutputFolder
 from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
 from iptables_assets.enrich import countries
 from iptables_assets.enrich.geo import GEOIP_CREDIT, geotag
+from iptables_assets.spill import spill
 
 GROUP = "enrich"
 
@@ -24,31 +25,39 @@ def build(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
               kinds={"polars", "parquet"}, check_specs=[schema_check("geotagged_events")],
               metadata=definition_metadata("geotagged_events"), automation_condition=AFTER_INPUTS_DAILY)
     def geotagged_events(context: dg.AssetExecutionContext, geoip: GeoIP, log_source: LogSource,
-                         firewall_events: dict[str, pl.LazyFrame]):
+                         output_folder: OutputFolder, firewall_events: dict[str, pl.LazyFrame]):
         """firewall_events plus the source address's country_code, country_name and address_class."""
+        where, tagged, summaries = partitioned.scratch(context, output_folder.base_path), {}, []
         with geoip.lookup() as lookup:
-            tagged = {date.fromisoformat(day): geotag(firewall_events[day].collect(), lookup)
-                      for day in progress.iterate(sorted(firewall_events), "geo-tagging", "days")}
+            for key in progress.iterate(sorted(firewall_events), "geo-tagging", "days"):
+                frame = geotag(firewall_events[key].collect(), lookup)
+                summaries.append(_summary(frame))
+                tagged[date.fromisoformat(key)] = spill(frame, where, f"geotagged_events/{key}")
             info = lookup.country_info
-        return stored("geotagged_events", partitioned.output(tagged), _metadata(tagged, info),
+        return stored("geotagged_events", partitioned.output(tagged), _metadata(summaries, info),
                       log_source.timezone)
 
     return [geotagged_events, country_reference]
 
 
-def _metadata(tagged: dict[date, pl.DataFrame], info) -> dict:
-    rows = pl.concat(list(tagged.values()), how="vertical_relaxed")
-    located = rows.filter(pl.col("country_code").is_not_null()).height
+def _summary(tagged: pl.DataFrame) -> pl.DataFrame:
+    """A day's events per country and address class (what the metadata adds up)."""
+    return tagged.group_by("country_code", "country_name", "address_class").len("events")
+
+
+def _metadata(summaries: list[pl.DataFrame], info) -> dict:
+    rows = pl.concat(summaries).group_by("country_code", "country_name", "address_class").agg(pl.col("events").sum())
+    total = int(rows["events"].sum() or 0)
+    located = int(rows.filter(pl.col("country_code").is_not_null())["events"].sum() or 0)
     top = (
-        rows.group_by("country_code", "country_name")
-        .len("events")
+        rows.group_by("country_code", "country_name").agg(pl.col("events").sum().cast(pl.UInt32))
         .sort(["events", "country_code"], descending=[True, False], nulls_last=True)
         .head(10)
     )
-    classes = dict(rows.group_by("address_class").len().sort("address_class").iter_rows())
+    classes = dict(rows.group_by("address_class").agg(pl.col("events").sum()).sort("address_class").iter_rows())
     return {
-        "dagster/row_count": rows.height,
-        "share_located": round(located / rows.height, 4) if rows.height else 0.0,
+        "dagster/row_count": total,
+        "share_located": round(located / total, 4) if total else 0.0,
         "address_classes": dg.MetadataValue.json(classes),
         "top_countries": dg.MetadataValue.md(markdown_table(top)),
         "geoip_database": info.database_type,

@@ -21,6 +21,7 @@ from upath import UPath
 
 from iptables_assets import storage
 from iptables_assets.defs import table_checks
+from iptables_assets.spill import Spilled
 
 LOADERS = {pl.DataFrame, pl.LazyFrame, pd.DataFrame}
 
@@ -38,10 +39,12 @@ class TableIOManager(dg.UPathIOManager):
         super().__init__(base_path=base_path)
         self.timezone = timezone
 
-    def dump_to_path(self, context: dg.OutputContext, obj: pl.DataFrame, path: UPath) -> None:
-        if isinstance(obj, pd.DataFrame):
-            obj = pl.from_pandas(obj)
-        storage.write_parquet(path, obj, compression="zstd", statistics=True)
+    def dump_to_path(self, context: dg.OutputContext, obj, path: UPath) -> None:
+        """Store a polars or pandas frame, or a frame a step spilled to scratch (then removed)."""
+        frame = obj.read() if isinstance(obj, Spilled) else pl.from_pandas(obj) if isinstance(obj, pd.DataFrame) else obj
+        storage.write_parquet(path, frame, compression="zstd", statistics=True)
+        if isinstance(obj, Spilled):
+            obj.discard()
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if obj is None:  # an asset that only writes files (frames): nothing to store

@@ -1,9 +1,12 @@
 """Values of daily-partitioned assets in runs that cover one day or a range of days."""
 
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
+
+from iptables_assets import spill
 
 
 def days_of(context: dg.AssetExecutionContext) -> list[date]:
@@ -23,3 +26,14 @@ def output(frames: dict[date, pl.DataFrame]):
     if len(frames) == 1:
         return next(iter(frames.values()))
     return {d.isoformat(): frame for d, frame in frames.items()}
+
+
+_LIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+         dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+
+
+def scratch(context: dg.AssetExecutionContext, out_dir: str) -> Path:
+    """This run's scratch folder for spilled days; those of runs no longer live are removed."""
+    live = {run.run_id for run in context.instance.get_runs(dg.RunsFilter(statuses=_LIVE))}
+    spill.remove_others(out_dir, live | {context.run_id})
+    return spill.folder(out_dir, context.run_id)

@@ -136,7 +136,7 @@ def test_geotagged_events_asset_counts_match_lookup(tmp_path, country_db):
     })], how="diagonal")
     resource = GeoIP(country_db=str(country_db), asn_db=None)
     result = _materialize_with_input(geotagged_events, resource, events, day, tmp_path)
-    tagged = result.output_for_node("geotagged_events")
+    tagged = pl.read_parquet(tmp_path / "out" / "geotagged_events" / f"{day}.parquet")
     assert dict(tagged.group_by("country_code").len().iter_rows()) == {"AU": 2, None: 1, "US": 1}
     meta = result.asset_materializations_for_node("geotagged_events")[0].metadata
     assert meta["share_located"].value == 0.75
@@ -145,7 +145,7 @@ def test_geotagged_events_asset_counts_match_lookup(tmp_path, country_db):
 
 def _materialize_with_input(asset, resource, events: pl.DataFrame, day: str, tmp_path):
     from iptables_assets.defs.io_manager import TableIOManagerFactory
-    from iptables_assets.defs.resources import LogSource
+    from iptables_assets.defs.resources import LogSource, OutputFolder
 
     @dg.asset(name="firewall_events", partitions_def=asset.partitions_def,
               backfill_policy=dg.BackfillPolicy.single_run())
@@ -156,6 +156,7 @@ def _materialize_with_input(asset, resource, events: pl.DataFrame, day: str, tmp
         [firewall_events_stub, asset],
         partition_key=day,
         resources={"geoip": resource, "log_source": LogSource(log_dir=str(tmp_path)),
+                   "output_folder": OutputFolder(base_path=str(tmp_path / "out")),
                    "io_manager": TableIOManagerFactory(base_path=str(tmp_path / "out"))},
     )
 
