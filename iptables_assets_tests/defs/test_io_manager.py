@@ -84,3 +84,34 @@ def test_a_partitioned_step_gets_its_day_as_one_frame(out):
     assert dg.materialize([_stored_counts(), one_day], selection=[one_day], resources=resources,
                           partition_key="2026-01-02").success
     assert seen["frame"]["events"].to_list() == [11, 5]
+
+
+def test_a_spilled_day_is_stored_like_a_frame_and_its_scratch_removed(tmp_path):
+    """A step that spills each day to scratch gets the same stored bytes as returning the
+    frame; the scratch file and its empty folders are gone; a dead run's scratch is removed
+    by the next step that spills, a live one's is kept."""
+    from iptables_assets import spill
+
+    frame = pl.concat([_counts("2026-01-02", 22, 7), _counts("2026-01-02", 80, 1)])
+    where = spill.folder(tmp_path / "out", "run-1")
+    spilled = spill.spill(frame, where, "daily_port_counts/2026-01-02")
+
+    @dg.asset(name="daily_port_counts", partitions_def=DAILY)
+    def from_scratch():
+        return spilled
+
+    @dg.asset(name="daily_port_counts", partitions_def=DAILY)
+    def from_memory():
+        return frame
+
+    for asset, out in ((from_scratch, tmp_path / "out"), (from_memory, tmp_path / "direct")):
+        assert dg.materialize([asset], partition_key="2026-01-02",
+                              resources={"io_manager": TableIOManagerFactory(base_path=str(out))}).success
+    stored = (tmp_path / "out" / "daily_port_counts" / "2026-01-02.parquet").read_bytes()
+    assert stored == (tmp_path / "direct" / "daily_port_counts" / "2026-01-02.parquet").read_bytes()
+    assert not spilled.path.exists() and not (tmp_path / "out" / spill.SPILL_FOLDER).exists()
+
+    for run in ("dead-run", "live-run"):
+        spill.spill(frame, spill.folder(tmp_path / "out", run), "x")
+    assert spill.remove_others(tmp_path / "out", {"live-run"}) == ["dead-run"]
+    assert sorted(p.name for p in (tmp_path / "out" / spill.SPILL_FOLDER).iterdir()) == ["live-run"]
