@@ -125,6 +125,7 @@ def spill_logs(files: Sequence[LogFile], config: ParseConfig, anchors: dict[str,
         for counts in syslog.read_newest_first(files, read, lambda c: c.first, anchors):
             counted.append(counts)
             shown.update(counts.file.size)
+    shutil.rmtree(folder / "_raw", ignore_errors=True)
     return Spilled(folder, config, counted)
 
 
