@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -88,49 +89,33 @@ def _generate(args: argparse.Namespace) -> int:
 def _parse(args: argparse.Namespace) -> int:
     """Parse files/folders. A file that cannot be read stops with one line naming it (exit 1);
     unreadable paths found inside a folder and damaged compressed files are named on stderr
-    (and in --summary) while the rest is parsed. Output files are replaced atomically."""
-    from iptables_assets.atomic import write_atomic
-    from iptables_assets.ingest.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig, parse_paths
+    (and in --summary) while the rest is parsed. Every file is read once into spill files in a
+    temporary folder, then the outputs are written day by day (memory stays bounded)."""
+    from iptables_assets import parse_output
+    from iptables_assets.ingest.logfiles import discover
+    from iptables_assets.ingest.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig, spill_logs
 
     tz = settings.check_timezone(args.tz, "--tz")
     trusted = tuple(p for p in args.trusted.split(",") if p) if args.trusted else DEFAULT_TRUSTED_PROGRAMS
     for path in args.paths:
         if not path.exists():
             raise settings.ConfigError(f"{str(path)!r} does not exist")
+    if args.format == "parquet" and not args.output and not args.summary:
+        raise settings.ConfigError("--format parquet needs -o FILE")
     blocked: list[tuple[str, str]] = []
-    try:
-        result = parse_paths(args.paths, ParseConfig(tz=tz, trusted_programs=trusted), unreadable=blocked)
-    except OSError as error:
-        print(f"iptables-assets: cannot read {str(error.filename or '')!r}: {error.strerror or error}", file=sys.stderr)
-        return 1
-    problems = {**dict(blocked), **result.damaged_files}
-    for path, reason in problems.items():
+    with tempfile.TemporaryDirectory(prefix="iptables-assets-parse-") as scratch:
+        try:
+            files = [f for path in args.paths for f in discover(path, unreadable=blocked)]
+            spilled = spill_logs(files, ParseConfig(tz=tz, trusted_programs=trusted), None, Path(scratch))
+        except OSError as error:
+            print(f"iptables-assets: cannot read {str(error.filename or '')!r}: {error.strerror or error}",
+                  file=sys.stderr)
+            return 1
+        parse_output.write(spilled, args.output, args.format == "parquet", args.rejects, args.summary)
+    for path, reason in {**dict(blocked), **spilled.counts.damaged_files}.items():
         print(f"iptables-assets: warning: {path}: {reason}", file=sys.stderr)
-
-    def write(target: Path, writer) -> None:
-        """Regular files are replaced atomically; /dev/stdout, pipes and the like written directly."""
-        if target.exists() and not target.is_file():
-            writer(str(target))
-        else:
-            write_atomic(target, writer)
-
-    if args.rejects:
-        write(args.rejects, result.rejects.write_ndjson)
     if args.summary:
-        print(json.dumps({**result.summary(), "unreadable_paths": dict(blocked)}, indent=2))
-        return 0
-    if args.format == "parquet":
-        if not args.output:
-            raise settings.ConfigError("--format parquet needs -o FILE")
-        write(args.output, lambda target: result.records.write_parquet(target, compression="zstd"))
-        return 0
-    records = result.records.with_columns(
-        result.records["timestamp"].dt.strftime("%Y-%m-%dT%H:%M:%S%.6f%:z").alias("timestamp")
-    )
-    if args.output:
-        write(args.output, records.write_ndjson)
-    else:
-        sys.stdout.write(records.write_ndjson())
+        print(json.dumps({**spilled.counts.summary(), "unreadable_paths": dict(blocked)}, indent=2))
     return 0
 
 

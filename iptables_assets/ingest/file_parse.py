@@ -31,7 +31,7 @@ def parse_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfi
     ignored = 0
     damage: list[str] = []
     chunks = iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage)
-    for rows in _in_threads(chunks, lambda item: classify_chunk(item[1], item[0], config), config.threads):
+    for rows in in_threads(chunks, lambda item: classify_chunk(item[1], item[0], config), config.threads):
         timeline.append(rows.select("line_number", "md", "ts"))
         kind = pl.col("kind")
         records.append(rows.filter(kind == "record").drop("kind", "raw_line", "md", "ts"))
@@ -47,7 +47,7 @@ def parse_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfi
     return parsed
 
 
-def _in_threads(items: Iterator[T], work: Callable[[T], R], threads: int) -> Iterator[R]:
+def in_threads(items: Iterator[T], work: Callable[[T], R], threads: int) -> Iterator[R]:
     """work(item) for each item, in order, with up to `threads` items in flight (the scanner
     and polars release the GIL, so chunks are classified on several cores)."""
     if threads <= 1:
@@ -65,26 +65,12 @@ def _in_threads(items: Iterator[T], work: Callable[[T], R], threads: int) -> Ite
 
 def _assemble(file: LogFile, times: pl.DataFrame, records: pl.DataFrame, rejects: pl.DataFrame,
               ignored: int, config: ParseConfig) -> FileParse:
-    """One file's records and rejects with resolved timestamps. A record whose date does not
-    exist (Feb 29 of a common year, a skipped DST hour) becomes a `bad_timestamp` reject; a
-    reject without a readable header takes the time of the line before it."""
-    # Every line has a timeline row, in order from line 1: gather by line number - 1.
+    """One file's records and rejects with resolved timestamps."""
     stamps = times["ts"]
-    records = records.with_columns(stamps.gather(records["line_number"] - 1).alias("timestamp"))
-    if records["timestamp"].null_count():
-        bad = records.filter(pl.col("timestamp").is_null())
-        records = records.filter(pl.col("timestamp").is_not_null())
-        bad = bad.with_columns(pl.lit("bad_timestamp").alias("kind"), _raw_lines(file, bad["line_number"], config))
-        rejects = pl.concat([rejects, bad.drop("timestamp")], how="diagonal_relaxed")
-    filled = stamps.forward_fill().backward_fill()
-    fallback = pl.lit(file.mtime_datetime).dt.convert_time_zone("UTC")
-    index = rejects["line_number"] - 1
-    rejects = rejects.with_columns(
-        pl.coalesce(stamps.gather(index), filled.gather(index), fallback).alias("timestamp"),
-        pl.col("kind").alias("reason"),
-        # A reject is one raw line, even a "message repeated N times" one.
-        pl.lit(1, dtype=pl.Int64).alias("weight"),
-    ).drop("kind")
+    records, bad = with_record_times(records, stamps)
+    if bad.height:
+        rejects = pl.concat([rejects, as_bad_timestamps(file, bad, config)], how="diagonal_relaxed")
+    rejects = with_reject_times(rejects, reject_times(times, file))
     stamps = stamps.drop_nulls()
     records = records.with_columns(pl.lit(file.relative).alias("source_file"))
     rejects = rejects.with_columns(pl.lit(file.relative).alias("source_file"))
@@ -98,6 +84,40 @@ def _assemble(file: LogFile, times: pl.DataFrame, records: pl.DataFrame, rejects
         first=stamps.min() if stamps.len() else None,
         last=stamps.max() if stamps.len() else None,
     )
+
+
+def with_record_times(records: pl.DataFrame, stamps: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Records with their line's resolved time, and those whose date does not exist (Feb 29 of
+    a common year, a skipped DST hour), which become `bad_timestamp` rejects."""
+    # Every line has a timeline row, in order from line 1: gather by line number - 1.
+    records = records.with_columns(stamps.gather(records["line_number"] - 1).alias("timestamp"))
+    if not records["timestamp"].null_count():
+        return records, records.clear()
+    return records.filter(pl.col("timestamp").is_not_null()), records.filter(pl.col("timestamp").is_null())
+
+
+def as_bad_timestamps(file: LogFile, bad: pl.DataFrame, config: ParseConfig) -> pl.DataFrame:
+    """Records whose date does not exist, as rejects with their raw lines (read again: rare)."""
+    return bad.with_columns(pl.lit("bad_timestamp").alias("kind"), _raw_lines(file, bad["line_number"], config)
+                            ).drop("timestamp")
+
+
+def reject_times(times: pl.DataFrame, file: LogFile) -> pl.Series:
+    """The time of each line for a reject: its own, else that of the line before it (after it at
+    the start of a file), else the file's mtime."""
+    fallback = pl.lit(file.mtime_datetime).dt.convert_time_zone("UTC")
+    stamps = pl.col("ts")
+    return times.select(pl.coalesce(stamps, stamps.forward_fill().backward_fill(), fallback)).to_series()
+
+
+def with_reject_times(rejects: pl.DataFrame, times: pl.Series) -> pl.DataFrame:
+    """Rejects with their line's time (`reject_times`), reason, and weight 1."""
+    return rejects.with_columns(
+        times.gather(rejects["line_number"] - 1).alias("timestamp"),
+        pl.col("kind").alias("reason"),
+        # A reject is one raw line, even a "message repeated N times" one.
+        pl.lit(1, dtype=pl.Int64).alias("weight"),
+    ).drop("kind")
 
 
 def _raw_lines(file: LogFile, line_numbers: pl.Series, config: ParseConfig) -> pl.Series:

@@ -31,8 +31,8 @@ def combine(parsed: Sequence[FileParse], config: ParseConfig) -> ParseResult:
     del records
     rej, rej_removed = deduplicate(_concat(rejects), order)
     tz = config.tz
-    rec = _finish(rec, RECORD_COLUMNS, tz)
-    rej = _finish(rej, REJECT_COLUMNS, tz)
+    rec = finish(rec, RECORD_COLUMNS, tz)
+    rej = finish(rej, REJECT_COLUMNS, tz)
     return ParseResult(
         records=rec,
         rejects=rej,
@@ -76,16 +76,30 @@ def deduplicate(rows: pl.DataFrame | None, file_order: dict[str, int]) -> tuple[
     return rows.drop("__msg_hash", "__file", "__row")[indices], total - kept
 
 
-def _finish(rows: pl.DataFrame | None, columns: Sequence[str], tz: str) -> pl.DataFrame:
+def finish(rows: pl.DataFrame | None, columns: Sequence[str], tz: str) -> pl.DataFrame:
     """Final schema: the public columns in order, timestamps in the logs' time zone, sorted."""
-    schema = record_schema(tz) if columns is RECORD_COLUMNS else reject_schema(tz)
     if rows is None or rows.height == 0:
-        return pl.DataFrame(schema=schema)
+        return pl.DataFrame(schema=_schema(columns, tz))
+    return sort_rows(with_columns_of(rows, columns, tz))
+
+
+def _schema(columns: Sequence[str], tz: str) -> dict[str, pl.DataType]:
+    return record_schema(tz) if columns is RECORD_COLUMNS else reject_schema(tz)
+
+
+def with_columns_of(rows: pl.DataFrame, columns: Sequence[str], tz: str, extra: Sequence[str] = ()) -> pl.DataFrame:
+    """The public `columns` in order with their declared types (absent ones null), timestamps in
+    the logs' time zone, then the `extra` columns as they are (spill files keep what dedup needs)."""
+    schema = _schema(columns, tz)
     present = set(rows.columns)
-    rows = rows.select(
-        pl.col(c).cast(schema[c]) if c in present else pl.lit(None, dtype=schema[c]).alias(c)
-        for c in columns
+    return rows.select(
+        *(pl.col(c).cast(schema[c]) if c in present else pl.lit(None, dtype=schema[c]).alias(c) for c in columns),
+        *extra,
     ).with_columns(pl.col("timestamp").dt.convert_time_zone(tz))
+
+
+def sort_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """Rows in their published order: by time, then file and line."""
     order = ["timestamp", "source_file", "line_number"]
     if rows.select(_in_order(order)).item():  # usual for one file: skip a full copy
         return rows

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
 
 import polars as pl
 
@@ -40,6 +41,9 @@ class ParseConfig:
     trusted_programs: tuple[str, ...] = DEFAULT_TRUSTED_PROGRAMS
     chunk_bytes: int = 8 << 20
     threads: int = min(4, os.cpu_count() or 1)
+    # A streamed parse deduplicates and writes at most about this many records at a time
+    # (more only when that many share one timestamp): what bounds its memory.
+    batch_rows: int = 250_000
 
 
 @dataclass
@@ -56,14 +60,30 @@ class FileParse:
     last: datetime | None
     damage: str | None = None  # why reading stopped early (truncated/corrupt compressed file)
 
+    @property
+    def reject_lines(self) -> int:
+        return self.rejects.height
+
 
 @dataclass
-class ParseResult:
-    """Records and rejects of a set of files after cross-file deduplication, with counts."""
+class FileCounts:
+    """What one file held once its rows went to spill files: counts and time span, no rows."""
 
-    records: pl.DataFrame
-    rejects: pl.DataFrame
-    files: list[FileParse]
+    file: LogFile
+    lines: int
+    ignored: int
+    record_lines: int
+    reject_lines: int
+    record_weight: int  # events its record lines stand for (`message repeated N times` counts N)
+    first: datetime | None
+    last: datetime | None
+    damage: str | None = None
+
+
+class Totals:
+    """Sums over the files read and the summary, shared by in-memory and streamed results."""
+
+    files: list
     duplicates_removed: int
     reject_duplicates_removed: int
     repeated_extra: int
@@ -82,31 +102,77 @@ class ParseResult:
 
     @property
     def reject_lines(self) -> int:
-        return sum(f.rejects.height for f in self.files)
+        return sum(f.reject_lines for f in self.files)
 
     @property
     def damaged_files(self) -> dict[str, str]:
         """{file: why reading stopped early} of the damaged compressed files read."""
         return {f.file.relative: f.damage for f in self.files if f.damage}
 
-    def rejects_by_reason(self) -> dict[str, int]:
-        return dict(sorted(Counter(self.rejects["reason"].to_list()).items()))
-
     def summary(self) -> dict:
         return {
             "files": len(self.files),
             "lines_read": self.lines_read,
             "record_lines": self.record_lines,
-            "records": self.records.height,
+            "records": self.record_count,
             "ignored_lines": self.ignored,
             "reject_lines": self.reject_lines,
-            "rejects": self.rejects.height,
+            "rejects": self.reject_count,
             "rejects_by_reason": self.rejects_by_reason(),
             "duplicates_removed": self.duplicates_removed,
             "reject_duplicates_removed": self.reject_duplicates_removed,
             "repeated_message_extra_events": self.repeated_extra,
             "damaged_files": self.damaged_files,
         }
+
+
+@dataclass
+class ParseResult(Totals):
+    """Records and rejects of a set of files after cross-file deduplication, with counts."""
+
+    records: pl.DataFrame
+    rejects: pl.DataFrame
+    files: list[FileParse]
+    duplicates_removed: int
+    reject_duplicates_removed: int
+    repeated_extra: int
+
+    @property
+    def record_count(self) -> int:
+        return self.records.height
+
+    @property
+    def reject_count(self) -> int:
+        return self.rejects.height
+
+    def rejects_by_reason(self) -> dict[str, int]:
+        return dict(sorted(Counter(self.rejects["reason"].to_list()).items()))
+
+
+@dataclass
+class ParseCounts(Totals):
+    """The counts of a streamed parse (rows went to files): what `ParseResult.summary` reports."""
+
+    files: list[FileCounts]
+    record_count: int = 0
+    reject_count: int = 0
+    duplicates_removed: int = 0
+    reject_duplicates_removed: int = 0
+    repeated_extra: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+    def rejects_by_reason(self) -> dict[str, int]:
+        return dict(sorted((k, v) for k, v in self.reasons.items() if v))
+
+
+@dataclass
+class DayParse(ParseCounts):
+    """`parse_days`: each requested day's events and rejects as Parquet files, and the counts."""
+
+    events: dict[date, Path] = field(default_factory=dict)  # folder/<day>/events.parquet
+    rejects: dict[date, Path] = field(default_factory=dict)  # folder/<day>/rejects.parquet
+    events_per_day: dict[date, int] = field(default_factory=dict)
+    rejects_per_day: dict[date, int] = field(default_factory=dict)
 
 
 def record_schema(tz: str) -> dict[str, pl.DataType]:

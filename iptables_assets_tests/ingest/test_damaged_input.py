@@ -230,7 +230,8 @@ def _refuse_listing(monkeypatch, folder: Path) -> None:
     real = os.scandir
 
     def scandir(path="."):
-        if os.fspath(path) == str(folder):
+        # shutil.rmtree lists by file descriptor (an int): those folders are not the one refused
+        if not isinstance(path, int) and os.fspath(path) == str(folder):
             raise PermissionError(13, "Permission denied", os.fspath(path))
         return real(path)
 

@@ -1,0 +1,120 @@
+"""Spilled pieces -> each day's records and rejects, deduplicated and sorted exactly as
+`merging.combine` does for all files at once, one bounded batch at a time.
+
+Duplicates share their timestamp (the dedup key is time + message hash), so they fall on the
+same day, and in the same batch when a big day is cut at timestamps: deduplicating day by day,
+batch by batch, counts exactly what deduplicating everything together counts.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import polars as pl
+
+from iptables_assets.ingest.merging import deduplicate, finish
+from iptables_assets.ingest.parse_types import RECORD_COLUMNS, REJECT_COLUMNS, ParseConfig, ParseCounts
+
+# What counting a day that is not kept needs: the dedup key, weights and the reasons.
+_COUNTED = ("timestamp", "source_file", "msg_hash", "weight")
+
+
+@dataclass
+class DayBatch:
+    """Records and rejects of one day, or of one time range of it (final columns, sorted)."""
+
+    day: date
+    records: pl.DataFrame
+    rejects: pl.DataFrame
+
+
+def merge_days(folder: Path, counts: ParseCounts, config: ParseConfig,
+               keep: Callable[[date], bool] | None = None) -> Iterator[DayBatch]:
+    """Every day's batches in time order, the days `keep` refuses only counted (not yielded);
+    `counts` gets the totals. Each day's pieces are deleted once it is done."""
+    order = {f.file.relative: i for i, f in enumerate(sorted(counts.files, key=lambda f: f.file.relative))}
+    for folder_of_day in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("_")):
+        day = date.fromisoformat(folder_of_day.name)
+        wanted = keep is None or keep(day)
+        records = sorted(folder_of_day.glob("*.records.parquet"))
+        rejects = sorted(folder_of_day.glob("*.rejects.parquet"))
+        spans = _spans((records, rejects), config.batch_rows)
+        for low, high in _ranges(spans, config.batch_rows):
+            rec = _merge(_within(records, spans, low, high), low, high, order, counts, wanted, RECORD_COLUMNS, config.tz)
+            rej = _merge(_within(rejects, spans, low, high), low, high, order, counts, wanted, REJECT_COLUMNS, config.tz)
+            if wanted:
+                yield DayBatch(day, rec, rej)
+        shutil.rmtree(folder_of_day)
+
+
+def _spans(kinds: Sequence[Sequence[Path]], batch_rows: int) -> pl.DataFrame | None:
+    """Each piece's time span (microseconds) and times when the day has more than `batch_rows`
+    rows, records and rejects together (None: the day is merged whole)."""
+    scans = [pl.scan_parquet(paths, include_file_paths="path") for paths in kinds if paths]
+    if sum(scan.select(pl.len()).collect().item() for scan in scans) <= batch_rows:
+        return None
+    stamp = pl.col("timestamp").dt.epoch("us")
+    return pl.concat([
+        scan.group_by("path", maintain_order=True).agg(stamp.alias("stamps"), stamp.min().alias("low"),
+                                                       stamp.max().alias("high"))
+        for scan in scans
+    ]).collect()
+
+
+def _ranges(spans: pl.DataFrame | None, batch_rows: int) -> list[tuple[int | None, int | None]]:
+    """Time ranges [low, high) (microseconds, None: open) of at most about `batch_rows` rows
+    each, never cutting between rows of the same timestamp."""
+    if spans is None:
+        return [(None, None)]
+    stamps = spans["stamps"].explode().sort()
+    cuts = sorted({c for c in stamps.gather(range(batch_rows, stamps.len(), batch_rows)).to_list() if c > stamps[0]})
+    bounds = [None, *cuts, None]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _within(paths: Sequence[Path], spans: pl.DataFrame | None, low: int | None, high: int | None) -> list[Path]:
+    """The pieces that can hold rows of [low, high) (all of them when the day is not cut)."""
+    if spans is None:
+        return list(paths)
+    overlapping = spans.filter((pl.col("high") >= low) if low is not None else pl.lit(True),
+                               (pl.col("low") < high) if high is not None else pl.lit(True))
+    found = set(overlapping["path"].to_list())
+    return [p for p in paths if str(p) in found]
+
+
+def _merge(paths: Sequence[Path], low: int | None, high: int | None, order: dict[str, int], counts: ParseCounts,
+           wanted: bool, columns: Sequence[str], tz: str) -> pl.DataFrame | None:
+    """The deduplicated rows of one range (None when only counted), counted into `counts`."""
+    is_records = columns is RECORD_COLUMNS
+    narrow = _COUNTED if is_records else (*_COUNTED, "reason")
+    rows, removed = deduplicate(_load(paths, low, high, None if wanted else narrow), order)
+    height = 0 if rows is None else rows.height
+    if is_records:
+        counts.duplicates_removed += removed
+        counts.record_count += height
+    else:
+        counts.reject_duplicates_removed += removed
+        counts.reject_count += height
+        counts.reasons.update(Counter(dict(rows["reason"].value_counts().iter_rows())) if height else {})
+    return finish(rows, columns, tz) if wanted else None
+
+
+def _load(paths: Sequence[Path], low: int | None, high: int | None, columns: Sequence[str] | None) -> pl.DataFrame | None:
+    """The pieces' rows in reading order (files, then chunks, then lines), within [low, high)."""
+    if not paths:
+        return None
+    frame = pl.scan_parquet(paths)
+    if columns is not None:
+        frame = frame.select(columns)
+    stamp = pl.col("timestamp").dt.epoch("us")
+    if low is not None:
+        frame = frame.filter(stamp >= low)
+    if high is not None:
+        frame = frame.filter(stamp < high)
+    rows = frame.collect()
+    return rows if rows.height else None

@@ -1,0 +1,126 @@
+"""One log file -> Parquet pieces of its records and rejects in one folder per day, read once.
+
+A file's years are known only at its end (RFC 3164 has none: they count back from the last
+line), so each chunk's rows are first written as they are (Arrow IPC, `_raw/`), and only a slim
+timeline of every line stays in memory. At the end of the file the timeline is resolved and
+every chunk is read back, given its times and written as pieces under `<day>/` (Parquet,
+named `<file>-<chunk>` so that a day's pieces sort in reading order, as `parse_files`
+concatenates them). `day_merge` then deduplicates one day (or part of one) at a time.
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+
+from iptables_assets.ingest import syslog
+from iptables_assets.ingest.classify import classify_chunk
+from iptables_assets.ingest.file_parse import (
+    as_bad_timestamps, in_threads, reject_times, with_record_times, with_reject_times,
+)
+from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
+from iptables_assets.ingest.merging import with_columns_of
+from iptables_assets.ingest.parse_types import RECORD_COLUMNS, REJECT_COLUMNS, FileCounts, ParseConfig
+
+DEDUP_COLUMNS = ("msg_hash", "weight")  # kept beside the public columns until deduplication
+_KINDS = {"ignored": 0, "record": 1}  # timeline codes; every other kind is a reject (2)
+_REJECT_KEEP = ("line_number", "host", "program", "kind", "raw_line", "msg_hash", "weight")
+
+
+def spill_file(file: LogFile, anchor: datetime, config: ParseConfig, folder: Path, tag: str) -> FileCounts:
+    """Read one file (chunks classified on `config.threads` threads) and leave its rows as
+    pieces under `folder/<day>/`, named from `tag` (its place in reading order)."""
+    raw = folder / "_raw" / tag
+    raw.mkdir(parents=True, exist_ok=True)
+    damage: list[str] = []
+    chunks = enumerate(iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage))
+    parts = list(in_threads(chunks, lambda item: _classify_to_disk(item, config, raw), config.threads))
+    times = _resolve([p.pop("timeline") for p in parts], anchor, config.tz)
+    counts = _route_file(file, times, parts, config, folder, tag)
+    shutil.rmtree(raw)
+    counts.damage = damage[0] if damage else None
+    return counts
+
+
+def _classify_to_disk(item: tuple[int, tuple[int, bytes]], config: ParseConfig, raw: Path) -> dict:
+    """Classify one chunk; write its records and rejects to `raw`; keep its timeline and counts."""
+    index, (first_line, chunk) = item
+    rows = classify_chunk(chunk, first_line, config)
+    kind = pl.col("kind")
+    records = rows.filter(kind == "record").drop("kind", "raw_line", "md", "ts")
+    rejects = rows.filter((kind != "record") & (kind != "ignored")).select(_REJECT_KEEP)
+    part = {"index": index, "records": raw / f"{index:06d}.records.arrow", "rejects": raw / f"{index:06d}.rejects.arrow"}
+    records.write_ipc(part["records"], compression="uncompressed")
+    rejects.write_ipc(part["rejects"], compression="uncompressed")
+    # md fits 32 bits; the cast also copies it out of the scanner's arrays, which it would keep alive
+    part["timeline"] = rows.select(pl.col("md").cast(pl.Int32), "ts",
+                                   kind.replace_strict(_KINDS, default=2, return_dtype=pl.Int8).alias("kind"))
+    return part
+
+
+def _resolve(timeline: list[pl.DataFrame], anchor: datetime, tz: str) -> pl.DataFrame:
+    """Every line's time (`ts`, UTC; null where its date does not exist) and kind code."""
+    if not timeline:
+        return pl.DataFrame(schema={"md": pl.Int64, "ts": pl.Datetime("us", "UTC"), "kind": pl.Int8})
+    return syslog.resolve_timestamps(pl.concat(timeline).with_columns(pl.col("md").cast(pl.Int64)), anchor, tz)
+
+
+def _route_file(file: LogFile, times: pl.DataFrame, parts: list[dict], config: ParseConfig, folder: Path,
+                tag: str) -> FileCounts:
+    """Give every chunk's rows their times and write them to their days; bad dates last."""
+    stamps, fill = times["ts"], reject_times(times, file)
+    routed = list(in_threads(iter(parts), lambda p: _route_part(p, stamps, fill, file, config, folder, tag),
+                             config.threads))
+    bad = [b for _, _, b in routed if b.height]
+    reject_lines = int((times["kind"] == 2).sum())
+    if bad:
+        bad_rejects = as_bad_timestamps(file, pl.concat(bad, how="diagonal_relaxed"), config)
+        _write_days(_finish_rejects(bad_rejects, fill, file, config.tz), folder, f"{tag}-z.rejects")
+        reject_lines += sum(b.height for b in bad)
+    dated = stamps.drop_nulls()
+    return FileCounts(
+        file=file,
+        lines=times.height,
+        ignored=int((times["kind"] == 0).sum()),
+        record_lines=sum(n for n, _, _ in routed),
+        reject_lines=reject_lines,
+        record_weight=sum(w for _, w, _ in routed),
+        first=dated.min() if dated.len() else None,
+        last=dated.max() if dated.len() else None,
+    )
+
+
+def _route_part(part: dict, stamps: pl.Series, fill: pl.Series, file: LogFile, config: ParseConfig,
+                folder: Path, tag: str) -> tuple[int, int, pl.DataFrame]:
+    """One chunk's rows to their days: (record lines, their events, records with a bad date)."""
+    name = f"{tag}-c{part['index']:06d}"
+    records, bad = with_record_times(pl.read_ipc(part["records"]), stamps)
+    records = with_columns_of(records.with_columns(pl.lit(file.relative).alias("source_file")),
+                              RECORD_COLUMNS, config.tz, DEDUP_COLUMNS)
+    _write_days(records, folder, f"{name}.records")
+    _write_days(_finish_rejects(pl.read_ipc(part["rejects"]), fill, file, config.tz), folder, f"{name}.rejects")
+    return records.height, int(records["weight"].sum() or 0), bad
+
+
+def _finish_rejects(rejects: pl.DataFrame, fill: pl.Series, file: LogFile, tz: str) -> pl.DataFrame:
+    rejects = with_reject_times(rejects, fill).with_columns(pl.lit(file.relative).alias("source_file"))
+    return with_columns_of(rejects, REJECT_COLUMNS, tz, DEDUP_COLUMNS)
+
+
+def _write_days(rows: pl.DataFrame, folder: Path, name: str) -> None:
+    """Rows as `folder/<day>/<name>.parquet`, one piece per day they fall on (in the logs' zone)."""
+    if rows.height == 0:
+        return
+    days = rows["timestamp"].dt.date()
+    first, last = days.min(), days.max()
+    if first == last:
+        pieces = {(first,): rows}
+    else:
+        pieces = rows.with_columns(days.alias("__day")).partition_by("__day", as_dict=True, include_key=False)
+    for (day,), piece in pieces.items():
+        target = folder / day.isoformat()
+        target.mkdir(exist_ok=True)
+        piece.write_parquet(target / f"{name}.parquet", compression="lz4", statistics=False)
