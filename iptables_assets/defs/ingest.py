@@ -1,6 +1,5 @@
 """Ingest: raw log files -> file inventory -> firewall events and rejects, and sshd events, per day."""
 
-from collections import Counter
 from datetime import date
 
 import dagster as dg
@@ -14,7 +13,9 @@ from iptables_assets.defs.resources import Analysis, GeoIP, LogSource, OutputFol
 from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
 from iptables_assets.enrich.geo import geotag
 from iptables_assets.ingest import inventory as inv
-from iptables_assets.ingest.parsing import ParseResult, parse_files, split_by_day
+from iptables_assets.ingest.parse_types import DayParse
+from iptables_assets.ingest.parsing import parse_days, split_by_day
+from iptables_assets.spill import Spilled
 
 GROUP = "ingest"
 
@@ -103,29 +104,29 @@ def _firewall_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> 
         group_name=GROUP,
         retry_policy=retries,
     )
-    def parsed_firewall_logs(
-        context: dg.AssetExecutionContext, log_source: LogSource, analysis: Analysis, log_file_inventory: pl.DataFrame
-    ):
+    def parsed_firewall_logs(context: dg.AssetExecutionContext, log_source: LogSource, analysis: Analysis,
+                             output_folder: OutputFolder, log_file_inventory: pl.DataFrame):
         """Parse the log files that can hold the run's days (one pass over each file for a whole
-        range of days); events and rejects per day, checked in this step."""
+        range of days, about one day in memory at a time); events and rejects per day, checked
+        in this step."""
         config = log_source.parse_config()
         days = partitioned.days_of(context)
         files, anchors = _files_for(log_file_inventory, days, config.tz)
         context.log.info(f"reading {len(files)} files for {days[0]}..{days[-1]}")
+        where = partitioned.scratch(context, output_folder.base_path) / "firewall"
         try:
-            result = parse_files(files, config, anchors=anchors)
+            result = parse_days(files, config, anchors=anchors, days=days, folder=where)
         except OSError as error:
             raise unreadable(error) from error
-        events = split_by_day(result.records, days)
-        rejects = split_by_day(result.rejects, days)
-        yield stored("firewall_events", partitioned.output(events), _event_metadata(result, events, files),
-                          config.tz)
+        events = {day: Spilled(result.events[day]) for day in days}
+        rejects = {day: Spilled(result.rejects[day]) for day in days}
+        facts = {day: _day_facts(day, events[day]) for day in days}
+        yield stored("firewall_events", partitioned.output(events), _event_metadata(result, facts, files), config.tz)
         yield stored("firewall_rejects", partitioned.output(rejects), _reject_metadata(rejects), config.tz)
-        yield checks.check_partition_days(events)
-        yield checks.check_complete(events)
-        yield checks.check_reject_rate(
-            sum(f.height for f in events.values()), sum(f.height for f in rejects.values()), analysis.reject_rate_warn
-        )
+        yield checks.check_partition_days({day: f["misplaced"] for day, f in facts.items()})
+        yield checks.check_complete(sum(f["missing"] for f in facts.values()))
+        yield checks.check_reject_rate(sum(result.events_per_day[d] for d in days),
+                                       sum(result.rejects_per_day[d] for d in days), analysis.reject_rate_warn)
         yield checks.check_log_files_intact(result.damaged_files)
 
     return parsed_firewall_logs
@@ -140,10 +141,22 @@ def _files_for(inventory: pl.DataFrame, days: list[date], tz: str, family=None):
     return files, {r["relative"]: r["year_anchor"] for r in rows.iter_rows(named=True)}
 
 
-def _event_metadata(result: ParseResult, events: dict[date, pl.DataFrame], files) -> dict:
-    rows = sum(f.height for f in events.values())
-    stamps = pl.concat([f.select("timestamp") for f in events.values()])["timestamp"]
-    per_day = pl.DataFrame({"day": [str(d) for d in events], "events": [f.height for f in events.values()]})
+def _day_facts(day: date, events: Spilled) -> dict:
+    """What the checks and metadata need of a day's events, read from its scratch file."""
+    return events.scan().select(
+        pl.len().alias("rows"),
+        (pl.col("timestamp").dt.date() != day).sum().alias("misplaced"),
+        pl.any_horizontal(pl.col("src_ip", "dst_ip", "action").is_null()).sum().alias("missing"),
+        pl.col("timestamp").min().alias("first"),
+        pl.col("timestamp").max().alias("last"),
+    ).collect().row(0, named=True)
+
+
+def _event_metadata(result: DayParse, facts: dict[date, dict], files) -> dict:
+    rows = sum(f["rows"] for f in facts.values())
+    firsts = [f["first"] for f in facts.values() if f["first"] is not None]
+    lasts = [f["last"] for f in facts.values() if f["last"] is not None]
+    per_day = pl.DataFrame({"day": [str(d) for d in facts], "events": [f["rows"] for f in facts.values()]})
     metadata = {
         "dagster/row_count": rows,
         "files_read": dg.MetadataValue.md("\n".join(f"- `{f.relative}`" for f in files) or "none"),
@@ -153,22 +166,18 @@ def _event_metadata(result: ParseResult, events: dict[date, pl.DataFrame], files
         "repeated_message_extra_events": result.repeated_extra,
         "rejects_by_reason": dg.MetadataValue.json(result.rejects_by_reason()),
         "damaged_files": dg.MetadataValue.json(result.damaged_files),
-        "first_timestamp": str(stamps.min()) if rows else "",
-        "last_timestamp": str(stamps.max()) if rows else "",
+        "first_timestamp": str(min(firsts)) if firsts else "",
+        "last_timestamp": str(max(lasts)) if lasts else "",
     }
-    if len(events) > 1:
+    if len(facts) > 1:
         metadata["events_per_day"] = dg.MetadataValue.md(markdown_table(per_day))
     return metadata
 
 
-def _reject_metadata(rejects: dict[date, pl.DataFrame]) -> dict:
-    reasons = Counter()
-    for frame in rejects.values():
-        reasons.update(frame["reason"].to_list())
-    return {
-        "dagster/row_count": sum(f.height for f in rejects.values()),
-        "rejects_by_reason": dg.MetadataValue.json(dict(sorted(reasons.items()))),
-    }
+def _reject_metadata(rejects: dict[date, Spilled]) -> dict:
+    reasons = pl.concat([r.scan().select("reason").collect() for r in rejects.values()])
+    counts = dict(reasons.group_by("reason").len().sort("reason").iter_rows())
+    return {"dagster/row_count": reasons.height, "rejects_by_reason": dg.MetadataValue.json(counts)}
 
 
 def _sshd_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> dg.AssetsDefinition:
