@@ -18,6 +18,7 @@ from iptables_assets.defs.metadata import markdown_table
 from iptables_assets.defs.resources import Analysis, LogSource, OutputFolder
 from iptables_assets.defs.table_checks import definition_metadata, empty, schema_check, stored
 from iptables_assets.publish.exports import bounded_frame, csv_frame
+from iptables_assets.spill import spill
 
 GROUP = "analysis"
 EVERY_DAY = dg.AssetIn(metadata={"allow_missing_partitions": True})  # a whole history reads the days there are
@@ -54,27 +55,25 @@ def _daily_aggregates(daily: dg.PartitionsDefinition) -> dg.AssetsDefinition:
         group_name=GROUP,
     )
     def daily_aggregates(context: dg.AssetExecutionContext, analysis: Analysis, log_source: LogSource,
-                         geotagged_events: dict[str, pl.LazyFrame]):
+                         output_folder: OutputFolder, geotagged_events: dict[str, pl.LazyFrame]):
         """Aggregate each day's geo-tagged events (counted traffic only) and detect that day's
-        scans, one day in memory at a time."""
-        traffic = analysis.traffic()
+        scans, one day in memory at a time (each day's tables spilled to scratch)."""
+        traffic, where = analysis.traffic(), partitioned.scratch(context, output_folder.base_path)
         tables = {name: {} for name in DAILY_TABLES}
+        tops = {name: [] for name in DAILY_TABLES}
         mismatched = {}
         for key in progress.iterate(sorted(geotagged_events), "daily aggregates", "days"):
             day, events = date.fromisoformat(key), geotagged_events[key].collect()
-            counted = agg.counted(events, traffic)
-            summary = agg.source_summary(counted)
-            tables["daily_country_counts"][day] = countries = agg.country_counts(counted)
-            tables["daily_port_counts"][day] = agg.port_counts(counted)
-            tables["daily_country_port_counts"][day] = agg.country_port_counts(counted)
-            tables["daily_source_summary"][day] = summary
-            tables["daily_port_scans"][day] = agg.daily_port_scans(summary, analysis.scan_threshold)
-            tables["daily_traffic_breakdown"][day] = agg.traffic_breakdown(events, traffic)
-            total = int(countries["events"].sum() or 0)
-            if total != counted.height or (countries["events"] < 0).any():
-                mismatched[str(day)] = {"events": counted.height, "sum_of_countries": total}
+            made = _aggregate_day(events, traffic, analysis.scan_threshold)
+            for name, frame in made.items():
+                tables[name][day] = spill(frame, where, f"{name}/{key}")
+                tops[name].append(_top_of(name, frame))
+            counted, total = made["daily_traffic_breakdown"].filter(pl.col("counted"))["events"].sum(), \
+                made["daily_country_counts"]["events"].sum()
+            if total != counted or (made["daily_country_counts"]["events"] < 0).any():
+                mismatched[key] = {"events": int(counted or 0), "sum_of_countries": int(total or 0)}
         for name, frames in tables.items():
-            yield stored(name, partitioned.output(frames), _daily_metadata(name, frames), log_source.timezone)
+            yield stored(name, partitioned.output(frames), _daily_metadata(name, tops[name]), log_source.timezone)
         yield dg.AssetCheckResult(
             check_name=COUNTS_CONSISTENT.name, asset_key=COUNTS_CONSISTENT.asset_key, passed=not mismatched,
             metadata={"mismatched_days": dg.MetadataValue.json(mismatched)},
@@ -83,12 +82,32 @@ def _daily_aggregates(daily: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     return daily_aggregates
 
 
-def _daily_metadata(name: str, frames: dict) -> dict:
-    rows = pl.concat(list(frames.values()), how="vertical_relaxed")
+def _aggregate_day(events: pl.DataFrame, traffic, scan_threshold: int) -> dict[str, pl.DataFrame]:
+    """The six daily tables of one day's geo-tagged events."""
+    counted = agg.counted(events, traffic)
+    summary = agg.source_summary(counted)
+    return {
+        "daily_country_counts": agg.country_counts(counted),
+        "daily_port_counts": agg.port_counts(counted),
+        "daily_country_port_counts": agg.country_port_counts(counted),
+        "daily_source_summary": summary,
+        "daily_port_scans": agg.daily_port_scans(summary, scan_threshold),
+        "daily_traffic_breakdown": agg.traffic_breakdown(events, traffic),
+    }
+
+
+def _top_of(name: str, frame: pl.DataFrame) -> pl.DataFrame:
+    """A day's value per key of a daily table, and its rows (what the metadata adds up)."""
     _text, key, value = DAILY_TABLES[name]
+    return frame.group_by(key).agg(pl.col(value).sum(), pl.len().alias("rows"))
+
+
+def _daily_metadata(name: str, tops: list[pl.DataFrame]) -> dict:
+    _text, key, value = DAILY_TABLES[name]
+    rows = pl.concat(tops, how="vertical_relaxed")
     top = rows.group_by(key).agg(pl.col(value).sum()).sort([value, key], descending=[True, False],
                                                           nulls_last=True).head(10)
-    return {"dagster/row_count": rows.height, "top": dg.MetadataValue.md(markdown_table(top))}
+    return {"dagster/row_count": int(rows["rows"].sum() or 0), "top": dg.MetadataValue.md(markdown_table(top))}
 
 
 def history(asset: str, days: dict, columns: list[str] | None = None) -> tuple[pl.DataFrame, list[date], list[date]]:
