@@ -53,8 +53,8 @@ def _classify_to_disk(item: tuple[int, tuple[int, bytes]], config: ParseConfig, 
     records = rows.filter(kind == "record").drop("kind", "raw_line", "md", "ts")
     rejects = rows.filter((kind != "record") & (kind != "ignored")).select(_REJECT_KEEP)
     part = {"index": index, "records": raw / f"{index:06d}.records.arrow", "rejects": raw / f"{index:06d}.rejects.arrow"}
-    records.write_ipc(part["records"], compression="uncompressed")
-    rejects.write_ipc(part["rejects"], compression="uncompressed")
+    for frame, target in ((records, part["records"]), (rejects, part["rejects"])):  # read back soon: no compression
+        frame.write_ipc(target, compression="uncompressed", compat_level=pl.CompatLevel.newest())
     # md fits 32 bits; the cast also copies it out of the scanner's arrays, which it would keep alive
     part["timeline"] = rows.select(pl.col("md").cast(pl.Int32), "ts",
                                    kind.replace_strict(_KINDS, default=2, return_dtype=pl.Int8).alias("kind"))
