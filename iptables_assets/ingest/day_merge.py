@@ -58,8 +58,7 @@ def _spans(kinds: Sequence[Sequence[Path]], batch_rows: int) -> dict[str, tuple[
     paths = [p for group in kinds for p in group]
     if sum(pl.scan_parquet(group).select(pl.len()).collect().item() for group in kinds if group) <= batch_rows:
         return None
-    stamp = pl.col("timestamp").dt.epoch("us")
-    pieces = [frame.to_series() for frame in pl.collect_all([pl.scan_parquet(p).select(stamp) for p in paths])]
+    pieces = [_read(p, ["timestamp"])["timestamp"].dt.epoch("us") for p in paths]
     return {str(p): (piece.min(), piece.max(), piece) for p, piece in zip(paths, pieces)}
 
 
@@ -100,15 +99,21 @@ def _merge(paths: Sequence[Path], low: int | None, high: int | None, order: dict
 
 def _load(paths: Sequence[Path], low: int | None, high: int | None, columns: Sequence[str] | None) -> pl.DataFrame | None:
     """The pieces' rows in reading order (files, then chunks, then lines), within [low, high)."""
-    if not paths:
-        return None
-    frame = pl.scan_parquet(paths)
-    if columns is not None:
-        frame = frame.select(columns)
     stamp = pl.col("timestamp").dt.epoch("us")
-    if low is not None:
-        frame = frame.filter(stamp >= low)
-    if high is not None:
-        frame = frame.filter(stamp < high)
-    rows = frame.collect()
-    return rows if rows.height else None
+    frames = []
+    for path in paths:
+        frame = _read(path, columns)
+        if low is not None:
+            frame = frame.filter(stamp >= low)
+        if high is not None:
+            frame = frame.filter(stamp < high)
+        frames.append(frame)
+    rows = pl.concat(frames) if frames else None
+    return rows if rows is not None and rows.height else None
+
+
+def _read(path: Path, columns: Sequence[str] | None) -> pl.DataFrame:
+    """One piece; a chunk moved as it was gets its times from the file beside it."""
+    times = path.with_name(path.name.removesuffix(".parquet") + ".times.parquet")
+    frame = pl.read_parquet(path, columns=columns)
+    return frame.with_columns(pl.read_parquet(times).to_series()) if times.exists() else frame
