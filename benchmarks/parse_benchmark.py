@@ -32,10 +32,12 @@ from harness import (
     CLI, REPO, Run, load, machine_info, measure, median, print_profile, source_fingerprint, warn_if_changed,
 )
 
-# Targets from the issue.
-TARGET_PLAIN_LINES_PER_S = 500_000
+# Targets from the issues (14, parts 0 and 2). Marginal lines/s leave out the fixed cost (the
+# median parse of a 10-line file: interpreter, imports, the compiled scanner's cache).
+TARGET_FIXED_S = 0.8
+TARGET_PLAIN_MARGINAL_LINES_PER_S = 1_000_000
 TARGET_GZIP_RATIO = 0.70
-TARGET_PEAK_RSS_BYTES = 1.5e9
+TARGET_PEAK_RSS_BYTES = 1.0e9
 
 GENERATOR_VERSION = 1  # bump when the generated content changes, so old files are not reused
 SEED = 20_240_601
@@ -318,18 +320,31 @@ def warm_cache(*paths: Path) -> None:
                 pass
 
 
+def fixed_cost(workdir: Path, data: Dataset, runs: int) -> float:
+    """Median wall time of parsing the first 10 lines of the input: what every run pays anyway."""
+    small = workdir / "10-lines" / "syslog"
+    small.parent.mkdir(parents=True, exist_ok=True)
+    with open(data.plain, "rb") as handle:
+        small.write_bytes(b"".join(handle.readline() for _ in range(10)))
+    stamp = data.plain.stat().st_mtime
+    os.utime(small, (stamp, stamp))
+    times = [run_parser(small, small.with_suffix(".parquet"), small.with_suffix(".log")).wall_s for _ in range(runs)]
+    print(f"fixed cost (10 lines): {', '.join(f'{t:.2f}' for t in times)} s", flush=True)
+    return median(times)
+
+
 # --------------------------------------------------------------------------- report
 
 
-def report(data: Dataset, results: list[Result], runs: int) -> bool:
-    width = 128
+def report(data: Dataset, results: list[Result], runs: int, fixed: float) -> bool:
+    width = 140
     print()
     print("=" * width)
     print(f"iptables-assets parse benchmark — {data.lines:,} lines "
           f"({data.netfilter_lines:,} netfilter, {data.lines - data.netfilter_lines:,} other), "
           f"{runs} fresh-process runs each, medians")
     print("-" * width)
-    header = (f"{'input':<6} {'size MB':>8} {'parse s':>8} {'lines/s':>11} {'peak RSS MB':>12} "
+    header = (f"{'input':<6} {'size MB':>8} {'parse s':>8} {'lines/s':>11} {'marginal':>11} {'peak RSS MB':>12} "
               f"{'baseline':<22} {'base s':>7} {'base lines/s':>13} {'parse/base':>10} {'records':>10}")
     print(header)
     all_ok = True
@@ -350,9 +365,10 @@ def report(data: Dataset, results: list[Result], runs: int) -> bool:
         blps = data.lines / bt if base else float("nan")
         ratio = lps / blps if base else float("nan")
         rec = f"{r.records:,}" if r.records is not None else "?"
-        print(f"{r.label:<6} {size:>8.0f} {t:>8.2f} {lps:>11,.0f} {rss / 1e6:>12,.0f} "
+        marginal = data.lines / (t - fixed) if t > fixed else float("nan")
+        print(f"{r.label:<6} {size:>8.0f} {t:>8.2f} {lps:>11,.0f} {marginal:>11,.0f} {rss / 1e6:>12,.0f} "
               f"{r.baseline_cmd:<22} {bt:>7.3f} {blps:>13,.0f} {ratio:>10.3f} {rec:>10}")
-        r._summary = (t, lps, rss, ratio)  # type: ignore[attr-defined]
+        r._summary = (t, marginal, rss, ratio)  # type: ignore[attr-defined]
     print("-" * width)
     print("per run (parser wall s / CPU s user+sys / peak RSS MB | baseline wall s); CPU s is less "
           "sensitive than wall time to other load on the machine:")
@@ -371,15 +387,18 @@ def report(data: Dataset, results: list[Result], runs: int) -> bool:
     def mark(ok: bool) -> str:
         return "PASS" if ok else "MISS"
 
+    ok = fixed < TARGET_FIXED_S
+    all_ok &= ok
+    print(f"  [{mark(ok)}] fixed cost (a 10-line file) < {TARGET_FIXED_S} s: {fixed:.2f} s")
     by_label = {r.label: r for r in results}
     plain = by_label.get("plain")
     gz = by_label.get("gzip")
     if plain is not None and hasattr(plain, "_summary"):
-        _, lps, _, _ = plain._summary
-        ok = lps >= TARGET_PLAIN_LINES_PER_S
+        _, marginal, _, _ = plain._summary
+        ok = marginal >= TARGET_PLAIN_MARGINAL_LINES_PER_S
         all_ok &= ok
-        print(f"  [{mark(ok)}] plain text >= {TARGET_PLAIN_LINES_PER_S:,} lines/s: {lps:,.0f} lines/s "
-              f"({lps / TARGET_PLAIN_LINES_PER_S:.0%} of target)")
+        print(f"  [{mark(ok)}] plain text >= {TARGET_PLAIN_MARGINAL_LINES_PER_S:,} lines/s past the fixed cost: "
+              f"{marginal:,.0f} lines/s ({marginal / TARGET_PLAIN_MARGINAL_LINES_PER_S:.0%} of target)")
     if gz is not None and hasattr(gz, "_summary"):
         _, _, _, ratio = gz._summary
         ok = ratio >= TARGET_GZIP_RATIO
@@ -453,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         warm_cache(data.plain, data.gz)
         source_before = source_fingerprint()
         print(f"load average before: {load()}; iptables_assets source {source_before}")
+        fixed = fixed_cost(workdir, data, args.runs)
         results = []
         for label in inputs:
             if label == "plain":
@@ -478,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
             results.append(r)
         source_after = source_fingerprint()
         print(f"load average after: {load()}; iptables_assets source {source_after}")
-        ok = report(data, results, args.runs)
+        ok = report(data, results, args.runs, fixed)
         warn_if_changed(source_before, source_after)
 
     if args.profile:

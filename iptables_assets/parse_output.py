@@ -74,4 +74,4 @@ def _parquet(batches: Iterator[DayBatch], sink: IO[bytes], tz: str) -> None:
         for batch in batches:
             yield batch.records
 
-    register_io_source(source, schema=record_schema(tz)).sink_parquet(sink, compression="zstd")
+    register_io_source(source, schema=record_schema(tz)).sink_parquet(sink, compression="zstd", row_group_size=1 << 16)

@@ -133,15 +133,18 @@ def _validate_addresses(frame: pl.DataFrame) -> pl.DataFrame:
     """
     src, dst = pl.col("src_ip"), pl.col("dst_ip")
     v6 = pl.concat([
-        frame.filter(pl.col("src_kind") == 6)["src_ip"], frame.filter(pl.col("dst_kind") == 6)["dst_ip"]
+        frame["src_ip"].filter(frame["src_kind"] == 6), frame["dst_ip"].filter(frame["dst_kind"] == 6)
     ]).unique()
+    # IPv6-looking text -> compressed form (None: not an address), replaced by text, not under a
+    # when/then that would look up every row: the scanner gives every candidate row holding the
+    # same text the same kind (other rows are ignored lines, whose addresses are never kept).
     canonical = {v: _canonical_ipv6(v) for v in v6.to_list()}
 
-    def fixed(col: pl.Expr, kind: pl.Expr) -> pl.Expr:
-        return pl.when(kind == 6).then(col.replace_strict(canonical, default=None, return_dtype=pl.String)).otherwise(col)
+    def fixed(col: pl.Expr) -> pl.Expr:
+        return col.replace(canonical) if canonical else col
 
-    src_fixed = fixed(src, pl.col("src_kind"))
-    dst_fixed = fixed(dst, pl.col("dst_kind"))
+    src_fixed = fixed(src)
+    dst_fixed = fixed(dst)
     present = (src.str.len_bytes() > 0) & (dst.str.len_bytes() > 0)
     bad = (pl.col("src_kind") == 0) | (pl.col("dst_kind") == 0) | src_fixed.is_null() | dst_fixed.is_null()
     return frame.with_columns(

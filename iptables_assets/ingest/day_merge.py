@@ -52,39 +52,32 @@ def merge_days(folder: Path, counts: ParseCounts, config: ParseConfig,
         shutil.rmtree(folder_of_day)
 
 
-def _spans(kinds: Sequence[Sequence[Path]], batch_rows: int) -> pl.DataFrame | None:
-    """Each piece's time span (microseconds) and times when the day has more than `batch_rows`
-    rows, records and rejects together (None: the day is merged whole)."""
-    scans = [pl.scan_parquet(paths, include_file_paths="path") for paths in kinds if paths]
-    if sum(scan.select(pl.len()).collect().item() for scan in scans) <= batch_rows:
+def _spans(kinds: Sequence[Sequence[Path]], batch_rows: int) -> dict[str, tuple[int, int, pl.Series]] | None:
+    """Each piece's time span (microseconds) when the day holds more than `batch_rows` rows,
+    records and rejects together (None: the day is merged whole), and where to cut it."""
+    paths = [p for group in kinds for p in group]
+    if sum(pl.scan_parquet(group).select(pl.len()).collect().item() for group in kinds if group) <= batch_rows:
         return None
-    stamp = pl.col("timestamp").dt.epoch("us")
-    return pl.concat([
-        scan.group_by("path", maintain_order=True).agg(stamp.alias("stamps"), stamp.min().alias("low"),
-                                                       stamp.max().alias("high"))
-        for scan in scans
-    ]).collect()
+    pieces = [_read(p, ["timestamp"])["timestamp"].dt.epoch("us") for p in paths]
+    return {str(p): (piece.min(), piece.max(), piece) for p, piece in zip(paths, pieces)}
 
 
-def _ranges(spans: pl.DataFrame | None, batch_rows: int) -> list[tuple[int | None, int | None]]:
+def _ranges(spans: dict | None, batch_rows: int) -> list[tuple[int | None, int | None]]:
     """Time ranges [low, high) (microseconds, None: open) of at most about `batch_rows` rows
     each, never cutting between rows of the same timestamp."""
     if spans is None:
         return [(None, None)]
-    stamps = spans["stamps"].explode().sort()
+    stamps = pl.concat([s for _, _, s in spans.values()]).sort()
     cuts = sorted({c for c in stamps.gather(range(batch_rows, stamps.len(), batch_rows)).to_list() if c > stamps[0]})
     bounds = [None, *cuts, None]
     return list(zip(bounds[:-1], bounds[1:]))
 
 
-def _within(paths: Sequence[Path], spans: pl.DataFrame | None, low: int | None, high: int | None) -> list[Path]:
+def _within(paths: Sequence[Path], spans: dict | None, low: int | None, high: int | None) -> list[Path]:
     """The pieces that can hold rows of [low, high) (all of them when the day is not cut)."""
     if spans is None:
         return list(paths)
-    overlapping = spans.filter((pl.col("high") >= low) if low is not None else pl.lit(True),
-                               (pl.col("low") < high) if high is not None else pl.lit(True))
-    found = set(overlapping["path"].to_list())
-    return [p for p in paths if str(p) in found]
+    return [p for p in paths if (low is None or spans[str(p)][1] >= low) and (high is None or spans[str(p)][0] < high)]
 
 
 def _merge(paths: Sequence[Path], low: int | None, high: int | None, order: dict[str, int], counts: ParseCounts,
@@ -106,15 +99,21 @@ def _merge(paths: Sequence[Path], low: int | None, high: int | None, order: dict
 
 def _load(paths: Sequence[Path], low: int | None, high: int | None, columns: Sequence[str] | None) -> pl.DataFrame | None:
     """The pieces' rows in reading order (files, then chunks, then lines), within [low, high)."""
-    if not paths:
-        return None
-    frame = pl.scan_parquet(paths)
-    if columns is not None:
-        frame = frame.select(columns)
     stamp = pl.col("timestamp").dt.epoch("us")
-    if low is not None:
-        frame = frame.filter(stamp >= low)
-    if high is not None:
-        frame = frame.filter(stamp < high)
-    rows = frame.collect()
-    return rows if rows.height else None
+    frames = []
+    for path in paths:
+        frame = _read(path, columns)
+        if low is not None:
+            frame = frame.filter(stamp >= low)
+        if high is not None:
+            frame = frame.filter(stamp < high)
+        frames.append(frame)
+    rows = pl.concat(frames) if frames else None
+    return rows if rows is not None and rows.height else None
+
+
+def _read(path: Path, columns: Sequence[str] | None) -> pl.DataFrame:
+    """One piece; a chunk moved as it was gets its times from the file beside it."""
+    times = path.with_name(path.name.removesuffix(".parquet") + ".times.parquet")
+    frame = pl.read_parquet(path, columns=columns)
+    return frame.with_columns(pl.read_parquet(times).to_series()) if times.exists() else frame

@@ -64,9 +64,12 @@ def deduplicate(rows: pl.DataFrame | None, file_order: dict[str, int]) -> tuple[
     per_file = rows.group_by(key + ["__file"]).agg(
         pl.col("weight").sum().alias("__n"), pl.col("__row").min().alias("__first")
     )
-    per_event = per_file.sort("__file").group_by(key, maintain_order=True).agg(
-        pl.col("__n").max().alias("__n"), pl.col("__first").first().alias("__first")
-    )
+    if rows["__file"].n_unique() == 1:  # one file: its counts are the events' (no second pass)
+        per_event = per_file
+    else:
+        per_event = per_file.sort("__file").group_by(key, maintain_order=True).agg(
+            pl.col("__n").max().alias("__n"), pl.col("__first").first().alias("__first")
+        )
     total = int(rows["weight"].sum())
     kept = int(per_event["__n"].sum())
     if per_event.height == rows.height and total == rows.height:

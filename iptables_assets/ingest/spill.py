@@ -1,15 +1,18 @@
 """One log file -> Parquet pieces of its records and rejects in one folder per day, read once.
 
 A file's years are known only at its end (RFC 3164 has none: they count back from the last
-line), so each chunk's rows are first written as they are (Arrow IPC, `_raw/`), and only a slim
-timeline of every line stays in memory. At the end of the file the timeline is resolved and
-every chunk is read back, given its times and written as pieces under `<day>/` (Parquet,
-named `<file>-<chunk>` so that a day's pieces sort in reading order, as `parse_files`
-concatenates them). `day_merge` then deduplicates one day (or part of one) at a time.
+line), so each chunk's rows are first written without their times (`_raw/`: records as Parquet
+in their final columns, rejects as Arrow IPC), and only a slim timeline of every line stays in
+memory. At the end of the file the timeline is resolved. A chunk whose records all fall on one
+day is moved as it is to `<day>/`, its times beside it (`.times.parquet`); other chunks, and
+rejects, are read back, given their times and written as one piece per day. Pieces are named
+`<file>-<chunk>` so that a day's pieces sort in reading order, as `parse_files` concatenates
+them. `day_merge` then deduplicates one day (or part of one) at a time.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +22,7 @@ import polars as pl
 from iptables_assets.ingest import syslog
 from iptables_assets.ingest.classify import classify_chunk
 from iptables_assets.ingest.file_parse import (
-    as_bad_timestamps, in_threads, reject_times, with_record_times, with_reject_times,
+    as_bad_timestamps, in_threads, reject_times, with_reject_times,
 )
 from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
 from iptables_assets.ingest.merging import with_columns_of
@@ -37,7 +40,8 @@ def spill_file(file: LogFile, anchor: datetime, config: ParseConfig, folder: Pat
     raw.mkdir(parents=True, exist_ok=True)
     damage: list[str] = []
     chunks = enumerate(iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage))
-    parts = list(in_threads(chunks, lambda item: _classify_to_disk(item, config, raw), config.threads))
+    parts = list(in_threads(chunks, lambda item: _classify_to_disk(item, config, raw, file.relative),
+                            config.threads))
     times = _resolve([p.pop("timeline") for p in parts], anchor, config.tz)
     counts = _route_file(file, times, parts, config, folder, tag)
     shutil.rmtree(raw)
@@ -45,16 +49,19 @@ def spill_file(file: LogFile, anchor: datetime, config: ParseConfig, folder: Pat
     return counts
 
 
-def _classify_to_disk(item: tuple[int, tuple[int, bytes]], config: ParseConfig, raw: Path) -> dict:
-    """Classify one chunk; write its records and rejects to `raw`; keep its timeline and counts."""
+def _classify_to_disk(item: tuple[int, tuple[int, bytes]], config: ParseConfig, raw: Path, relative: str) -> dict:
+    """Classify one chunk; write its records (final columns, no times yet) and rejects to `raw`;
+    keep its timeline."""
     index, (first_line, chunk) = item
     rows = classify_chunk(chunk, first_line, config)
     kind = pl.col("kind")
-    records = rows.filter(kind == "record").drop("kind", "raw_line", "md", "ts")
+    records = rows.filter(kind == "record").drop("kind", "raw_line", "md", "ts").with_columns(
+        pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("timestamp"), pl.lit(relative).alias("source_file"))
+    part = {"index": index, "records": raw / f"{index:06d}.records.parquet", "rejects": raw / f"{index:06d}.rejects.arrow"}
+    with_columns_of(records, RECORD_COLUMNS, config.tz, DEDUP_COLUMNS).write_parquet(
+        part["records"], compression="lz4", statistics=False)
     rejects = rows.filter((kind != "record") & (kind != "ignored")).select(_REJECT_KEEP)
-    part = {"index": index, "records": raw / f"{index:06d}.records.arrow", "rejects": raw / f"{index:06d}.rejects.arrow"}
-    records.write_ipc(part["records"], compression="uncompressed")
-    rejects.write_ipc(part["rejects"], compression="uncompressed")
+    rejects.write_ipc(part["rejects"], compression="uncompressed", compat_level=pl.CompatLevel.newest())
     # md fits 32 bits; the cast also copies it out of the scanner's arrays, which it would keep alive
     part["timeline"] = rows.select(pl.col("md").cast(pl.Int32), "ts",
                                    kind.replace_strict(_KINDS, default=2, return_dtype=pl.Int8).alias("kind"))
@@ -97,11 +104,20 @@ def _route_part(part: dict, stamps: pl.Series, fill: pl.Series, file: LogFile, c
                 folder: Path, tag: str) -> tuple[int, int, pl.DataFrame]:
     """One chunk's rows to their days: (record lines, their events, records with a bad date)."""
     name = f"{tag}-c{part['index']:06d}"
-    records, bad = with_record_times(pl.read_ipc(part["records"]), stamps)
-    records = with_columns_of(records.with_columns(pl.lit(file.relative).alias("source_file")),
-                              RECORD_COLUMNS, config.tz, DEDUP_COLUMNS)
-    _write_days(records, folder, f"{name}.records")
     _write_days(_finish_rejects(pl.read_ipc(part["rejects"]), fill, file, config.tz), folder, f"{name}.rejects")
+    lines = pl.read_parquet(part["records"], columns=["line_number", "weight"])
+    times = stamps.gather(lines["line_number"] - 1).dt.convert_time_zone(config.tz).alias("timestamp")
+    days = times.dt.date()
+    if lines.height and not times.null_count() and days.min() == days.max():  # the usual chunk: moved as it is
+        target = folder / days[0].isoformat()
+        target.mkdir(exist_ok=True)
+        times.to_frame().write_parquet(target / f"{name}.records.times.parquet", compression="lz4", statistics=False)
+        os.replace(part["records"], target / f"{name}.records.parquet")
+        return lines.height, int(lines["weight"].sum() or 0), pl.DataFrame()
+    records = pl.read_parquet(part["records"]).with_columns(times)
+    bad = records.filter(pl.col("timestamp").is_null())
+    records = records.filter(pl.col("timestamp").is_not_null())
+    _write_days(records, folder, f"{name}.records")
     return records.height, int(records["weight"].sum() or 0), bad
 
 

@@ -132,3 +132,45 @@ def test_cli_streams_parquet_and_names_nothing_on_failure(logs, tmp_path, capsys
     assert main(["parse", str(logs), "--summary"]) == 0
     assert json.loads(capsys.readouterr().out)["files"] == len(discover(logs))
     assert [p.name for p in tmp_path.iterdir()] == ["out.parquet"]  # no temporary left behind
+
+
+_PEAK_OF_A_STREAMED_PARSE = """
+import resource, sys, tempfile
+from pathlib import Path
+from iptables_assets import parse_output
+from iptables_assets.ingest.logfiles import discover
+from iptables_assets.ingest.parsing import ParseConfig, spill_logs
+with tempfile.TemporaryDirectory() as scratch:
+    spilled = spill_logs(discover(sys.argv[1]), ParseConfig(chunk_bytes=256 << 10, batch_rows=5000), None, Path(scratch))
+    parse_output.write(spilled, Path(scratch) / "out.parquet", True, None, False)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+def _two_days_of_drops(path: Path, lines: int) -> Path:
+    template = ("Jan {d:2d} {h:02d}:{m:02d}:{s:02d} gw kernel: [UFW BLOCK] IN=eth0 OUT= "
+                "MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=198.51.{a}.{b} DST=203.0.113.10 LEN=44 "
+                "TOS=0x00 PREC=0x00 TTL=243 ID={i} PROTO=TCP SPT={p} DPT={q} WINDOW=1024 RES=0x00 SYN URGP=0\n")
+    path.parent.mkdir(parents=True)
+    with open(path, "w") as handle:
+        for i in range(lines):
+            t = i * 172_800 // lines
+            handle.write(template.format(d=1 + t // 86400, h=t // 3600 % 24, m=t // 60 % 60, s=t % 60, a=i % 256,
+                                         b=i // 256 % 256, i=i % 65536, p=1024 + i % 60000, q=i % 1024))
+    return path
+
+
+def test_peak_memory_of_a_streamed_parse_hardly_grows_with_the_input(tmp_path):
+    """Memory smoke test in fresh processes: 4x the lines (60,000 -> 240,000, hundreds of small
+    chunks) add little to the peak RSS; holding the rows (parse_files) adds about 200 MB here."""
+    import subprocess
+    import sys
+
+    peaks = []
+    for lines in (60_000, 240_000):
+        log = _two_days_of_drops(tmp_path / str(lines) / "messages", lines)
+        done = subprocess.run([sys.executable, "-c", _PEAK_OF_A_STREAMED_PARSE, str(log)], capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        peaks.append(int(done.stdout))
+    assert peaks[1] - peaks[0] < 60, peaks
