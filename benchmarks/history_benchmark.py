@@ -604,11 +604,13 @@ def child(step: str, layout: Layout, cprofile_top: int = 0, chunk_days: int = 0,
                 ASSET_PARTITION_RANGE_END_TAG: (layout.new_day - timedelta(days=1)).isoformat(),
             })
             result["frame_steps_s"] = result["step_s"]
-            result["per_frame_s"] = {
-                key.path[-1]: instance.get_latest_materialization_event(key).asset_materialization.metadata[
-                    "median_seconds_per_frame"].value
+            frames_metadata = {
+                key.path[-1]: instance.get_latest_materialization_event(key).asset_materialization.metadata
                 for key in (dg.AssetKey(f"{n}_frames") for n in ("drops_map", "well_known_ports", "top_ports"))
             }
+            result["per_frame_s"] = {k: m["median_seconds_per_frame"].value for k, m in frames_metadata.items()}
+            result["frames_per_second"] = {k: m["frames_per_second"].value for k, m in frames_metadata.items()
+                                           if "frames_per_second" in m}
             result["films_s"] = run(BENCH_FILMS_JOB)
             result["gif_bytes"] = {p.stem: p.stat().st_size for p in (layout.out / "journal" / "animations").glob("*.gif")}
             result["work_s"] = result["frames_s"] + result["films_s"]
@@ -742,7 +744,10 @@ def report(layout: Layout, manifest: dict, runs: dict[str, list[Run]], baselines
                     f"history part {median([r.result['history_s'] for r in good]):.2f} s")
         if step == "animation":
             r = good[0].result
-            note = ("frames: " + ", ".join(f"{k} {v:.2f} s/frame" for k, v in r["per_frame_s"].items())
+            fps = r.get("frames_per_second", {})
+            note = (f"frames job {r['frames_s']:.1f} s: "
+                    + ", ".join(f"{k} {v * 1000:.1f} ms/frame" + (f" ({fps[k]} frames/s)" if k in fps else "")
+                                for k, v in r["per_frame_s"].items())
                     + "; GIFs: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["step_s"].items() if k != "journal_report")
                     + "; sizes: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in r["gif_bytes"].items()))
         if step == "figures":

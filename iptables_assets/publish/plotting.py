@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import LinearSegmentedColormap, Normalize, to_hex
+from matplotlib.colors import LinearSegmentedColormap, Normalize, to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
@@ -47,6 +47,12 @@ class Ramp:
             return NO_DATA
         return to_hex(self.cmap(_norm(vmax)(min(value, vmax))))
 
+    def colours(self, values: np.ndarray, vmax: float) -> np.ndarray:
+        """`colour` of many values at once, as 8-bit RGB rows (recoloured animation frames)."""
+        rgb = np.round(self.cmap(_norm(vmax)(np.minimum(values, vmax)))[:, :3] * 255)
+        rgb[~(values > 0)] = np.round(np.array(to_rgb(NO_DATA)) * 255)
+        return rgb.astype(np.uint8)
+
 
 DROPS_RAMP = Ramp("#300000", "#E00000")  # world maps, as in the reference notebook
 PORTS_RAMP = Ramp("#500000", "#E00000")  # port tiles
@@ -70,7 +76,7 @@ def _footer(fig: Figure, text: str | None, width_chars: int) -> None:
 def _corner(fig: Figure, text: str | None) -> None:
     """The date label of an animation frame, in the figure's top-right corner."""
     if text:
-        fig.text(0.995, 0.99, text, ha="right", va="top", **CORNER_STYLE, zorder=10)
+        fig.text(0.995, 0.99, text, ha="right", va="top", **CORNER_STYLE, zorder=10, gid="corner")
 
 
 def _colourbar(fig: Figure, ax, ramp: Ramp, vmax: float, label: str, truncated: bool, **kwargs) -> None:
@@ -135,12 +141,10 @@ def world_map(
     ax.set_global()
     codes = sorted(paths)
     colours = [ramp.colour(values.get(code, 0), scale) for code in codes]
-    ax.add_collection(
-        PathCollection(
-            [paths[c] for c in codes], facecolors=colours, edgecolors=BORDER, linewidths=0.3,
-            transform=ax.transData,
-        )
-    )
+    countries = PathCollection([paths[c] for c in codes], facecolors=colours, edgecolors=BORDER, linewidths=0.3,
+                               transform=ax.transData, gid="countries")
+    countries.codes, countries.ramp, countries.scale = codes, ramp, scale  # for recolouring (animation frames)
+    ax.add_collection(countries)
     ax.spines["geo"].set_edgecolor("#A0A0A0")
     if corner:  # left-aligned, clear of the date label on the right
         fig.suptitle(title, fontsize=_fitting(title, size[0] - 1.8, 15), fontweight="bold", x=0.01, ha="left",
@@ -199,7 +203,8 @@ def port_tile(
     fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.2 / width, 0.3 / height, columns * cell_inches / width, rows * cell_inches / height))
-    ax.imshow(grid, cmap=ramp.cmap, norm=_norm(scale), interpolation="nearest", aspect="auto")
+    cells = ax.imshow(grid, cmap=ramp.cmap, norm=_norm(scale), interpolation="nearest", aspect="auto", gid="cells")
+    cells.scale = scale  # for recolouring (animation frames)
     ax.set_axis_off()
     digits = max(len(str(p)) for p in ports) if ports else 1
     size = min(10.0, cell_inches * 72 * 0.85 / (0.62 * digits))
