@@ -12,9 +12,9 @@ Per film, medians of `--runs`:
   - recoloured: `catalog.render_frame` for `--days` days, the static part already drawn (its
     one-off drawing is timed on its own, in every run).
 The year: the static parts dropped, then for each film `--days` frames recoloured and written
-(atomically, as the frames asset does) and read back into a GIF (as the GIF asset does); once
-with the films one after the other in this process, once spread over `--processes` (2) worker
-processes as `frames_job` spreads its steps; the run prints each film's share. Counts are made up but day-like (most
+(atomically, as the frames asset does) and read back into a GIF (as the GIF asset does), the
+films one after the other in this process (with `--processes N`, also spread over N worker
+processes, as `frames_job` spreads its steps); the run prints each film's share. Counts are made up but day-like (most
 countries, a third of the ports 0-1023, half of the top 256, a few over the cap).
 """
 
@@ -101,8 +101,7 @@ def compare_paths(runs: int, old_days: int, days: int) -> dict[str, float]:
 
 
 def film_year(name: str, days: int) -> float:
-    """Seconds for `days` recoloured frames of one film written to files and assembled into a
-    GIF read back from them, as the frames and GIF assets do."""
+    """Seconds for a film's `days` frames written and read back into a GIF, as its two assets do."""
     started = time.perf_counter()
     paths = []
     for d in range(days):
@@ -120,8 +119,7 @@ def film_year(name: str, days: int) -> float:
 
 
 def year(days: int, processes: int) -> float:
-    """Seconds for every film's year, the static parts drawn afresh: one film after the other,
-    or the films spread over `processes` worker processes (as frames_job spreads its steps)."""
+    """Seconds for every film's year from fresh static parts, in one or more processes (as frames_job)."""
     shutil.rmtree(WORK, ignore_errors=True)
     catalog._template.cache_clear()
     started = time.perf_counter()
@@ -139,14 +137,15 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--old-days", type=int, default=12, help="frames per run of the matplotlib paths")
     parser.add_argument("--days", type=int, default=365)
-    parser.add_argument("--processes", type=int, default=2, help="worker processes of the second year measurement")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="also measure the year with the films spread over this many worker processes")
     args = parser.parse_args()
     fingerprint = source_fingerprint()
     print("\n".join(machine_info("matplotlib", "PIL", "numpy")))
     print(f"load average before: {load()}")
     recoloured = compare_paths(args.runs, args.old_days, args.days)
     totals = {}
-    for processes in (1, args.processes):
+    for processes in sorted({1, args.processes}):
         print(f"\n{args.days} days x {len(FILMS)} films, frames + GIFs, {processes} process(es) "
               f"(load average before: {load()})")
         totals[processes] = [year(args.days, processes) for _ in range(args.runs)]

@@ -100,8 +100,7 @@ def quantised_png(image: Image.Image, text: Mapping[str, str] | None = None) -> 
 
 
 def palette_indices(rgb: np.ndarray) -> np.ndarray:
-    """The fixed palette's index of every 8-bit RGB pixel of `rgb` (shape (..., 3)), exactly as
-    `quantised_png` maps it (Pillow maps each colour on its own, wherever it stands)."""
+    """Palette indices of 8-bit RGB pixels (..., 3), as `quantised_png` maps them (per colour, anywhere)."""
     if rgb.size == 0:
         return np.zeros(rgb.shape[:-1], np.uint8)
     pixels = np.ascontiguousarray(rgb, dtype=np.uint8)
@@ -119,9 +118,8 @@ def palette_png(indices: np.ndarray, text: Mapping[str, str] | None = None) -> b
 
 
 def _png(mapped: Image.Image, text: Mapping[str, str] | None) -> bytes:
-    """A palette image as PNG bytes with `text` chunks. zlib level 3: a frame is written in ~5 ms
-    and ~20 % larger than at the smallest (`optimize`, 50-80 ms, more than the rest of a
-    recoloured frame's work)."""
+    """A palette image as PNG bytes with `text` chunks, at a level a recoloured frame can afford."""
+    # zlib level 3: ~5 ms a frame, ~20 % larger than optimize=True (50-80 ms, more than the rest of a frame)
     from PIL.PngImagePlugin import PngInfo
 
     info = PngInfo()

@@ -157,8 +157,7 @@ def day_counts(film: Film, frame: pl.DataFrame | None) -> dict:
 
 
 def render_frame(film: Film, counts: Mapping, day: date, look: Look, top_ports: Sequence[int] = ()) -> bytes:
-    """One frame of `film` as a palette PNG (empty counts: an empty frame with its date), made by
-    recolouring the film's static part; a top-256 frame carries the fingerprint of its port list."""
+    """One frame of `film` as a palette PNG, recoloured from the film's static part (top-256: + list fingerprint)."""
     return film_template(film, look, top_ports).frame(counts, day.isoformat(), _frame_text(film, top_ports))
 
 
@@ -168,8 +167,7 @@ def draw_frame(film: Film, counts: Mapping, day: date, look: Look, top_ports: Se
 
 
 def film_template(film: Film, look: Look, top_ports: Sequence[int] = ()) -> recolour.Template:
-    """The static part of `film`'s frames: rendered on first use, then kept for the process
-    (per look and, for the top-256 film, per port list: a new list is a new static part)."""
+    """The static part of `film`'s frames, kept per process, look and (top-256 only) port list."""
     return _template(film, look, tuple(top_ports) if film.top_ports else ())
 
 

@@ -40,8 +40,7 @@ def _date_shaped(label: str) -> bool:
 
 
 def _learning_labels() -> list[str]:
-    """100 labels: each place's digit follows the two before it (a + b mod 10), so every pair of
-    neighbouring places shows all 100 pairs of digits, and each place every digit ten times."""
+    """100 labels (chains d[i] = d[i-1] + d[i-2] mod 10): every digit in every place, every neighbouring pair."""
     labels = []
     for a in range(10):
         for b in range(10):
@@ -90,8 +89,7 @@ def date_stamp(figure: Figure, corner) -> DateStamp:
 
 
 def _blitter(figure: Figure, corner, labels: list[str]) -> tuple[Callable[[str], np.ndarray], tuple]:
-    """A function drawing a label alone onto the backdrop (the canvas as last drawn) and giving the
-    palette indices of a box that holds any of `labels`, and that box (rows, columns)."""
+    """A label drawn alone onto the backdrop by blitting (its box's palette indices), and the box all fit in."""
     canvas = figure.canvas
     renderer = canvas.get_renderer()
     corner.set_visible(True)  # an invisible label has no extent
@@ -125,10 +123,9 @@ def _depends_on(renders: np.ndarray, keys: np.ndarray) -> bool:
 
 
 def _columns(renders: np.ndarray, labels: list[str]) -> dict | None:
-    """The label box's columns sorted by what they depend on, with their pixels for every digit
-    (pair): {"fixed": box pixels, "one": {place: (columns, table)}, "two": {(left, right): …}}.
-    A column that no single place explains belongs to the two neighbouring places whose columns
-    it lies between (their glyphs overlap there); None when there are none."""
+    """The box's columns by the place (or neighbouring pair) they depend on, with pixels per digit, or None."""
+    # {"fixed": box pixels, "one": {place: (columns, table)}, "two": {(left, right): (columns, table)}};
+    # a column no single place explains lies between two neighbours' columns: their glyphs overlap there.
     digits = {place: np.array([int(label[place]) for label in labels]) for place in PLACES}
     one: dict[int, list[int]] = {place: [] for place in PLACES}
     shared = []

@@ -32,8 +32,7 @@ REACH = 3  # pixels: countries this close share a layer never; an edge reaches t
 
 @dataclass(frozen=True, eq=False)
 class Template:
-    """A film's static part, rendered once: the palette indices of the static image, and for the
-    recoloured pixels which layer colours of which owners they show, and how much."""
+    """A film's static part, rendered once, so that a day's frame is a look-up, not a drawing."""
 
     shape: tuple[int, int]  # (height, width)
     keys: np.ndarray  # flat: a solid pixel's row in the colour table (layer * owners + owner: it shows
@@ -65,8 +64,7 @@ def _rows(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
 
 
 def linear_blend(rest: np.ndarray, cover: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """Blending pixels as the static share (`rest`) plus each layer's colour times how much of it
-    shows (`cover`): within a level or so of what Agg's 8-bit blending of the drawing gives."""
+    """Blend as static share plus layer colours times cover: map edges, where Agg blends many steps."""
 
     def blend(colours: np.ndarray) -> np.ndarray:
         out = rest.copy()
@@ -79,8 +77,7 @@ def linear_blend(rest: np.ndarray, cover: np.ndarray) -> Callable[[np.ndarray], 
 
 @dataclass(frozen=True)
 class Parts:
-    """What a frame figure recolours: how to paint each layer one colour, the day's colour table
-    (rows: layer * owners + owner), and each pixel's owner per layer given the layers' cover."""
+    """What a frame figure recolours (paints, colour table rows layer * owners + owner, owners, blend)."""
 
     paints: tuple[Callable[[str], None], ...]
     colours: Callable[[Mapping], np.ndarray]
@@ -114,8 +111,7 @@ def _rgb(figure: Figure) -> np.ndarray:
 
 
 def _renders(figure: Figure, paints) -> tuple[np.ndarray, np.ndarray]:
-    """The figure with every layer black (the static parts' colours), and with each layer white
-    in turn (how much of it shows, 0..1, per pixel and layer)."""
+    """Static colours (every layer black) and each layer's cover 0..1 (that layer white) per pixel."""
     for paint in paints:
         paint(BLACK)
     rest = _rgb(figure)
@@ -161,8 +157,7 @@ def _assemble(rest, cover, owner, parts: Parts, stamp) -> Template:
 
 
 def _countries(figure: Figure) -> Parts:
-    """The countries of a `plotting.world_map`, coloured as `Ramp.colour` does; one layer per
-    colour of a map colouring, so that countries sharing a pixel are in different layers."""
+    """A world_map's countries, one layer per map colour so that a shared border pixel blends both."""
     countries = artist(figure, "countries")
     codes, ramp, scale = countries.codes, countries.ramp, countries.scale
     everyone = np.ones(len(codes), bool)
@@ -184,9 +179,7 @@ def _countries(figure: Figure) -> Parts:
 
 
 def _spelled_owners(figure: Figure, countries, groups: list[np.ndarray], outline: bool) -> list[np.ndarray]:
-    """Each pixel's country (-1: none) among each group of countries: the group alone, without
-    antialiasing, each country in a colour that spells its index (a pixel goes to the country
-    covering most of it); outlined, specks smaller than a pixel get pixels too."""
+    """Each pixel's country per group, drawn unantialiased in colours spelling indices (outlines catch specks)."""
     axes = countries.axes
     shown = [(child, child.get_visible()) for child in (*figure.get_children(), *axes.get_children())
              if child is not axes and child is not countries]
@@ -208,8 +201,7 @@ def _spelled_owners(figure: Figure, countries, groups: list[np.ndarray], outline
 
 
 def _map_colouring(owner: np.ndarray, count: int) -> np.ndarray:
-    """A layer per country such that countries within REACH pixels of each other differ (greedy,
-    most neighbours first)."""
+    """A layer per country, different for countries within REACH pixels (greedy, busiest first)."""
     near: list[set[int]] = [set() for _ in range(count)]
     for dy in range(-REACH, REACH + 1):
         for dx in range(0, REACH + 1):
@@ -226,8 +218,7 @@ def _map_colouring(owner: np.ndarray, count: int) -> np.ndarray:
 
 
 def _spread(owner: np.ndarray, covered: np.ndarray, steps: int = REACH) -> np.ndarray:
-    """Owners for covered pixels outside their country's own pixels (antialiased edges): a
-    neighbour's, growing up to `steps` pixels."""
+    """Owners for antialiased edge pixels beyond a country's own: a neighbour's, up to `steps` away."""
     for _ in range(steps):
         missing = covered & (owner < 0)
         if not missing.any():
@@ -251,8 +242,7 @@ def _rgb8(colour: str) -> np.ndarray:
 
 
 def _cells(figure: Figure) -> Parts:
-    """The cells of a `plotting.port_tile`: two layers, the fills (the image's own colour map and
-    norm, as imshow maps them) and the labels (TEXT_ON_DATA on cells with a count)."""
+    """A port_tile's cells: fills (the image's own cmap and norm) and labels (TEXT_ON_DATA with a count)."""
     image, labels = artist(figure, "cells"), artist(figure, "cell-labels")
     rows, columns = image.get_array().shape[:2]
     ports = [int(label) for label in labels.labels]
@@ -279,11 +269,11 @@ def _cells(figure: Figure) -> Parts:
 
 
 def _label_over_cell(rest: np.ndarray, cover: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """Blending a label's glyph pixels over its cell exactly as Agg does: matplotlib's
-    fixed_blender_rgba_plain onto an opaque pixel gives (256·label·k + (65280 - 255·k)·cell) //
-    (k + 65280) for glyph coverage k, and k is what the cell does not show (a white cell under
-    black labels shows 255 - k). Computed as label·a + cell·b in float64 (exact to ~1e-13, the
-    quotient's fractions are >= 1/65535 apart from an integer, hence the +1e-7 before the floor)."""
+    """Blend label glyphs over cells with Agg's own integer formula, so tile frames stay pixel-identical."""
+    # matplotlib's fixed_blender_rgba_plain onto an opaque pixel: (256·label·k + (65280 - 255·k)·cell)
+    # // (k + 65280) for glyph coverage k, which is what the cell does not show (a white cell under
+    # black labels shows 255 - k). As label·a + cell·b in float64: exact to ~1e-13, and a quotient's
+    # fraction is >= 1/65535 from an integer, hence the +1e-7 before the floor.
     k = 255.0 - np.rint(cover[:, :1] * 255.0)
     a, b = 256 * k / (k + 65280), (65280 - 255 * k) / (k + 65280)
     on_cell = (rest == 0).all(axis=1, keepdims=True)  # elsewhere (none seen): the linear blend
@@ -297,8 +287,7 @@ def _label_over_cell(rest: np.ndarray, cover: np.ndarray) -> Callable[[np.ndarra
 
 
 def _cell_owners(image, rows: int, columns: int, covered: np.ndarray) -> np.ndarray:
-    """Each covered pixel's cell (-1: none), from where its centre falls in the image's data
-    coordinates (cell (r, c) spans c-0.5..c+0.5, r-0.5..r+0.5), as nearest-neighbour imshow samples."""
+    """Each covered pixel's cell (-1: none) from its centre in data coordinates, as nearest imshow samples."""
     height = covered.shape[0]
     ys, xs = np.nonzero(covered)
     x, y = image.axes.transData.inverted().transform(np.column_stack([xs + 0.5, height - (ys + 0.5)])).T

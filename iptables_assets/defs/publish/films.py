@@ -31,9 +31,9 @@ def frame_file(film: Film, day: date) -> str:
 
 
 def frames_asset(film: Film, daily: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    """The film's frames of the run's days, written as PNG files; the stored value lists them.
-    Each frame recolours the film's static part, drawn once per process (`static_part_seconds`);
-    `frames_per_second` counts the frames alone (counts, recolouring, PNG, atomic write)."""
+    """The film's frames of the run's days, written as PNG files; the stored value lists them."""
+    # Each frame recolours the film's static part, drawn once per process (`static_part_seconds`);
+    # `frames_per_second` counts the frames alone (counts, recolouring, PNG, atomic write).
     ins = {film.source: dg.AssetIn(), **({"port_totals": dg.AssetIn()} if film.top_ports else {})}
 
     @dg.asset(
