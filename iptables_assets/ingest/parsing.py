@@ -136,15 +136,17 @@ def parse_days(files: Sequence[LogFile], config: ParseConfig = ParseConfig(),
     them, as `folder/<day>/events.parquet` and `rejects.parquet`, with the counts of the whole
     parse. Every file is read once; about one day of rows is held in memory at a time."""
     folder, wanted = Path(folder), sorted(set(days))
-    spilled = spill_logs(files, config, anchors, folder / "_spill")
-    result = DayParse(files=spilled.files, repeated_extra=spilled.counts.repeated_extra)
-    spilled.counts = result
-    for day, batches in itertools.groupby(spilled.batches(set(wanted).__contains__), key=lambda b: b.day):
-        _write_day(result, folder, day, list(batches), config.tz)
+    try:
+        spilled = spill_logs(files, config, anchors, folder / "_spill")
+        result = DayParse(files=spilled.files, repeated_extra=spilled.counts.repeated_extra)
+        spilled.counts = result
+        for day, batches in itertools.groupby(spilled.batches(set(wanted).__contains__), key=lambda b: b.day):
+            _write_day(result, folder, day, list(batches), config.tz)
+    finally:  # also when a file cannot be read: no spill files are left behind
+        shutil.rmtree(folder / "_spill", ignore_errors=True)
     for day in wanted:
         if day not in result.events:
             _write_day(result, folder, day, [], config.tz)
-    shutil.rmtree(spilled.folder)
     result.events = dict(sorted(result.events.items()))
     result.rejects = dict(sorted(result.rejects.items()))
     return result

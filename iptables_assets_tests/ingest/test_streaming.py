@@ -174,3 +174,21 @@ def test_peak_memory_of_a_streamed_parse_hardly_grows_with_the_input(tmp_path):
         assert done.returncode == 0, done.stderr
         peaks.append(int(done.stdout))
     assert peaks[1] - peaks[0] < 60, peaks
+
+
+def test_parse_days_names_an_unreadable_file_and_leaves_no_spill(logs, tmp_path, monkeypatch):
+    from iptables_assets.ingest import logfiles
+
+    files = discover(logs)
+    victim = next(f.path for f in files if f.relative == "messages.1")
+
+    def opener(path, *args, **kwargs):
+        if Path(path) == victim:
+            raise PermissionError(13, "Permission denied", str(path))
+        return open(path, *args, **kwargs)
+
+    monkeypatch.setattr(logfiles, "open", opener, raising=False)
+    with pytest.raises(PermissionError) as raised:
+        parse_days(files, ParseConfig(), None, [dt.date(2025, 12, 30)], tmp_path)
+    assert raised.value.filename == str(victim)
+    assert list(tmp_path.iterdir()) == []
