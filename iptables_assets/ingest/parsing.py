@@ -45,7 +45,7 @@ from iptables_assets.ingest.parse_types import (
     record_schema,
     reject_schema,
 )
-from iptables_assets.ingest.spill import spill_file
+from iptables_assets.ingest.day_routing import spill_file
 from iptables_assets.ingest.syslog import journal_json_chunk
 
 # Re-exported: every public name this module has held stays importable from it.
