@@ -68,8 +68,8 @@ def _daily_aggregates(daily: dg.PartitionsDefinition) -> dg.AssetsDefinition:
             for name, frame in made.items():
                 tables[name][day] = spill(frame, where, f"{name}/{key}")
                 tops[name].append(_top_of(name, frame))
-            counted, total = made["daily_traffic_breakdown"].filter(pl.col("counted"))["events"].sum(), \
-                made["daily_country_counts"]["events"].sum()
+            counted = made["daily_traffic_breakdown"].filter(pl.col("counted"))["events"].sum()
+            total = made["daily_country_counts"]["events"].sum()
             if total != counted or (made["daily_country_counts"]["events"] < 0).any():
                 mismatched[key] = {"events": int(counted or 0), "sum_of_countries": int(total or 0)}
         for name, frames in tables.items():
@@ -121,7 +121,8 @@ def history(asset: str, days: dict, columns: list[str] | None = None) -> tuple[p
     frames = [days[d.isoformat()] for d in present]
     if isinstance(frames[0], pl.LazyFrame):
         frames = [f.select(columns).collect() if columns else f.collect() for f in frames]
-    missing = [d for d in days_between(present[0], present[-1]) if d not in present]
+    stored_days = set(present)
+    missing = [d for d in days_between(present[0], present[-1]) if d not in stored_days]
     return pl.concat(frames, how="vertical_relaxed"), present, missing
 
 

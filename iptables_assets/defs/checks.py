@@ -5,33 +5,30 @@ from datetime import date
 
 import dagster as dg
 
-# Every check but the schema checks (see table_checks): (name, asset, what it asserts).
-_SPECS = {
-    "EVENTS_IN_PARTITION": ("events_fall_in_their_partition", "firewall_events",
-                            "Every event's calendar day (in the logs' time zone) is its partition's day."),
-    "EVENTS_COMPLETE": ("events_have_addresses_and_action", "firewall_events",
-                        "Source and destination addresses and the action are set on every event."),
-    "REJECT_RATE": ("reject_rate_below_threshold", "firewall_rejects",
-                    "Rejected netfilter lines are at most Analysis.reject_rate_warn (default 1 %) of the run's "
-                    "netfilter lines (warn)."),
-    "LOG_FILES_INTACT": ("log_files_intact", "firewall_events",
-                         "Every compressed log file read for the partition decompressed to its end; a truncated or "
-                         "corrupt one was read as far as it goes and is named here (warn)."),
-    "LOG_FILES_READABLE": ("log_files_readable", "log_file_inventory",
-                           "Every folder and matching file under the log folder could be read; those that could "
-                           "not are named with the reason, and the rest is read (warn)."),
-    "COUNTS_CONSISTENT": ("counts_consistent_with_events", "daily_country_counts",
-                          "Per-country counts of a day (unknown included) add up to the day's counted events; "
-                          "none negative."),
-    "HISTORY_COMPLETE": ("no_missing_days", "country_totals",
-                         "Every day between the first and the last materialised day has its daily aggregates "
-                         "(warn)."),
-}
-_made = {key: dg.AssetCheckSpec(name, asset=asset, description=text) for key, (name, asset, text) in _SPECS.items()}
-EVENTS_IN_PARTITION, EVENTS_COMPLETE, REJECT_RATE, LOG_FILES_INTACT = (
-    _made["EVENTS_IN_PARTITION"], _made["EVENTS_COMPLETE"], _made["REJECT_RATE"], _made["LOG_FILES_INTACT"])
-LOG_FILES_READABLE, COUNTS_CONSISTENT, HISTORY_COMPLETE = (
-    _made["LOG_FILES_READABLE"], _made["COUNTS_CONSISTENT"], _made["HISTORY_COMPLETE"])
+def _spec(name: str, asset: str, description: str) -> dg.AssetCheckSpec:
+    """A check of `asset` (every check but the schema checks, see table_checks)."""
+    return dg.AssetCheckSpec(name, asset=asset, description=description)
+
+
+EVENTS_IN_PARTITION = _spec("events_fall_in_their_partition", "firewall_events",
+                           "Every event's calendar day (in the logs' time zone) is its partition's day.")
+EVENTS_COMPLETE = _spec("events_have_addresses_and_action", "firewall_events",
+                       "Source and destination addresses and the action are set on every event.")
+REJECT_RATE = _spec("reject_rate_below_threshold", "firewall_rejects",
+                   "Rejected netfilter lines are at most Analysis.reject_rate_warn (default 1 %) of the run's "
+                   "netfilter lines (warn).")
+LOG_FILES_INTACT = _spec("log_files_intact", "firewall_events",
+                        "Every compressed log file read for the partition decompressed to its end; a truncated or "
+                        "corrupt one was read as far as it goes and is named here (warn).")
+LOG_FILES_READABLE = _spec("log_files_readable", "log_file_inventory",
+                          "Every folder and matching file under the log folder could be read; those that could "
+                          "not are named with the reason, and the rest is read (warn).")
+COUNTS_CONSISTENT = _spec("counts_consistent_with_events", "daily_country_counts",
+                         "Per-country counts of a day (unknown included) add up to the day's counted events; "
+                         "none negative.")
+HISTORY_COMPLETE = _spec("no_missing_days", "country_totals",
+                        "Every day between the first and the last materialised day has its daily aggregates "
+                        "(warn).")
 ingestion_check_specs = [EVENTS_IN_PARTITION, EVENTS_COMPLETE, REJECT_RATE, LOG_FILES_INTACT]
 inventory_check_specs = [LOG_FILES_READABLE]
 
