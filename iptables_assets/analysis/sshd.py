@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
 
 import polars as pl
 
@@ -90,11 +91,57 @@ def parse_sshd_files(files: Sequence[LogFile], tz: str, anchors: dict[str, datet
         frames.append(rows)
         lines += read
     rows = pl.concat(frames, how="vertical_relaxed") if frames else None
-    order = {f.relative: i for i, f in enumerate(files)}
-    rows, removed = deduplicate(rows, order) if rows is not None and rows.height else (rows, 0)
+    events, removed = _events(rows, {f.relative: i for i, f in enumerate(files)}, tz)
+    return SshdParse(events, lines, removed, damaged)
+
+
+@dataclass
+class SshdDays:
+    """The sshd lines of some files, read once and left per day under `folder`; `days()` gives
+    each day's events (deduplicated, classified) one day at a time."""
+
+    folder: Path
+    tz: str
+    file_order: dict[str, int]
+    lines_read: int = 0
+    duplicates_removed: int = 0
+    damaged_files: dict[str, str] = field(default_factory=dict)
+
+    def days(self, days: Iterable[date]) -> Iterator[tuple[date, pl.DataFrame]]:
+        """Each of `days` with its events, exactly as `parse_sshd_files` gives that day's."""
+        for day in days:
+            pieces = sorted((self.folder / day.isoformat()).glob("*.parquet"))
+            rows = pl.concat([pl.read_parquet(p) for p in pieces], how="vertical_relaxed") if pieces else None
+            events, removed = _events(rows, self.file_order, self.tz)
+            self.duplicates_removed += removed
+            yield day, events
+
+
+def parse_sshd_days(files: Sequence[LogFile], tz: str, anchors: dict[str, datetime] | None,
+                    folder: Path) -> SshdDays:
+    """Read every file once (as `parse_sshd_files`) and write its sshd lines to
+    `folder/<day>/<reading order>.parquet`, so that a long window is held one day at a time."""
+    parsed = SshdDays(folder, tz, {f.relative: i for i, f in enumerate(files)})
+    for index, (f, rows, read, _first, damage) in enumerate(syslog.read_newest_first(
+        files, lambda f, anchor: (f, *_read_file(f, anchor, tz)), lambda result: result[3], anchors
+    )):
+        if damage:
+            parsed.damaged_files[f.relative] = damage
+        parsed.lines_read += read
+        local_days = rows["timestamp"].dt.convert_time_zone(tz).dt.date().alias("__day")
+        for (day,), piece in rows.with_columns(local_days).partition_by("__day", as_dict=True,
+                                                                        include_key=False).items():
+            (folder / day.isoformat()).mkdir(parents=True, exist_ok=True)
+            piece.write_parquet(folder / day.isoformat() / f"{index:05d}.parquet", compression="lz4")
+    return parsed
+
+
+def _events(rows: pl.DataFrame | None, file_order: dict[str, int], tz: str) -> tuple[pl.DataFrame, int]:
+    """Lines read (in reading order) -> deduplicated, classified events in time order."""
+    rows, removed = deduplicate(rows, file_order) if rows is not None and rows.height else (rows, 0)
     events = classify(rows.drop("msg_hash", "weight")) if rows is not None and rows.height else _empty()
     events = events.with_columns(pl.col("timestamp").dt.convert_time_zone(tz))
-    return SshdParse(events.sort("timestamp", "source_file", "line_number"), lines, removed, damaged)
+    return events.sort("timestamp", "source_file", "line_number"), removed
 
 
 def _read_file(file: LogFile, anchor: datetime, tz: str) -> tuple[pl.DataFrame, int, datetime | None, str | None]:

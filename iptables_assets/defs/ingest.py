@@ -1,5 +1,6 @@
 """Ingest: raw log files -> file inventory -> firewall events and rejects, and sshd events, per day."""
 
+import shutil
 from datetime import date
 
 import dagster as dg
@@ -14,8 +15,8 @@ from iptables_assets.defs.table_checks import definition_metadata, schema_check,
 from iptables_assets.enrich.geo import geotag
 from iptables_assets.ingest import inventory as inv
 from iptables_assets.ingest.parse_types import DayParse
-from iptables_assets.ingest.parsing import parse_days, split_by_day
-from iptables_assets.spill import Spilled
+from iptables_assets.ingest.parsing import parse_days
+from iptables_assets.spill import Spilled, spill
 
 GROUP = "ingest"
 
@@ -185,23 +186,26 @@ def _sshd_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> dg.A
               kinds={"polars", "parquet"}, retry_policy=retries, check_specs=[schema_check("sshd_events")],
               metadata=definition_metadata("sshd_events"))
     def sshd_events(context: dg.AssetExecutionContext, log_source: LogSource, geoip: GeoIP,
-                    log_file_inventory: pl.DataFrame):
+                    output_folder: OutputFolder, log_file_inventory: pl.DataFrame):
         """One row per sshd line (kind, source address and port, user, country; unknown lines as
         `other`), from secure*, auth.log* and journald exports, deduplicated across files."""
         config = log_source.parse_config()
         days = partitioned.days_of(context)
         files, anchors = _files_for(log_file_inventory, days, config.tz, sshd.is_sshd_family)
+        where = partitioned.scratch(context, output_folder.base_path) / "sshd"
         try:
-            parsed = sshd.parse_sshd_files(files, config.tz, anchors)
+            parsed = sshd.parse_sshd_days(files, config.tz, anchors, where / "lines")
         except OSError as error:
             raise unreadable(error) from error
+        by_day, kinds = {}, []
         with geoip.lookup() as lookup:
-            events = geotag(parsed.events, lookup)
-        by_day = split_by_day(events, days)
-        counts = dict(events.filter(pl.col("timestamp").dt.date().is_in(days)).group_by("kind").len()
-                      .sort("kind").iter_rows())
+            for day, events in parsed.days(days):
+                by_day[day] = spill(geotag(events, lookup), where, f"events/{day}")
+                kinds.append(events.group_by("kind").len())
+        shutil.rmtree(where / "lines", ignore_errors=True)
+        counts = dict(pl.concat(kinds).group_by("kind").agg(pl.col("len").sum()).sort("kind").iter_rows())
         return stored("sshd_events", partitioned.output(by_day), {
-            "dagster/row_count": sum(f.height for f in by_day.values()),
+            "dagster/row_count": sum(counts.values()),
             "files_read": dg.MetadataValue.md("\n".join(f"- `{f.relative}`" for f in files) or "none"),
             "lines_read": parsed.lines_read,
             "duplicates_removed": parsed.duplicates_removed,

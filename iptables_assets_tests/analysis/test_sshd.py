@@ -3,11 +3,12 @@
 import gzip
 import os
 import tempfile
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -203,3 +204,23 @@ def test_journald_export_sshd_records(tmp_path):
     ]
     assert str(events["timestamp"].dtype.time_zone) == "Europe/Berlin"
     assert events["timestamp"][0] == datetime.fromtimestamp(1764500000, tz=timezone.utc)
+
+
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Berlin"])
+def test_a_day_at_a_time_equals_the_whole_window(tmp_path, tz):
+    """`parse_sshd_days` (each file read once, lines left per day) gives each day exactly the
+    events of the whole-window parse: across rotated copies, repeats and a DST change."""
+    logs = tmp_path / "logs"
+    truth = generate_logs(logs, days=12, seed=5, start=date(2026, 3, 22), events_per_day=200, tz=tz)
+    _write(logs, "secure", [*(logs / "secure").read_text().splitlines(),
+                            "Mar 31 23:59:59 gw01 sshd[7]: message repeated 3 times: [ Invalid user a from 203.0.113.1 port 9]"])
+    files = [f for f in discover(logs) if sshd.is_sshd_family(f.family)]
+    whole = sshd.parse_sshd_files(files, tz)
+    days = [date(2026, 3, 20) + timedelta(days=i) for i in range(16)]
+    parsed = sshd.parse_sshd_days(files, tz, None, tmp_path / "scratch")
+    by_day = dict(parsed.days(days))
+    expected = whole.events.with_columns(pl.col("timestamp").dt.date().alias("__day"))
+    for day in days:
+        assert_frame_equal(by_day[day], expected.filter(pl.col("__day") == day).drop("__day"))
+    assert sum(f.height for f in by_day.values()) == whole.events.height == sum(truth["sshd_per_kind"].values()) + 3
+    assert (parsed.lines_read, parsed.duplicates_removed) == (whole.lines_read, whole.duplicates_removed)
