@@ -46,12 +46,13 @@ from iptables_assets.ingest.parse_types import (
     reject_schema,
 )
 from iptables_assets.ingest.day_routing import spill_file
+from iptables_assets.ingest.parse_cache import ParseCache
 from iptables_assets.ingest.syslog import journal_json_chunk
 
 # Re-exported: every public name this module has held stays importable from it.
 __all__ = [
     "DEFAULT_TRUSTED_PROGRAMS", "RECORD_COLUMNS", "REJECT_COLUMNS", "REJECT_REASONS", "DayBatch", "DayParse",
-    "FileCounts", "FileParse", "FileScan", "ParseConfig", "ParseCounts", "ParseResult", "Spilled", "combine",
+    "FileCounts", "FileParse", "FileScan", "ParseCache", "ParseConfig", "ParseCounts", "ParseResult", "Spilled", "combine",
     "deduplicate", "header_time", "journal_json_chunk", "parse_days", "parse_file", "parse_files", "parse_paths",
     "record_schema", "reject_schema", "scan_chunks", "scan_file", "spill_logs", "split_by_day",
 ]
@@ -111,15 +112,17 @@ class Spilled:
 
 
 def spill_logs(files: Sequence[LogFile], config: ParseConfig, anchors: dict[str, datetime] | None,
-               folder: Path) -> Spilled:
+               folder: Path, cache: ParseCache | None = None) -> Spilled:
     """Read every file once (newest rotation first, as `parse_files`) into spill files under
-    `folder`; raises the OSError of a file that cannot be read."""
+    `folder` (the files `cache` holds are linked, not read); raises the OSError of a file that
+    cannot be read."""
     folder = folder.absolute()
     folder.mkdir(parents=True, exist_ok=True)
     counted: list[FileCounts] = []
 
     def read(file: LogFile, anchor: datetime) -> FileCounts:
-        return spill_file(file, anchor, config, folder, f"{len(counted):05d}")
+        spill = cache.spill if cache is not None else spill_file
+        return spill(file, anchor, config, folder, f"{len(counted):05d}")
 
     with progress.track("reading logs", sum(f.size for f in files), "B") as shown:
         for counts in syslog.read_newest_first(files, read, lambda c: c.first, anchors):
@@ -131,13 +134,14 @@ def spill_logs(files: Sequence[LogFile], config: ParseConfig, anchors: dict[str,
 
 def parse_days(files: Sequence[LogFile], config: ParseConfig = ParseConfig(),
                anchors: dict[str, datetime] | None = None, days: Iterable[date] = (),
-               folder: Path | str = ".") -> DayParse:
+               folder: Path | str = ".", cache: ParseCache | None = None) -> DayParse:
     """Each of `days`: its events and rejects exactly as `split_by_day(parse_files(...))` gives
     them, as `folder/<day>/events.parquet` and `rejects.parquet`, with the counts of the whole
-    parse. Every file is read once; about one day of rows is held in memory at a time."""
+    parse. Every file is read once (or not at all when `cache` holds it); about one day of rows
+    is held in memory at a time."""
     folder, wanted = Path(folder), sorted(set(days))
     try:
-        spilled = spill_logs(files, config, anchors, folder / "_spill")
+        spilled = spill_logs(files, config, anchors, folder / "_spill", cache)
         result = DayParse(files=spilled.files, repeated_extra=spilled.counts.repeated_extra)
         spilled.counts = result
         for day, batches in itertools.groupby(spilled.batches(set(wanted).__contains__), key=lambda b: b.day):

@@ -1,0 +1,136 @@
+"""Files already read, kept as their day pieces so that a later run links them instead of
+reading the file again.
+
+A file is read into day pieces (`day_routing.spill_file`) the same way whatever run reads it;
+only the pieces' names (their place in the run's reading order) differ. So the pieces of a
+file are kept under `<cache>/<key>/`, keyed by what determines them (the file's path, size and
+modification time, its year anchor, the time zone, the trusted programs, the parser's
+version), with a SHA-256 of every piece. A run that needs the file again (the next day's run,
+one run per day fanned out over workers, a fleet to which a host was added, whose other hosts'
+files did not change) verifies and hard-links the pieces under its own names. An entry that
+fails verification is read again, never trusted. Entries appear atomically (written to a
+temporary folder, then renamed), so runs on several workers can fill the cache at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+from iptables_assets.ingest.day_routing import spill_file
+from iptables_assets.ingest.logfiles import LogFile
+from iptables_assets.ingest.parse_types import FileCounts, ParseConfig
+
+# Bump when the parser's output for the same file can change: older entries are then unused.
+PARSER_VERSION = 1
+_TAG = "f"  # the name prefix of an entry's pieces; a run renames it to its reading order
+_MANIFEST = "manifest.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class ParseCache:
+    """A folder of parsed files; `spill` is `spill_file` that reads each file only once."""
+
+    folder: Path
+
+    def spill(self, file: LogFile, anchor: datetime, config: ParseConfig, target: Path, tag: str) -> FileCounts:
+        """`spill_file(file, anchor, config, target, tag)`, from the cache when it holds the file."""
+        entry = self.folder / entry_key(file, anchor, config)
+        manifest = _verified(entry)
+        try:
+            counts = _link(entry, manifest, target, tag) if manifest else None
+        except OSError:  # the entry went away while linking (replaced by another run)
+            counts = None
+        if counts is None:
+            counts = self._fill(entry, file, anchor, config, target, tag)
+        return FileCounts(file=file, **_counts_from_json(counts))
+
+    def _fill(self, entry: Path, file: LogFile, anchor: datetime, config: ParseConfig, target: Path,
+              tag: str) -> dict:
+        """Read the file into a temporary entry (the manifest written last), link its pieces,
+        then put it in place unless a sound entry is already there."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temporary = self.folder / f".tmp-{uuid.uuid4().hex}"
+        try:
+            counts = spill_file(file, anchor, config, temporary, _TAG)
+            manifest = {"counts": _counts_to_json(counts), "pieces": _checksums(temporary)}
+            (temporary / _MANIFEST).write_text(json.dumps(manifest, sort_keys=True))
+            linked = _link(temporary, manifest, target, tag)
+            if _verified(entry) is None:
+                shutil.rmtree(entry, ignore_errors=True)  # damaged (or absent)
+                try:
+                    os.rename(temporary, entry)
+                except OSError:  # another run put its entry in place meanwhile: as good as ours
+                    pass
+            return linked
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+    def prune(self, keep: set[str]) -> list[str]:
+        """Remove the entries (and stale temporary folders) whose key is not in `keep`."""
+        removed = []
+        for child in sorted(self.folder.iterdir()) if self.folder.is_dir() else []:
+            if child.name not in keep:
+                shutil.rmtree(child, ignore_errors=True)
+                removed.append(child.name)
+        return removed
+
+
+def entry_key(file: LogFile, anchor: datetime, config: ParseConfig) -> str:
+    """What determines a file's pieces, hashed (the chunk size and threads do not)."""
+    what = {
+        "relative": file.relative, "size": file.size, "mtime": file.mtime, "anchor": anchor.isoformat(),
+        "tz": config.tz, "trusted": list(config.trusted_programs), "parser": PARSER_VERSION,
+    }
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _verified(entry: Path) -> dict | None:
+    """The entry's manifest if every piece it lists is there with its checksum, else None."""
+    try:
+        manifest = json.loads((entry / _MANIFEST).read_text())
+        return manifest if _checksums(entry) == manifest["pieces"] else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _checksums(entry: Path) -> dict[str, str]:
+    """SHA-256 of every piece, by its path inside the entry."""
+    pieces = sorted(p for p in entry.rglob("*.parquet") if p.is_file())
+    return {str(p.relative_to(entry)): _sha256(p) for p in pieces}
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _link(entry: Path, manifest: dict, target: Path, tag: str) -> dict:
+    """The entry's pieces under `target/<day>/`, renamed for this run's reading order."""
+    for relative in manifest["pieces"]:
+        day, name = relative.split("/")
+        destination = target / day / (tag + name.removeprefix(_TAG))
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.unlink(missing_ok=True)  # left by a link that failed half-way
+        try:
+            os.link(entry / relative, destination)
+        except (FileNotFoundError, FileExistsError):
+            raise
+        except OSError:  # another file system, or links not allowed: a copy does as well
+            shutil.copyfile(entry / relative, destination)
+    return manifest["counts"]
+
+
+def _counts_to_json(counts: FileCounts) -> dict:
+    fields = {f.name: getattr(counts, f.name) for f in dataclasses.fields(counts) if f.name != "file"}
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
+
+
+def _counts_from_json(fields: dict) -> dict:
+    return {k: datetime.fromisoformat(v) if k in ("first", "last") and v else v for k, v in fields.items()}
