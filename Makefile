@@ -6,7 +6,7 @@ export DAGSTER_HOME := $(CURDIR)/dagster_home
 SAMPLE := data/sample_logs
 OUT := data/out
 
-.PHONY: install demo sample run test ui bench clean
+.PHONY: install demo sample run test ui bench bench-parse clean
 
 $(BIN)/iptables-assets: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,12 @@ ui: install sample $(DAGSTER_HOME)/dagster.yaml
 	cd $(DAGSTER_HOME) && IPTABLES_ASSETS_LOG_DIR=$(CURDIR)/$(SAMPLE) IPTABLES_ASSETS_OUT_DIR=$(CURDIR)/$(OUT) \
 	  $(CURDIR)/$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w $(CURDIR)/workspace.yaml
 
+# The side-by-side (issue 14): rewrites README.md's performance tables. A part alone, or smaller:
+# make bench BENCH_ARGS='--parts parse,peers' (see benchmarks/README.md).
 bench: install
+	$(BIN)/python benchmarks/side_by_side.py --runs 3 --write-readme README.md $(BENCH_ARGS)
+
+bench-parse: install
 	$(BIN)/python benchmarks/parse_benchmark.py --runs 3
 
 clean:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import cProfile
 import hashlib
 import importlib
+import importlib.metadata
 import importlib.util
 import io
 import os
@@ -67,7 +68,14 @@ def _git_revision() -> str:
 
 
 def version(module: str) -> str:
-    """A module's version, '?' when it does not import: the machine lines are informational only."""
+    """A module's version, '?' when it does not import: the machine lines are informational only.
+
+    Read from the installed distribution's metadata when there is one, so that a benchmark's own
+    process stays small: a child started from it inherits its RSS as a floor (see `measure`)."""
+    try:
+        return importlib.metadata.version(module)
+    except importlib.metadata.PackageNotFoundError:
+        pass
     try:
         return importlib.import_module(module).__version__
     except Exception:  # noqa: BLE001
@@ -137,18 +145,28 @@ class Run:
     ok: bool = True
     note: str = ""
     result: dict = field(default_factory=dict)  # what the child reported about itself, if anything
+    parent_peak_rss_bytes: int = 0  # the measuring process's peak RSS when it started the child
+
+    def own_rss(self) -> bool:
+        """False when `maxrss_bytes` may be the parent's, not the child's (the child used less)."""
+        return self.maxrss_bytes > self.parent_peak_rss_bytes
 
 
 def measure(argv: Sequence[str], *, stdout: IO | int | None = None, stderr: IO | int | None = None,
             env: dict[str, str] | None = None, cwd: Path | None = None) -> Run:
-    """Run `argv` in a fresh process: `os.wait4` gives that child's own CPU time and exact peak RSS."""
+    """Run `argv` in a fresh process: `os.wait4` gives that child's own CPU time and exact peak RSS.
+
+    Exact only above the parent's own peak RSS: Linux starts a child's `ru_maxrss` from the
+    memory of the process it was forked from, before the exec (`Run.own_rss`)."""
+    parent = own_peak_rss_bytes()
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=stdout, stderr=stderr, env=env, cwd=cwd)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     proc.returncode = code = os.waitstatus_to_exitcode(status)
     # ru_maxrss is in KiB on Linux.
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, code, ok=code == 0)
+    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, code, ok=code == 0,
+               parent_peak_rss_bytes=parent)
 
 
 def own_peak_rss_bytes() -> int:
