@@ -28,9 +28,16 @@ from iptables_assets import progress
 from iptables_assets.ingest import syslog
 from iptables_assets.ingest.classify import header_time
 from iptables_assets.ingest.day_merge import DayBatch, merge_days
-from iptables_assets.ingest.file_parse import FileScan, parse_file, scan_chunks, scan_file
+from iptables_assets.ingest.day_routing import spill_file
+from iptables_assets.ingest.file_parse import (
+    FileScan,
+    parse_file,
+    scan_chunks,
+    scan_file,
+)
 from iptables_assets.ingest.logfiles import LogFile, discover
 from iptables_assets.ingest.merging import combine, deduplicate
+from iptables_assets.ingest.parse_cache import ParseCache
 from iptables_assets.ingest.parse_types import (
     DEFAULT_TRUSTED_PROGRAMS,
     RECORD_COLUMNS,
@@ -45,8 +52,6 @@ from iptables_assets.ingest.parse_types import (
     record_schema,
     reject_schema,
 )
-from iptables_assets.ingest.day_routing import spill_file
-from iptables_assets.ingest.parse_cache import ParseCache
 from iptables_assets.ingest.syslog import journal_json_chunk
 
 # Re-exported: every public name this module has held stays importable from it.
