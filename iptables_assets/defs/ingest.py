@@ -14,6 +14,8 @@ from iptables_assets.defs.resources import Analysis, GeoIP, LogSource, OutputFol
 from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
 from iptables_assets.enrich.geo import geotag
 from iptables_assets.ingest import inventory as inv
+from iptables_assets.ingest import parse_cache
+from iptables_assets.ingest.parse_cache import ParseCache, entry_key
 from iptables_assets.ingest.parse_types import DayParse
 from iptables_assets.ingest.parsing import parse_days
 from iptables_assets.spill import Spilled, spill
@@ -51,6 +53,7 @@ def _inventory_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) ->
             table = inv.refresh(files, config, output_folder.base_path, context.log.warning)
         except OSError as error:
             raise unreadable(error) from error
+        _prune_parse_cache(table, config, output_folder.base_path)
         span = inv.days_covered(table, config.tz)
         context.log.info(f"{table.height} log files under {log_source.log_dir}, days {span}")
         blocked_paths, damaged = dict(blocked), inv.damaged_files(table)
@@ -61,6 +64,12 @@ def _inventory_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) ->
         return stored("log_file_inventory", table, metadata, config.tz, [checks.check_log_files_readable(blocked_paths)])
 
     return log_file_inventory
+
+
+def _prune_parse_cache(table: pl.DataFrame, config, out_dir: str) -> None:
+    """Keep the parsed pieces of the files the inventory lists, as they are now; drop the rest."""
+    keep = {entry_key(inv.log_file_from_row(row), row["year_anchor"], config) for row in table.iter_rows(named=True)}
+    ParseCache(parse_cache.folder_for(out_dir)).prune(keep)
 
 
 def _warn_if_before_partitions(context: dg.AssetExecutionContext, span, first: str | None) -> None:
@@ -108,21 +117,23 @@ def _firewall_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> 
     def parsed_firewall_logs(context: dg.AssetExecutionContext, log_source: LogSource, analysis: Analysis,
                              output_folder: OutputFolder, log_file_inventory: pl.DataFrame):
         """Parse the log files that can hold the run's days (one pass over each file for a whole
-        range of days, about one day in memory at a time); events and rejects per day, checked
-        in this step."""
+        range of days, about one day in memory at a time; files parsed before and unchanged are
+        taken from the parse cache); events and rejects per day, checked in this step."""
         config = log_source.parse_config()
         days = partitioned.days_of(context)
         files, anchors = _files_for(log_file_inventory, days, config.tz)
         context.log.info(f"reading {len(files)} files for {days[0]}..{days[-1]}")
         where = partitioned.scratch(context, output_folder.base_path) / "firewall"
+        cache = ParseCache(parse_cache.folder_for(output_folder.base_path))
         try:
-            result = parse_days(files, config, anchors=anchors, days=days, folder=where)
+            result = parse_days(files, config, anchors=anchors, days=days, folder=where, cache=cache)
         except OSError as error:
             raise unreadable(error) from error
         events = {day: Spilled(result.events[day]) for day in days}
         rejects = {day: Spilled(result.rejects[day]) for day in days}
         facts = {day: _day_facts(day, events[day]) for day in days}
-        yield stored("firewall_events", partitioned.output(events), _event_metadata(result, facts, files), config.tz)
+        metadata = {**_event_metadata(result, facts, files), "files_from_parse_cache": len(cache.linked)}
+        yield stored("firewall_events", partitioned.output(events), metadata, config.tz)
         yield stored("firewall_rejects", partitioned.output(rejects), _reject_metadata(rejects), config.tz)
         yield checks.check_partition_days({day: f["misplaced"] for day, f in facts.items()})
         yield checks.check_complete(sum(f["missing"] for f in facts.values()))

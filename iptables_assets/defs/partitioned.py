@@ -35,5 +35,5 @@ _LIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Dagster
 def scratch(context: dg.AssetExecutionContext, out_dir: str) -> Path:
     """This run's scratch folder for spilled days; those of runs no longer live are removed."""
     live = {run.run_id for run in context.instance.get_runs(dg.RunsFilter(statuses=_LIVE))}
-    spill.remove_others(out_dir, live | {context.run_id})
-    return spill.folder(out_dir, context.run_id)
+    spill.remove_others(out_dir, live | {context.run.run_id})
+    return spill.folder(out_dir, context.run.run_id)

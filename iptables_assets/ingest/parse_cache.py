@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,15 @@ from iptables_assets.ingest.parse_types import FileCounts, ParseConfig
 PARSER_VERSION = 1
 _TAG = "f"  # the name prefix of an entry's pieces; a run renames it to its reading order
 _MANIFEST = "manifest.json"
+CACHE_PARTS = ("_cache", "parsed")
+
+
+def folder_for(out_dir: str | Path) -> Path:
+    """The cache of an output folder: beside the asset data, or in the temp folder of this
+    machine when the data is on object storage (pieces are linked, so they must be local)."""
+    if "://" in str(out_dir):
+        return Path(tempfile.gettempdir()) / "iptables_assets" / "parsed"
+    return Path(out_dir).joinpath(*CACHE_PARTS)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +48,8 @@ class ParseCache:
     """A folder of parsed files; `spill` is `spill_file` that reads each file only once."""
 
     folder: Path
+    linked: list[str] = dataclasses.field(default_factory=list, compare=False)  # files not read again
+    read: list[str] = dataclasses.field(default_factory=list, compare=False)
 
     def spill(self, file: LogFile, anchor: datetime, config: ParseConfig, target: Path, tag: str) -> FileCounts:
         """`spill_file(file, anchor, config, target, tag)`, from the cache when it holds the file."""
@@ -49,6 +61,9 @@ class ParseCache:
             counts = None
         if counts is None:
             counts = self._fill(entry, file, anchor, config, target, tag)
+            self.read.append(file.relative)
+        else:
+            self.linked.append(file.relative)
         return FileCounts(file=file, **_counts_from_json(counts))
 
     def _fill(self, entry: Path, file: LogFile, anchor: datetime, config: ParseConfig, target: Path,
