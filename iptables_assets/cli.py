@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--seed", type=int, default=settings.SAMPLE_SEED)
     gen.add_argument("--start", type=date.fromisoformat, default=settings.SAMPLE_START, help="YYYY-MM-DD")
     gen.add_argument("--events-per-day", type=int, default=2000)
+    gen.add_argument("--hosts", type=int, default=1,
+                     help="1 (default): one host's /var/log in OUT; N > 1: a fleet as a central log host keeps it, "
+                          "OUT/remote/web01 … with shared attackers and horizontal scans, fleet truth in OUT")
     gen.set_defaults(func=_generate)
 
     parse = commands.add_parser("parse", help="parse log files/folders into firewall records")
@@ -75,9 +78,20 @@ Settings (environment variables; none is needed):
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from iptables_assets.sample import generate_logs
+    """One host (today's output, byte for byte) or, with --hosts N > 1, a fleet."""
+    from iptables_assets.sample import generate_fleet, generate_logs
 
+    if args.hosts < 1:
+        raise settings.ConfigError(f"--hosts {args.hosts} is not a number of hosts; use 1 or more")
     started = time.perf_counter()
+    if args.hosts > 1:
+        truth = generate_fleet(args.out, args.hosts, days=args.days, seed=args.seed, start=args.start,
+                               events_per_day=args.events_per_day)
+        files = sum(len(t["lines_per_file"]) for t in truth["per_host"].values())
+        print(f"wrote {files} log files of {args.hosts} hosts, {sum(truth['records_per_day'].values())} firewall "
+              f"events, {len(truth['horizontal_scans'])} horizontal scans over {len(truth['days'])} days to "
+              f"{args.out} in {time.perf_counter() - started:.1f} s")
+        return 0
     truth = generate_logs(args.out, days=args.days, seed=args.seed, start=args.start,
                           events_per_day=args.events_per_day)
     events = sum(truth["records_per_day"].values())

@@ -35,6 +35,14 @@ DEFAULT_READ_RETRY_SECONDS = 20.0
 # A retried read waits this at most before its first retry (then twice as long): an hour.
 MAX_READ_RETRY_SECONDS = 3600.0
 
+# Fleet scan detection (horizontal scans: one source, one destination port, many hosts), declared
+# like the vertical scan threshold (analysis.aggregates.DEFAULT_SCAN_THRESHOLD = 50, "more than 50
+# ports"): a source is a horizontal scanner on a day when its counted INPUT drops to one port reach
+# more than FLEET_SCAN_HOSTS hosts that day, and a long-term one when they reach more than
+# FLEET_LONGTERM_HOSTS hosts over the whole history (slow sweeps that stay under the daily rule).
+FLEET_SCAN_HOSTS = 3
+FLEET_LONGTERM_HOSTS = 5
+
 # The bundled sample: what `iptables-assets generate` writes by default for the quick start.
 SAMPLE_DAYS = 60
 SAMPLE_SEED = 1

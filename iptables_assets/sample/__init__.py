@@ -22,6 +22,10 @@ events; the identical message was logged once normally just before it. Malformed
 ``PROTO=2``) sit among the others in both kernel families; header-less garbage lines (a NUL run and
 non-UTF-8 bytes) are in ``messages`` and ``kern.log``; forged sshd lines only in ``secure``.
 
+``generate_fleet`` writes many such hosts under ``remote/<host>/`` as a central log host keeps them,
+with shared attackers and planted horizontal scans, and a fleet truth (see ``fleet``, ``fleet_plan``
+and ``fleet_truth``); ``iptables-assets generate --hosts N``.
+
 Truth keys (``ground_truth.json``): params, tz, host, days, records_per_day, input_drops_per_day,
 input_drops_per_port, input_drops_per_source, actions, rejects, rejects_per_day, ignored_lines_per_file, lines_per_file,
 scanners, repeated_lines, repeated_events, files, sshd_per_kind, sshd_per_day, sshd_per_source. Run ``python -m iptables_assets.sample DIR``.
@@ -34,11 +38,12 @@ ties them together in ``generate_logs``.
 """
 
 from iptables_assets.sample.events import NetfilterEvent, Simulation
+from iptables_assets.sample.fleet import generate_fleet, host_names
 from iptables_assets.sample.host import HOST_V4
 from iptables_assets.sample.rendering import render_kernel_body, render_netfilter
 from iptables_assets.sample.rotation import FAMILIES
 from iptables_assets.sample.simulation import simulate
 from iptables_assets.sample.varlog import generate_logs
 
-__all__ = ["generate_logs", "simulate", "render_netfilter", "render_kernel_body", "NetfilterEvent", "Simulation",
+__all__ = ["generate_logs", "generate_fleet", "host_names", "simulate", "render_netfilter", "render_kernel_body", "NetfilterEvent", "Simulation",
            "FAMILIES", "HOST_V4"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Sequence
 
 from iptables_assets.sample.background import background_day, ipv6_day, make_sources
 from iptables_assets.sample.events import Simulation
+from iptables_assets.sample.fleet_visits import Visit, add_visits
 from iptables_assets.sample.planted import (
     plant_defects,
     plant_garbage,
@@ -24,8 +26,11 @@ DEFAULT_START = dt.date(2025, 12, 1)
 
 
 def simulate(days: int, seed: int, start: dt.date | None = None, events_per_day: int = 2000,
-             host: str = "gw01", tz: str = "UTC") -> Simulation:
-    """Draw every event and line (no I/O). ``generate_logs`` = simulate + write + truth."""
+             host: str = "gw01", tz: str = "UTC", visits: Sequence[Visit] = ()) -> Simulation:
+    """Draw every event and line (no I/O). ``generate_logs`` = simulate + write + truth.
+
+    ``visits``: a fleet's shared attackers knocking on this host (``fleet_visits``), drawn after
+    everything else so that a host without visits is exactly today's single host."""
     if days < 1:
         raise ValueError("days must be >= 1")
     start = start or DEFAULT_START
@@ -33,10 +38,10 @@ def simulate(days: int, seed: int, start: dt.date | None = None, events_per_day:
               "host": host, "tz": tz}
     world = World(days, seed, start, events_per_day, tz)
     all_rotation_days = {i for fam in FAMILIES for i in rotation_days(fam, world.dates)}
-    return _draw(world, params, all_rotation_days)
+    return _draw(world, params, all_rotation_days, visits)
 
 
-def _draw(world: World, params: dict, all_rotation_days: set[int]) -> Simulation:
+def _draw(world: World, params: dict, all_rotation_days: set[int], visits: Sequence[Visit]) -> Simulation:
     """Day-by-day traffic first, then the planted things; changing this order changes every byte."""
     sources = make_sources(world)
     clients = [world.new_ip() for _ in range(12)]
@@ -55,6 +60,7 @@ def _draw(world: World, params: dict, all_rotation_days: set[int]) -> Simulation
     plant_forged(world)
     plant_garbage(world)
     rsyslog_hups(world, all_rotation_days)
+    add_visits(world, visits)
     return _assemble(world, params)
 
 

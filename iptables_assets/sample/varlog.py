@@ -8,8 +8,10 @@ import gc
 import json
 import os
 from pathlib import Path
+from typing import Sequence
 
-from iptables_assets.sample.events import US
+from iptables_assets.sample.events import US, Simulation
+from iptables_assets.sample.fleet_visits import Visit
 from iptables_assets.sample.ground_truth import build_truth
 from iptables_assets.sample.rendering import render_lines
 from iptables_assets.sample.rotation import FAMILIES, FileInfo, write_family
@@ -20,20 +22,31 @@ from iptables_assets.sample.world import Rng
 def generate_logs(out_dir: str | Path, days: int, seed: int, start: dt.date | None = None,
                   events_per_day: int = 2000, host: str = "gw01", tz: str = "UTC") -> dict:
     """Write a synthetic /var/log-like directory and its ground truth; return the truth dict."""
+    return generate_host(out_dir, days, seed, start, events_per_day, host, tz)[0]
+
+
+def generate_host(out_dir: str | Path, days: int, seed: int, start: dt.date | None, events_per_day: int,
+                  host: str, tz: str, visits: Sequence[Visit] = ()) -> tuple[dict, Simulation]:
+    """``generate_logs`` that also takes a fleet's visits and hands back the simulation (the fleet's
+    truth is counted from its events, like the host's)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with _gc_paused():
-        sim = simulate(days, seed, start, events_per_day, host, tz)
+        sim = simulate(days, seed, start, events_per_day, host, tz, visits)
         rendered = render_lines(sim, host)
     rng = Rng(f"{seed}:files")  # mtimes: independent of how much the simulation drew
     files: dict[str, FileInfo] = {}
     for family in FAMILIES:
         files.update(write_family(out, family, rendered, sim, rng))
     truth = build_truth(sim, files)
-    truth_path = out / "ground_truth.json"
-    truth_path.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
-    os.utime(truth_path, (sim.bounds[-1] // US,) * 2)
-    return truth
+    write_json(out / "ground_truth.json", truth, sim.bounds[-1] // US)
+    return truth, sim
+
+
+def write_json(path: Path, data: dict, mtime: int) -> None:
+    """A truth file, its mtime the end of the window (never the clock), so the bytes and stamps repeat."""
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.utime(path, (mtime, mtime))
 
 
 @contextlib.contextmanager
