@@ -8,7 +8,7 @@ import polars as pl
 
 from iptables_assets import progress
 from iptables_assets.analysis import aggregates as agg
-from iptables_assets.analysis import sshd
+from iptables_assets.analysis import fleet, sshd
 from iptables_assets.atomic import write_atomic
 from iptables_assets.days import days_between
 from iptables_assets.defs import partitioned
@@ -34,6 +34,8 @@ DAILY_TABLES = {
                              "reads).", "src_ip", "packets"),
     "daily_port_scans": ("nmap -T insane-like scans: sources over the scan threshold of distinct ports that day.",
                          "src_ip", "distinct_ports"),
+    "daily_host_probes": ("Counted events per day, source, destination port and host (what the horizontal "
+                          "scan detectors read).", "host", "events"),
     "daily_traffic_breakdown": ("Every firewall event of a day by action and direction, and whether it counts (the "
                                 "journal says what the counted packets leave out: accepts, audits, outbound drops).",
                                 "action", "events"),
@@ -41,7 +43,7 @@ DAILY_TABLES = {
 def build(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The analysis assets: the per-day multi-asset on these partitions and the whole history."""
     return [_daily_aggregates(daily), country_totals, top_country_daily_series, port_totals, port_scans,
-            longterm_port_scans, scan_summary, sshd_findings]
+            longterm_port_scans, scan_summary, horizontal_scan_findings, sshd_findings]
 
 
 def _daily_aggregates(daily: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -83,7 +85,7 @@ def _daily_aggregates(daily: dg.PartitionsDefinition) -> dg.AssetsDefinition:
 
 
 def _aggregate_day(events: pl.DataFrame, traffic, scan_threshold: int) -> dict[str, pl.DataFrame]:
-    """The six daily tables of one day's geo-tagged events."""
+    """The daily tables of one day's geo-tagged events."""
     counted = agg.counted(events, traffic)
     summary = agg.source_summary(counted)
     return {
@@ -92,6 +94,7 @@ def _aggregate_day(events: pl.DataFrame, traffic, scan_threshold: int) -> dict[s
         "daily_country_port_counts": agg.country_port_counts(counted),
         "daily_source_summary": summary,
         "daily_port_scans": agg.daily_port_scans(summary, scan_threshold),
+        "daily_host_probes": fleet.host_probes(counted),
         "daily_traffic_breakdown": agg.traffic_breakdown(events, traffic),
     }
 
@@ -231,6 +234,40 @@ def scan_summary(output_folder: OutputFolder, analysis: Analysis, port_scans: pl
         "top": dg.MetadataValue.md(markdown_table(table)),
         **exported,
     })
+
+
+HORIZONTAL_SCANS = {
+    "horizontal_scans": "Sources that reached one port on more than Analysis.fleet_scan_hosts hosts in a day, "
+                        "with the hosts (a fleet's logs; none with one host).",
+    "longterm_horizontal_scans": "Sources that reached one port on more than Analysis.fleet_longterm_hosts hosts "
+                                 "over the whole history, slow sweeps flagged.",
+}
+
+
+@dg.multi_asset(
+    outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name), automation_condition=AFTER_INPUTS)
+          for name, text in HORIZONTAL_SCANS.items()},
+    ins={"daily_host_probes": EVERY_DAY},
+    group_name=GROUP,
+    check_specs=[schema_check(name) for name in HORIZONTAL_SCANS],
+)
+def horizontal_scan_findings(output_folder: OutputFolder, analysis: Analysis,
+                             daily_host_probes: dict[str, pl.LazyFrame]):
+    """Horizontal scans of a fleet (one source, one port, many hosts), per day and over the
+    whole history, from every day's host probes read lazily."""
+    present = sorted(date.fromisoformat(key) for key in daily_host_probes)
+    probes = (pl.concat([daily_host_probes[d.isoformat()] for d in present]) if present
+              else empty("daily_host_probes").lazy())
+    tables = {
+        "horizontal_scans": fleet.horizontal_scans(probes, analysis.fleet_scan_hosts),
+        "longterm_horizontal_scans": fleet.longterm_horizontal_scans(
+            probes, analysis.fleet_longterm_hosts, analysis.fleet_scan_hosts),
+    }
+    for name, table in tables.items():
+        exported = export_table(output_folder, name, table)
+        top = table.sort("hosts_reached", descending=True).head(10).select("src_ip", "dst_port", "hosts_reached")
+        yield stored(name, table, {"dagster/row_count": table.height, "days": len(present),
+                                   "top": dg.MetadataValue.md(markdown_table(top)), **exported})
 
 
 SSHD_FINDINGS = {

@@ -7,9 +7,10 @@ HISTORY_JOB, FRAMES_JOB, PUBLISH_JOB = "history_job", "frames_job", "publish_job
 
 INGESTED = ("firewall_events", "firewall_rejects", "sshd_events")
 DAILY_TABLES = ("daily_country_counts", "daily_port_counts", "daily_country_port_counts", "daily_source_summary",
-                "daily_port_scans", "daily_traffic_breakdown")
+                "daily_port_scans", "daily_host_probes", "daily_traffic_breakdown")
 HISTORY = ("country_totals", "top_country_daily_series", "port_totals", "port_scans", "longterm_port_scans",
-           "scan_summary", "sshd_notable_lines", "sshd_kind_counts", "sshd_top_sources", "sshd_scanners")
+           "scan_summary", "horizontal_scans", "longterm_horizontal_scans", "sshd_notable_lines", "sshd_kind_counts",
+           "sshd_top_sources", "sshd_scanners")
 
 # The file list and the country table.
 inventory_job = dg.define_asset_job(INVENTORY_JOB, selection=["log_file_inventory", "country_reference"])

@@ -109,6 +109,10 @@ class Analysis(dg.ConfigurableResource):
                                 description="A scan reaches more than this many distinct ports")
     big_scan_threshold: int = Field(default=DEFAULT_BIG_SCAN_THRESHOLD,
                                     description="One-day scans above this many ports are listed by date")
+    fleet_scan_hosts: int = Field(default=settings.FLEET_SCAN_HOSTS,
+                                  description="A horizontal scan reaches one port on more than this many hosts in a day")
+    fleet_longterm_hosts: int = Field(default=settings.FLEET_LONGTERM_HOSTS,
+                                      description="... or on more than this many hosts over the whole history")
     reject_rate_warn: float = Field(default=DEFAULT_REJECT_RATE_WARN,
                                     description="Warn when a day's rejects exceed this share")
 
@@ -126,6 +130,10 @@ class Analysis(dg.ConfigurableResource):
         if self.big_scan_threshold < self.scan_threshold:
             raise settings.ConfigError(f"Analysis.big_scan_threshold={self.big_scan_threshold}: must be at least "
                                        f"scan_threshold ({self.scan_threshold})")
+        for name in ("fleet_scan_hosts", "fleet_longterm_hosts"):
+            if getattr(self, name) < 1:
+                raise settings.ConfigError(f"Analysis.{name}={getattr(self, name)}: must be at least 1 "
+                                           "(a scan reaches more than this many hosts)")
         if not 0 <= self.reject_rate_warn <= 1:
             raise settings.ConfigError(f"Analysis.reject_rate_warn={self.reject_rate_warn}: must be a share from 0 to 1")
         return self

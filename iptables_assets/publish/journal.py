@@ -61,6 +61,7 @@ SECTIONS = {
     "scans": "Port scans",
     "animations": "Day by day",
     "sshd": "sshd findings",
+    "fleet": "Sources that probe many hosts",
     "data": "About the data",
 }
 

@@ -59,6 +59,8 @@ TABLES: dict[str, Table] = {
     "daily_port_scans": Table(PORT_SCAN, key=("day", "src_ip")),
     "daily_traffic_breakdown": Table(
         ("day", "action", "direction", "counted", "events"), key=("day", "action", "direction")),
+    "daily_host_probes": Table(
+        ("day", "src_ip", "dst_port", "host", "events"), key=("day", "src_ip", "dst_port", "host")),
     "country_totals": Table((
         "country_code", "country_name", "events", "rank", "top20", "iso_a3", "shape_name", "continent", "lat", "lon",
     ), key=("country_code",)),
@@ -70,6 +72,12 @@ TABLES: dict[str, Table] = {
         "src_ip", "country_code", "country_name", "first_day", "last_day", "days_active", "packets",
         "max_ports_in_a_day", "distinct_ports", "slow",
     ), key=("src_ip",)),
+    "horizontal_scans": Table(
+        ("day", "src_ip", "dst_port", "hosts_reached", "hosts", "events"), key=("day", "src_ip", "dst_port")),
+    "longterm_horizontal_scans": Table((
+        "src_ip", "dst_port", "hosts_reached", "hosts", "first_day", "last_day", "days_active", "events",
+        "max_hosts_in_a_day", "slow",
+    ), key=("src_ip", "dst_port")),
     "scan_summary": Table(("detector", "country_code", "scanning_addresses"), key=("detector", "country_code")),
     "sshd_notable_lines": Table(("timestamp", "host", "kind", "src_ip", "country_code", "detail", "message")),
     "sshd_kind_counts": Table(("kind", "country_code", "events", "addresses"), key=("kind", "country_code")),

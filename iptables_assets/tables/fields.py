@@ -135,6 +135,10 @@ FIELDS: dict[str, Field] = {
     "max_ports_in_a_day": Field(I64, "most distinct ports on one day"),
     "slow": Field(B, "never over the threshold on one day"),
     "detector": Field(S, "daily or longterm"),
+    # --- fleets (horizontal scans: one source, one port, many hosts)
+    "hosts_reached": Field(I64, "distinct hosts (syslog host field) the source reached on the port"),
+    "hosts": Field(_STRINGS, "those hosts, sorted"),
+    "max_hosts_in_a_day": Field(I64, "most hosts reached on the port on one day"),
     "scanning_addresses": Field(I64, "distinct scanning addresses"),
     # --- sshd
     "kind": Field(S, "sshd event kind (failed_password, invalid_user … other)"),

@@ -13,6 +13,7 @@ from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Public
 from iptables_assets.enrich.geo import GEOLOCATION_DISCLAIMER
 from iptables_assets.publish import journal
 from iptables_assets.publish.catalog import FIGURE_ASSETS, FILMS
+from iptables_assets.publish.fleet_section import horizontal_scans_section
 
 # Every figure list the page shows, in page order: the figure groups, then the films.
 FIGURE_LISTS = [*FIGURE_ASSETS, *(f"{film}_animation" for film in FILMS)]
@@ -32,6 +33,8 @@ def journal_report(
     sshd_kind_counts: pl.DataFrame,
     sshd_top_sources: pl.DataFrame,
     sshd_scanners: pl.DataFrame,
+    horizontal_scans: pl.DataFrame,
+    longterm_horizontal_scans: pl.DataFrame,
     publication: Publication,
     analysis: Analysis,
     geoip: GeoIP,
@@ -40,7 +43,8 @@ def journal_report(
     **figure_lists: pl.DataFrame,
 ):
     """The HTML traffic journal (index.html beside its figures): log dates, figures, top countries
-    and ports, scans, disclaimer and credits; addresses and host names redacted if configured."""
+    and ports, scans, sshd findings, a fleet's horizontal scans, disclaimer and credits;
+    addresses and host names redacted if configured."""
     publication.checked()
     redactor = publication.redactor()
     sshd_section = journal.sshd_section(sshd_kind_counts, sshd_top_sources, sshd_scanners, sshd_notable_lines,
@@ -60,7 +64,9 @@ def journal_report(
         disclaimer=GEOLOCATION_DISCLAIMER,
         credits=geoip.credits(),
         generated=datetime.now(timezone.utc),
-        extra_sections=[sshd_section],
+        extra_sections=[sshd_section, horizontal_scans_section(
+            horizontal_scans, longterm_horizontal_scans, analysis.fleet_scan_hosts, analysis.fleet_longterm_hosts,
+            redactor)],
         traffic=traffic if present else None,
         actions=tuple(analysis.actions),
     )
