@@ -18,6 +18,8 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
+from typing import Sequence
 
 from harness import CLI, REPO, machine_info, measure
 
@@ -39,22 +41,28 @@ def logs_for(days: int, per_day: int, seed: int):
 
 def backfill(days: int, per_day: int, seed: int) -> dict:
     """One `iptables-assets run` over the whole window, measured."""
-    logs = logs_for(days, per_day, seed)
-    out, home = WORK / f"out-{days}d", WORK / f"home-{days}d"
+    return {"days": days, **measured_run(logs_for(days, per_day, seed), f"{days}d")}
+
+
+def measured_run(logs: Path, name: str, env: dict | None = None, args: Sequence[str] = ()) -> dict:
+    """`iptables-assets run` on `logs` into a fresh output folder and instance (named `name`),
+    measured: ok, wall time, peak RSS of the process tree, events, the stage times it prints."""
+    out, home = WORK / f"out-{name}", WORK / f"home-{name}"
     for folder in (out, home):
         shutil.rmtree(folder, ignore_errors=True)
     home.mkdir(parents=True)
     shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
-    log = WORK / f"run-{days}d.log"
-    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    log = WORK / f"run-{name}.log"
+    env = {**os.environ, "DAGSTER_HOME": str(home), **(env or {})}
     with open(log, "w") as handle:
-        run = measure([str(CLI), "run", "--logs", str(logs), "--out", str(out)], stdout=handle, stderr=handle, env=env)
+        run = measure([str(CLI), "run", "--logs", str(logs), "--out", str(out), *args], stdout=handle, stderr=handle,
+                      env=env)
     text = log.read_text()
     stages = re.search(r"stage seconds: (\{.*\})", text)
     events = re.search(r"\] events: (\d+)", text)
-    return {"days": days, "ok": run.ok and "success: True" in text, "wall_s": run.wall_s,
+    return {"ok": run.ok and "success: True" in text, "wall_s": run.wall_s,
             "peak_rss": run.maxrss_bytes, "events": int(events.group(1)) if events else 0,
-            "stages": ast.literal_eval(stages.group(1)) if stages else {}, "log": str(log)}
+            "stages": ast.literal_eval(stages.group(1)) if stages else {}, "log": str(log), "out": str(out)}
 
 
 def main(argv: list[str] | None = None) -> int:
