@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--from", dest="first", type=date.fromisoformat, help="first day (YYYY-MM-DD)")
     run.add_argument("--to", dest="last", type=date.fromisoformat, help="last day (YYYY-MM-DD)")
     run.add_argument("--executor", choices=settings.EXECUTORS, default=None,
-                     help=f"where steps run: default (this process) or celery (Dagster Celery workers; needs "
+                     help=f"where steps run: default (this process; the frames in parallel processes) or "
+                          f"celery (Dagster Celery workers; needs "
                           f"{settings.ENV_CELERY_BROKER} and {settings.ENV_CELERY_BACKEND}); "
                           f"default: {settings.ENV_EXECUTOR}, else default")
     run.set_defaults(func=_run)
@@ -146,7 +147,8 @@ def _run(args: argparse.Namespace) -> int:
         raise settings.ConfigError(f"--logs {str(args.logs)!r} is not a folder (try `iptables-assets generate --out {args.logs}`)")
     os.environ.setdefault("DAGSTER_HOME", str((args.out / "dagster_home").resolve()))
     try:
-        summary = run_everything(args.logs.resolve(), args.out.resolve(), args.first, args.last, args.executor)
+        summary = run_everything(args.logs.resolve(), args.out.resolve(), args.first, args.last,
+                                 executor=args.executor)
     except OSError as error:  # the log folder itself, or the output folder, cannot be used
         print(f"iptables-assets: cannot use {str(error.filename or '')!r}: {error.strerror or error}", file=sys.stderr)
         return 1

@@ -180,7 +180,8 @@ def test_the_executor_is_checked_and_celery_needs_its_broker_and_backend():
         settings.Settings.from_environment({settings.ENV_EXECUTOR: "celery"})
     with pytest.raises(settings.ConfigError, match="needs DAGSTER_CELERY_BACKEND_URL: set"):  # --executor celery
         settings.Settings.from_environment({settings.ENV_CELERY_BROKER: "redis://127.0.0.1:6379/0"}, executor="celery")
-    urls = {settings.ENV_CELERY_BROKER: "redis://127.0.0.1:6379/0", settings.ENV_CELERY_BACKEND: "redis://127.0.0.1:6379/1"}
+    urls = {settings.ENV_CELERY_BROKER: "redis://127.0.0.1:6379/0",
+            settings.ENV_CELERY_BACKEND: "redis://127.0.0.1:6379/1"}
     config = settings.Settings.from_environment({settings.ENV_EXECUTOR: "Celery", **urls})
     assert config.executor == "celery"
     assert "redis://" not in repr(config)  # the settings travel with every run: no URL, no password in them
@@ -191,7 +192,8 @@ def test_the_celery_executor_runs_every_job_and_the_default_keeps_each_jobs_own(
     from iptables_assets.defs.definitions import build_definitions
     from iptables_assets.defs.jobs import JOBS
 
-    urls = {settings.ENV_CELERY_BROKER: "redis://127.0.0.1:6379/0", settings.ENV_CELERY_BACKEND: "redis://127.0.0.1:6379/1"}
+    urls = {settings.ENV_CELERY_BROKER: "redis://127.0.0.1:6379/0",
+            settings.ENV_CELERY_BACKEND: "redis://127.0.0.1:6379/1"}
     celery = build_definitions(settings.Settings.from_environment({settings.ENV_EXECUTOR: "celery", **urls}))
     assert {celery.resolve_job_def(job.name).executor_def.name for job in JOBS} == {"celery_redis"}
     assert celery.resolve_implicit_global_asset_job_def().executor_def.name == "celery_redis"
