@@ -50,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
                      help="output folder: asset data, exports/ (CSV, Parquet), journal/ (HTML, PNG, GIF)")
     run.add_argument("--from", dest="first", type=date.fromisoformat, help="first day (YYYY-MM-DD)")
     run.add_argument("--to", dest="last", type=date.fromisoformat, help="last day (YYYY-MM-DD)")
+    run.add_argument("--executor", choices=settings.EXECUTORS, default=None,
+                     help=f"where steps run: default (this process; the frames in parallel processes) or "
+                          f"celery (Dagster Celery workers; needs "
+                          f"{settings.ENV_CELERY_BROKER} and {settings.ENV_CELERY_BACKEND}); "
+                          f"default: {settings.ENV_EXECUTOR}, else default")
     run.set_defaults(func=_run)
 
     args = parser.parse_args(argv)
@@ -74,6 +79,8 @@ Settings (environment variables; none is needed):
   {settings.ENV_GEOIP_DB}      GeoIP2/GeoLite2/DB-IP country or city .mmdb (default: bundled)
   {settings.ENV_ASN_DB}        optional ASN .mmdb
   {settings.ENV_READ_RETRY_SECONDS}  first wait before a failed log read is retried (0-3600, default 20)
+  {settings.ENV_EXECUTOR}      celery: every step on Dagster Celery workers (as --executor celery), with
+  {settings.ENV_CELERY_BROKER} and {settings.ENV_CELERY_BACKEND} the workers' broker and result backend
 """
 
 
@@ -140,7 +147,8 @@ def _run(args: argparse.Namespace) -> int:
         raise settings.ConfigError(f"--logs {str(args.logs)!r} is not a folder (try `iptables-assets generate --out {args.logs}`)")
     os.environ.setdefault("DAGSTER_HOME", str((args.out / "dagster_home").resolve()))
     try:
-        summary = run_everything(args.logs.resolve(), args.out.resolve(), args.first, args.last)
+        summary = run_everything(args.logs.resolve(), args.out.resolve(), args.first, args.last,
+                                 executor=args.executor)
     except OSError as error:  # the log folder itself, or the output folder, cannot be used
         print(f"iptables-assets: cannot use {str(error.filename or '')!r}: {error.strerror or error}", file=sys.stderr)
         return 1

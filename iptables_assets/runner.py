@@ -1,4 +1,5 @@
-"""`iptables-assets run`: materialise the graph in one process with Dagster's execution APIs."""
+"""`iptables-assets run`: materialise the graph with Dagster's execution APIs, in this process
+(the default) or with every step on Celery workers (`--executor celery`)."""
 
 from __future__ import annotations
 
@@ -42,11 +43,14 @@ class _Stages:
             self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 1)
 
 
-def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date | None) -> dict:
-    """Inventory the logs, then materialise every per-day asset for the days they hold."""
+def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date | None,
+                   executor: str | None = None) -> dict:
+    """Inventory the logs, then materialise every per-day asset for the days they hold.
+    `executor` overrides IPTABLES_ASSETS_EXECUTOR ("default" or "celery")."""
     started, stages = time.perf_counter(), _Stages()
     progress.show_on(sys.stdout)
-    config = settings.Settings.from_environment(log_dir=str(log_dir), out_dir=str(out_dir))
+    config = settings.Settings.from_environment(log_dir=str(log_dir), out_dir=str(out_dir),
+                                                **({"executor": executor} if executor else {}))
     _check_settings(config)
     with stages.timed("inventory"):
         span, problems = _inventory(config)
@@ -69,25 +73,26 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
     first_day, last_day = _window(span, first, last, defs.resolve_assets_def("firewall_events").partitions_def,
                                   config)
     _say(f"days {span[0]}..{span[1]} in the logs; materialising {first_day}..{last_day}")
+    if config.executor == "celery":
+        _say("steps run on the Celery workers")
     with stages.timed("inventory"):
-        inventory_run = defs.resolve_job_def(INVENTORY_JOB).execute_in_process(
-            instance=instance, run_config=_SILENT, tags=cli)
+        inventory_run = _run_job(dg, defs, instance, config, INVENTORY_JOB, cli, _SILENT)
 
     tags = {**range_tags(first_day, last_day), **cli}
     with stages.timed("per-day assets"):
-        daily = defs.resolve_job_def(DAILY_JOB).execute_in_process(instance=instance, tags=tags, run_config=_QUIET)
+        daily = _run_job(dg, defs, instance, config, DAILY_JOB, tags, _QUIET)
     _say(f"per-day assets done ({'ok' if daily.success else 'FAILED'})")
     for line in _per_day_lines(out_dir, first_day, last_day):
         _say(line)
     _say("whole-history assets and figures")
     with stages.timed("whole history and figures"):
-        history = defs.resolve_job_def(HISTORY_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=cli)
+        history = _run_job(dg, defs, instance, config, HISTORY_JOB, cli, _QUIET)
     _say(f"whole-history assets done ({'ok' if history.success else 'FAILED'}); animation frames of {first_day}..{last_day}")
     with stages.timed("animation frames"):
-        frames = _run_in_processes(dg, instance, config, tags, (last_day - first_day).days + 1)
+        frames = _run_frames(dg, defs, instance, config, tags, (last_day - first_day).days + 1)
     _say(f"frames done ({'ok' if frames else 'FAILED'}); GIFs and journal")
     with stages.timed("GIFs and journal"):
-        publish = defs.resolve_job_def(PUBLISH_JOB).execute_in_process(instance=instance, run_config=_QUIET, tags=cli)
+        publish = _run_job(dg, defs, instance, config, PUBLISH_JOB, cli, _QUIET)
     summary = _summarise(inventory_run, daily, history, publish, first_day, last_day, out_dir, problems,
                          time.perf_counter() - started)
     summary["success"] = summary["success"] and frames
@@ -105,6 +110,23 @@ def _check_settings(config: settings.Settings) -> None:
     made["analysis"].checked()
     made["publication"].checked()
     made["geoip"].lookup().close()
+    if config.executor == "celery":
+        _check_celery(config)
+
+
+def _check_celery(config: settings.Settings) -> None:
+    """dagster-celery installed and a worker listening: a run submitted to a broker no worker
+    reads would wait for ever."""
+    from iptables_assets.defs.engine import celery_workers, executor_for
+
+    executor_for(config)
+    broker, backend = os.environ[settings.ENV_CELERY_BROKER], os.environ[settings.ENV_CELERY_BACKEND]
+    found = celery_workers(broker, backend)
+    if not found:
+        raise settings.ConfigError(f"{settings.ENV_EXECUTOR}=celery but no Celery worker answers on "
+                                   f"{settings.ENV_CELERY_BROKER}: start them with this environment "
+                                   "(scripts/celery_workers.sh start DIR)")
+    _say(f"Celery worker {found[0]} answers")
 
 
 def _inventory(config: settings.Settings) -> tuple[tuple[date, date] | None, dict[str, dict[str, str]]]:
@@ -156,24 +178,42 @@ def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
             f"{r['sshd']:,} sshd events" for r in table.iter_rows(named=True)]
 
 
-def _run_in_processes(dg, instance, config: settings.Settings, tags: dict, days: int) -> bool:
-    """The frames job with the multiprocess executor (one process per film, up to the cores),
-    each step process rebuilding the definitions from the same settings; its progress read from
-    the frames appearing in the journal folder."""
+def _run_job(dg, defs, instance, config: settings.Settings, name: str, tags: dict, run_config: dict):
+    """One job's run: in this process by default; on the Celery workers through a
+    reconstructable job (`execute_in_process` would ignore the job's executor), which each
+    worker rebuilds from the same settings (`definitions.settings_job`)."""
+    if config.executor == "default":
+        return defs.resolve_job_def(name).execute_in_process(instance=instance, tags=tags, run_config=run_config)
+    return _execute_reconstructable(dg, instance, config, name, tags, run_config)
+
+
+def _execute_reconstructable(dg, instance, config: settings.Settings, name: str, tags: dict, run_config: dict):
+    """`dg.execute_job` of the job `name` rebuilt from the settings in every process that runs a
+    step; the result (its events) stays readable after the run."""
+    job = dg.build_reconstructable_job("iptables_assets.defs.definitions", "settings_job",
+                                       reconstructable_kwargs={"job_name": name, **dataclasses.asdict(config)})
+    with dg.execute_job(job, instance=instance, tags=tags, run_config=run_config) as result:
+        return result
+
+
+def _run_frames(dg, defs, instance, config: settings.Settings, tags: dict, days: int) -> bool:
+    """The frames job with the multiprocess executor (one process per film, up to the cores) or
+    on the Celery workers, each step process rebuilding the definitions from the same settings;
+    its progress read from the frames appearing in the journal folder."""
+    from iptables_assets.defs.jobs import FRAMES_JOB
     from iptables_assets.defs.publish.films import FRAMES_FOLDER
     from iptables_assets.publish.catalog import FILMS
 
-    run_config = {**_QUIET, "execution": {"config": {"max_concurrent": os.cpu_count() or 1}}}
-    job = dg.build_reconstructable_job("iptables_assets.defs.definitions", "frames_job",
-                                       reconstructable_kwargs=dataclasses.asdict(config))
+    run_config = _QUIET
+    if config.executor == "default":
+        run_config = {**_QUIET, "execution": {"config": {"max_concurrent": os.cpu_count() or 1}}}
     from iptables_assets.defs.resources import from_settings
 
     made = from_settings(config)
     journal = Path(str(made["publication"].journal_folder(made["output_folder"])))
     folders = [journal / FRAMES_FOLDER / name for name in FILMS]
     with _watch_new_files(folders, len(folders) * days, "animation frames", "frames"):
-        with dg.execute_job(job, instance=instance, tags=tags, run_config=run_config) as result:
-            return result.success
+        return _execute_reconstructable(dg, instance, config, FRAMES_JOB, tags, run_config).success
 
 
 @contextmanager

@@ -24,6 +24,13 @@ ENV_REDACT = "IPTABLES_ASSETS_REDACT"
 ENV_SCHEDULE_TIME = "IPTABLES_ASSETS_SCHEDULE_TIME"
 ENV_READ_RETRY_SECONDS = "IPTABLES_ASSETS_READ_RETRY_SECONDS"
 ENV_SCHEDULE_TZ = "IPTABLES_ASSETS_SCHEDULE_TZ"
+ENV_EXECUTOR = "IPTABLES_ASSETS_EXECUTOR"
+# The Celery executor's broker and result backend: the URLs the workers were started with
+# (`scripts/celery_workers.sh`). Not kept in the settings object, which travels with every run
+# (`reconstructable_kwargs`) into the run storage: the executor reads them from the environment
+# of the driver and of each worker, so a password in a URL is never stored.
+ENV_CELERY_BROKER = "DAGSTER_CELERY_BROKER_URL"
+ENV_CELERY_BACKEND = "DAGSTER_CELERY_BACKEND_URL"
 
 DEFAULT_LOG_DIR = "data/sample_logs"
 DEFAULT_OUT_DIR = "data/out"
@@ -32,6 +39,10 @@ DEFAULT_START_DATE = "2025-11-01"
 DEFAULT_SITE_NAME = "example.org"
 DEFAULT_SCHEDULE_TIME = "02:15"
 DEFAULT_READ_RETRY_SECONDS = 20.0
+# Where steps run: "default" (the jobs' own executors: in process for `iptables-assets run`,
+# one process per step for launched runs) or "celery" (dagster-celery workers; see README
+# "Running on Celery workers").
+EXECUTORS = ("default", "celery")
 # A retried read waits this at most before its first retry (then twice as long): an hour.
 MAX_READ_RETRY_SECONDS = 3600.0
 
@@ -70,6 +81,7 @@ class Settings:
     schedule_time: str = DEFAULT_SCHEDULE_TIME
     schedule_timezone: str | None = None  # None: the logs' time zone
     read_retry_seconds: float = DEFAULT_READ_RETRY_SECONDS
+    executor: str = EXECUTORS[0]
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -88,8 +100,12 @@ class Settings:
             "schedule_time": env.get(ENV_SCHEDULE_TIME) or DEFAULT_SCHEDULE_TIME,
             "schedule_timezone": env.get(ENV_SCHEDULE_TZ) or None,
             "read_retry_seconds": _seconds(env.get(ENV_READ_RETRY_SECONDS) or str(DEFAULT_READ_RETRY_SECONDS)),
+            "executor": (env.get(ENV_EXECUTOR) or EXECUTORS[0]).strip().lower(),
         }
-        return cls(**{**found, **overrides}).checked()
+        config = cls(**{**found, **overrides}).checked()
+        if config.executor == "celery":
+            check_celery_environment(env)
+        return config
 
     def replace(self, **changes) -> "Settings":
         """A copy with `changes`, checked."""
@@ -103,6 +119,8 @@ class Settings:
         if self.start_date:
             _date(self.start_date)
         self.schedule_cron()
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"{ENV_EXECUTOR}={self.executor!r} is not an executor; use one of {', '.join(EXECUTORS)}")
         if not 0 <= self.read_retry_seconds <= MAX_READ_RETRY_SECONDS:  # also refuses nan and inf
             raise ConfigError(f"{ENV_READ_RETRY_SECONDS}={self.read_retry_seconds!r} is not a number of seconds "
                               f"from 0 to {MAX_READ_RETRY_SECONDS:g}")
@@ -122,6 +140,17 @@ class Settings:
     def schedule_zone(self) -> str:
         """The daily schedule's time zone: its own setting, else the logs' time zone."""
         return self.schedule_timezone or self.timezone
+
+
+def check_celery_environment(env: Mapping[str, str]) -> None:
+    """The Celery executor needs the broker and result backend its workers use: without them
+    Dagster would fall back to RabbitMQ on localhost and `rpc://`, and a run would wait forever
+    for results no worker sends, so say what to set before anything starts."""
+    missing = [name for name in (ENV_CELERY_BROKER, ENV_CELERY_BACKEND) if not env.get(name)]
+    if missing:
+        raise ConfigError(f"{ENV_EXECUTOR}=celery needs {' and '.join(missing)}: set {ENV_CELERY_BROKER} and "
+                          f"{ENV_CELERY_BACKEND} to the broker and result backend the workers were started with, "
+                          "e.g. redis://127.0.0.1:6379/0 and redis://127.0.0.1:6379/1 (scripts/celery_workers.sh)")
 
 
 def _yes_no(value: str, variable: str) -> bool:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import dagster as dg
 
 from iptables_assets.defs import analysis, automation, enrich, ingest, publish, resources
+from iptables_assets.defs.engine import executor_for
 from iptables_assets.defs.io_manager import TableIOManagerFactory
-from iptables_assets.defs.jobs import FRAMES_JOB, JOBS
+from iptables_assets.defs.jobs import FRAMES_JOB, build_jobs
 from iptables_assets.defs.partitions import daily_partitions
 from iptables_assets.defs.run_health import dead_run_workers
 from iptables_assets.enrich import countries
@@ -21,11 +22,15 @@ def build_assets(config: Settings) -> list[dg.AssetsDefinition]:
 
 
 def build_definitions(config: Settings) -> dg.Definitions:
-    """Everything Dagster shows and runs, for these settings."""
+    """Everything Dagster shows and runs, for these settings. With the Celery executor chosen,
+    every job and every materialisation launched from the UI or `dagster asset materialize`
+    runs its steps on the workers."""
     countries.use_bundled_natural_earth()  # maps draw from the bundled shapes; cartopy never downloads
+    executor = executor_for(config)
     return dg.Definitions(
         assets=build_assets(config),
-        jobs=JOBS,
+        jobs=build_jobs(executor),
+        executor=executor,
         schedules=[automation.daily_schedule(config)],
         sensors=[automation.new_log_files, automation.automation_sensor(), dead_run_workers],
         resources={
@@ -41,7 +46,13 @@ def defs() -> dg.Definitions:
     return build_definitions(Settings.from_environment())
 
 
+def settings_job(job_name: str, **settings) -> dg.JobDefinition:
+    """The job `job_name` for these settings: what `dg.build_reconstructable_job` rebuilds in
+    each step process (the frames job's processes, a Celery worker) from the settings the run
+    carries, so every process sees the same folders, partitions and executor."""
+    return build_definitions(Settings(**settings)).resolve_job_def(job_name)
+
+
 def frames_job(**settings) -> dg.JobDefinition:
-    """The frames job for these settings: what `dg.build_reconstructable_job` rebuilds in each
-    step process when `iptables-assets run` draws the films in parallel."""
-    return build_definitions(Settings(**settings)).resolve_job_def(FRAMES_JOB)
+    """The frames job for these settings (`settings_job` of the frames job)."""
+    return settings_job(FRAMES_JOB, **settings)

@@ -22,11 +22,27 @@ daily_job = dg.define_asset_job(DAILY_JOB, selection=[*INGESTED, "geotagged_even
 # The whole-history tables and the figures.
 history_job = dg.define_asset_job(HISTORY_JOB, selection=dg.AssetSelection.assets(*HISTORY)
                                   | dg.AssetSelection.tag("journal", "figure"))
-# The films' frames of a window: independent steps, drawn in parallel processes.
-frames_job = dg.define_asset_job(FRAMES_JOB, selection=dg.AssetSelection.tag("journal", "frames"),
-                                 executor_def=dg.multiprocess_executor)
+
+
+def _frames_job(executor_def: dg.ExecutorDefinition):
+    """The films' frames of a window: independent steps, drawn in parallel processes (or on the
+    Celery workers)."""
+    return dg.define_asset_job(FRAMES_JOB, selection=dg.AssetSelection.tag("journal", "frames"),
+                               executor_def=executor_def)
+
+
+frames_job = _frames_job(dg.multiprocess_executor)
 # The films and the journal page, once every figure and frame exists.
 publish_job = dg.define_asset_job(PUBLISH_JOB, selection=dg.AssetSelection.tag("journal", "film")
                                   | dg.AssetSelection.assets("journal_report"))
 
 JOBS = [inventory_job, ingest_job, daily_job, history_job, frames_job, publish_job]
+
+
+def build_jobs(executor_def: dg.ExecutorDefinition | None = None) -> list:
+    """The jobs; with `executor_def` (the Celery executor) the frames job uses it too. The
+    others have no executor of their own: they take the definitions' executor, which is the
+    same one (`build_definitions`), so the schedule and sensors keep their `ingest_job`."""
+    if executor_def is None:
+        return JOBS
+    return [job if job.name != FRAMES_JOB else _frames_job(executor_def) for job in JOBS]

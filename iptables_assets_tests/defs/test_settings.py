@@ -4,6 +4,7 @@ partitions start at the logs' first day unless IPTABLES_ASSETS_START_DATE says o
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from datetime import date
@@ -169,3 +170,47 @@ def test_the_runner_leaves_the_environment_as_it_was(old_logs, tmp_path, monkeyp
     summary = runner.run_everything(old_logs, tmp_path / "out", None, None)
     assert summary["success"] and summary["days"] == 3
     assert dict(os.environ) == before
+
+
+def test_the_executor_is_checked_and_celery_needs_its_broker_and_backend():
+    assert settings.Settings.from_environment({}).executor == "default"
+    with pytest.raises(settings.ConfigError, match="IPTABLES_ASSETS_EXECUTOR='dask' is not an executor"):
+        settings.Settings.from_environment({settings.ENV_EXECUTOR: "dask"})
+    with pytest.raises(settings.ConfigError, match="needs DAGSTER_CELERY_BROKER_URL and DAGSTER_CELERY_BACKEND_URL"):
+        settings.Settings.from_environment({settings.ENV_EXECUTOR: "celery"})
+    with pytest.raises(settings.ConfigError, match="needs DAGSTER_CELERY_BACKEND_URL: set"):  # --executor celery
+        settings.Settings.from_environment({settings.ENV_CELERY_BROKER: "redis://127.0.0.1:6379/0"}, executor="celery")
+    urls = {settings.ENV_CELERY_BROKER: "redis://127.0.0.1:6379/0",
+            settings.ENV_CELERY_BACKEND: "redis://127.0.0.1:6379/1"}
+    config = settings.Settings.from_environment({settings.ENV_EXECUTOR: "Celery", **urls})
+    assert config.executor == "celery"
+    assert "redis://" not in repr(config)  # the settings travel with every run: no URL, no password in them
+
+
+def test_the_celery_executor_runs_every_job_and_the_default_keeps_each_jobs_own():
+    pytest.importorskip("dagster_celery")
+    from iptables_assets.defs.definitions import build_definitions
+    from iptables_assets.defs.jobs import JOBS
+
+    urls = {settings.ENV_CELERY_BROKER: "redis://127.0.0.1:6379/0",
+            settings.ENV_CELERY_BACKEND: "redis://127.0.0.1:6379/1"}
+    celery = build_definitions(settings.Settings.from_environment({settings.ENV_EXECUTOR: "celery", **urls}))
+    assert {celery.resolve_job_def(job.name).executor_def.name for job in JOBS} == {"celery_redis"}
+    assert celery.resolve_implicit_global_asset_job_def().executor_def.name == "celery_redis"
+    default = build_definitions(settings.Settings.from_environment({}))
+    assert default.resolve_job_def("frames_job").executor_def is dg.multiprocess_executor
+    assert default.resolve_job_def(DAILY_JOB).executor_def.name == "multi_or_in_process_executor"
+
+
+def test_celery_with_no_worker_listening_stops_the_cli_before_reading_logs(old_logs, tmp_path, monkeypatch):
+    pytest.importorskip("dagster_celery")
+    from iptables_assets.cli import main
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv(settings.ENV_CELERY_BROKER, f"redis://127.0.0.1:{port}/0")
+    monkeypatch.setenv(settings.ENV_CELERY_BACKEND, f"redis://127.0.0.1:{port}/1")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    assert main(["run", "--logs", str(old_logs), "--out", str(tmp_path / "out"), "--executor", "celery"]) == 2
+    assert not (tmp_path / "out" / "_cache").exists()
