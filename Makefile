@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/dagster_home
+# One "planned" event per asset for a single-run backfill, not one per partition (README, Backfills).
+export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 SAMPLE := data/sample_logs
 OUT := data/out
 

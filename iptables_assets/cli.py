@@ -140,12 +140,21 @@ def _parse(args: argparse.Namespace) -> int:
     return 0
 
 
+PLANNED_EVENTS_AS_SUBSETS = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+
+
 def _run(args: argparse.Namespace) -> int:
     from iptables_assets.runner import run_everything
 
     if not args.logs.is_dir():
         raise settings.ConfigError(f"--logs {str(args.logs)!r} is not a folder (try `iptables-assets generate --out {args.logs}`)")
     os.environ.setdefault("DAGSTER_HOME", str((args.out / "dagster_home").resolve()))
+    # Dagster's opt-in (dagster-io/dagster#29288, #32242): a single-run backfill records one
+    # "planned" event per asset instead of one per asset and partition. Measured on a year of
+    # daily partitions (13 per-day assets, SQLite instance): per-day stage 528 s -> 223 s. The
+    # trade-off Dagster names: when such a run fails, its partitions show as missing rather than
+    # failed in the UI (the run itself is failed, and `run` says so). =0 restores the default.
+    os.environ.setdefault(PLANNED_EVENTS_AS_SUBSETS, "1")
     try:
         summary = run_everything(args.logs.resolve(), args.out.resolve(), args.first, args.last,
                                  executor=args.executor)

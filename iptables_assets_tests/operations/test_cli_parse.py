@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -135,3 +136,21 @@ def test_console_script_entry_point(logfile):
     proc = subprocess.run([str(script), "parse", str(logfile), "--summary"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["records"] == 3
+
+
+@pytest.mark.parametrize("preset, seen", [(None, "1"), ("0", "0")])
+def test_run_records_planned_events_per_asset_unless_told_otherwise(tmp_path, monkeypatch, preset, seen):
+    """`iptables-assets run` opts in to Dagster's one planned event per asset (not per partition)
+    of a single-run backfill; a user's setting wins."""
+    from iptables_assets import cli, runner
+
+    got = {}
+    monkeypatch.delenv(cli.PLANNED_EVENTS_AS_SUBSETS, raising=False)
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    if preset is not None:
+        monkeypatch.setenv(cli.PLANNED_EVENTS_AS_SUBSETS, preset)
+    monkeypatch.setattr(runner, "run_everything",
+                        lambda *a, **k: got.update(value=os.environ.get(cli.PLANNED_EVENTS_AS_SUBSETS)) or {"success": True})
+    (tmp_path / "logs").mkdir()
+    assert cli.main(["run", "--logs", str(tmp_path / "logs"), "--out", str(tmp_path / "out")]) == 0
+    assert got == {"value": seen}
