@@ -230,9 +230,10 @@ def _blocks(pieces: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
         yield parts
 
 
-def _prefetched(pieces: Iterator[bytes], depth: int = 4) -> Iterator[bytes]:
+def _prefetched(pieces: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
     """`pieces`, produced by a thread of their own up to `depth` ahead (the decoders release the
-    GIL); what the producer raises (damage, a read error) is raised here, in order."""
+    GIL; a gzip piece decodes to ~7 MiB, so a deeper queue only adds memory); what the producer
+    raises (damage, a read error) is raised here, in order."""
     handoff: queue.Queue = queue.Queue(depth)
     stop = threading.Event()
 
