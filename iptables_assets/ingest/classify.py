@@ -138,7 +138,9 @@ def _validate_addresses(frame: pl.DataFrame) -> pl.DataFrame:
     # IPv6-looking text -> compressed form (None: not an address), replaced by text, not under a
     # when/then that would look up every row: the scanner gives every candidate row holding the
     # same text the same kind (other rows are ignored lines, whose addresses are never kept).
-    canonical = {v: _canonical_ipv6(v) for v in v6.to_list()}
+    # Text already in compressed form is left out: replacing it by itself is a no-op that
+    # costs a lookup per row (logs mostly hold compressed addresses, so the map is often empty).
+    canonical = {v: c for v in v6.to_list() if (c := _canonical_ipv6(v)) != v}
 
     def fixed(col: pl.Expr) -> pl.Expr:
         return col.replace(canonical) if canonical else col

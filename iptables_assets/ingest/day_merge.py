@@ -41,8 +41,8 @@ def merge_days(folder: Path, counts: ParseCounts, config: ParseConfig,
     for folder_of_day in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("_")):
         day = date.fromisoformat(folder_of_day.name)
         wanted = keep is None or keep(day)
-        records = sorted(folder_of_day.glob("*.records.parquet"))
-        rejects = sorted(folder_of_day.glob("*.rejects.parquet"))
+        records = sorted(folder_of_day.glob("*.records.arrow"))
+        rejects = sorted(folder_of_day.glob("*.rejects.arrow"))
         spans = _spans((records, rejects), config.batch_rows)
         for low, high in _ranges(spans, config.batch_rows):
             rec = _merge(_within(records, spans, low, high), low, high, order, counts, wanted, RECORD_COLUMNS, config.tz)
@@ -56,7 +56,7 @@ def _spans(kinds: Sequence[Sequence[Path]], batch_rows: int) -> dict[str, tuple[
     """Each piece's time span (microseconds) when the day holds more than `batch_rows` rows,
     records and rejects together (None: the day is merged whole), and where to cut it."""
     paths = [p for group in kinds for p in group]
-    if sum(pl.scan_parquet(group).select(pl.len()).collect().item() for group in kinds if group) <= batch_rows:
+    if sum(pl.scan_ipc(group).select(pl.len()).collect().item() for group in kinds if group) <= batch_rows:
         return None
     pieces = [_read(p, ["timestamp"])["timestamp"].dt.epoch("us") for p in paths]
     return {str(p): (piece.min(), piece.max(), piece) for p, piece in zip(paths, pieces)}
@@ -114,6 +114,6 @@ def _load(paths: Sequence[Path], low: int | None, high: int | None, columns: Seq
 
 def _read(path: Path, columns: Sequence[str] | None) -> pl.DataFrame:
     """One piece; a chunk moved as it was gets its times from the file beside it."""
-    times = path.with_name(path.name.removesuffix(".parquet") + ".times.parquet")
-    frame = pl.read_parquet(path, columns=columns)
-    return frame.with_columns(pl.read_parquet(times).to_series()) if times.exists() else frame
+    times = path.with_name(path.name.removesuffix(".arrow") + ".times.arrow")
+    frame = pl.read_ipc(path, columns=columns)
+    return frame.with_columns(pl.read_ipc(times).to_series()) if times.exists() else frame

@@ -9,7 +9,9 @@ import logging
 import lzma
 import os
 import re
+import queue
 import stat
+import threading
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -189,34 +191,85 @@ def iter_line_chunks(
     A truncated or corrupt compressed file raises, unless a `damage` list is given: then every
     byte that can be recovered before the damage is yielded (a final partial line too) and a
     description naming the file is appended to the list.
+
+    Each byte is copied once on its way into a chunk (the pieces up to the last line break are
+    joined with the previous chunk's tail); a compressed file is decoded in a thread of its own
+    (`_prefetched`), so decoding overlaps with the parsing of the chunks before.
     """
     line_no = 1
     carry = b""
-    for block in _blocks(decompressed_pieces(path, compression, damage), chunk_size):
-        data = carry + block
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            carry = data
+    pieces = decompressed_pieces(path, compression, damage)
+    if (compression or detect_compression(path)) != "plain":
+        pieces = _prefetched(pieces)
+    for parts in _blocks(pieces, chunk_size):
+        last, cut = len(parts) - 1, -1
+        while last >= 0 and (cut := parts[last].rfind(b"\n")) < 0:
+            last -= 1
+        if last < 0:
+            carry = b"".join([carry, *parts])
             continue
-        chunk, carry = data[: cut + 1], data[cut + 1 :]
+        chunk = b"".join([carry, *parts[:last], memoryview(parts[last])[: cut + 1]])
+        carry = b"".join([parts[last][cut + 1 :], *parts[last + 1 :]])
         yield line_no, chunk
         line_no += chunk.count(b"\n")
     if carry:
         yield line_no, carry
 
 
-def _blocks(pieces: Iterator[bytes], size: int) -> Iterator[bytes]:
-    """The pieces joined into blocks of about `size` bytes (fewer, larger units of work)."""
+def _blocks(pieces: Iterator[bytes], size: int) -> Iterator[list[bytes]]:
+    """The pieces in groups of about `size` bytes (fewer, larger units of work)."""
     parts: list[bytes] = []
     have = 0
     for part in pieces:
         parts.append(part)
         have += len(part)
         if have >= size:
-            yield parts[0] if len(parts) == 1 else b"".join(parts)
+            yield parts
             parts, have = [], 0
     if parts:
-        yield b"".join(parts)
+        yield parts
+
+
+def _prefetched(pieces: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
+    """`pieces`, produced by a thread of their own up to `depth` ahead (the decoders release the
+    GIL; a gzip piece decodes to ~7 MiB, so a deeper queue only adds memory); what the producer
+    raises (damage, a read error) is raised here, in order."""
+    handoff: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+
+    def send(item: tuple) -> bool:
+        while not stop.is_set():  # the consumer may have stopped reading
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def produce() -> None:
+        try:
+            for piece in pieces:
+                if not send((True, piece)):
+                    return
+            send((False, None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            send((False, error))
+        finally:
+            pieces.close()
+
+    producer = threading.Thread(target=produce, name="decompress", daemon=True)
+    producer.start()
+    try:
+        while True:
+            more, item = handoff.get()
+            if not more:
+                if item is not None:
+                    raise item
+                return
+            yield item
+    finally:
+        stop.set()
+        producer.join()
 
 
 class DamagedStream(OSError):

@@ -117,7 +117,7 @@ def _verified(entry: Path) -> dict | None:
 
 def _checksums(entry: Path) -> dict[str, str]:
     """SHA-256 of every piece, by its path inside the entry."""
-    pieces = sorted(p for p in entry.rglob("*.parquet") if p.is_file())
+    pieces = sorted(p for p in entry.rglob("*") if p.is_file() and p.name != _MANIFEST and p.parent != entry)
     return {str(p.relative_to(entry)): _sha256(p) for p in pieces}
 
 

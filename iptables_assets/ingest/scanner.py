@@ -759,31 +759,51 @@ def _fnv1a(buf, s, e):
 
 
 @njit(cache=True, boundscheck=False, nogil=True)
-def _gather(buf, spans):
-    """Copy byte spans into one ASCII buffer ('?' for other bytes): (offsets, data)."""
-    n = spans.shape[1]
-    offsets = np.zeros(n + 1, dtype=np.int64)
+def _gather(buf, txt, fields):
+    """Copy the byte spans of several text fields into one ASCII buffer ('?' for other bytes):
+    (offsets per field, shape (len(fields), n + 1), all indexing the same data). One call for
+    every field: a call per field cost more in dispatch and arrow wrapping than the copy."""
+    n = txt.shape[2]
+    offsets = np.zeros((len(fields), n + 1), dtype=np.int64)
     total = 0
-    for r in range(n):
-        if spans[0, r] >= 0 and spans[1, r] > spans[0, r]:
-            total += spans[1, r] - spans[0, r]
-        offsets[r + 1] = total
+    for f in range(len(fields)):
+        spans = txt[fields[f]]
+        offsets[f, 0] = total
+        for r in range(n):
+            a = spans[0, r]
+            b = spans[1, r]
+            if a >= 0 and b > a:
+                total += b - a
+            offsets[f, r + 1] = total
     data = np.empty(total, dtype=np.uint8)
-    for r in range(n):
-        k = offsets[r]
-        for i in range(spans[0, r], spans[0, r] + offsets[r + 1] - offsets[r]):
-            c = buf[i]
-            data[k] = c if 32 <= c < 127 else 63
-            k += 1
+    for f in range(len(fields)):
+        spans = txt[fields[f]]
+        for r in range(n):
+            k = offsets[f, r]
+            a = spans[0, r]
+            for i in range(a, a + offsets[f, r + 1] - k):
+                c = buf[i]
+                data[k] = c if 32 <= c < 127 else 63
+                k += 1
     return offsets, data
 
 
-def _text_series(name: str, buf: np.ndarray, spans: np.ndarray) -> pl.Series:
-    offsets, data = _gather(buf, spans)
-    valid = spans[0] >= 0
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    array = pa.LargeStringArray.from_buffers(len(valid), pa.py_buffer(offsets), pa.py_buffer(data), bitmap)
-    return pl.Series(name, pl.from_arrow(array))
+def _text_columns(names, buf: np.ndarray, txt: np.ndarray) -> list[pl.Series]:
+    """The text fields `names` as string columns (null where absent), sharing one data buffer."""
+    if not names:
+        return []
+    fields = np.array([_TXT_INDEX[name] for name in names], dtype=np.int64)
+    offsets, data = _gather(buf, txt, fields)
+    n = txt.shape[2]
+    valid = txt[fields, 0] >= 0
+    bitmaps = np.packbits(valid, axis=1, bitorder="little")
+    shared = pa.py_buffer(data)
+    arrays = [
+        pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets[i]), shared, pa.py_buffer(bitmaps[i]))
+        for i in range(len(names))
+    ]
+    frame = pl.from_arrow(pa.Table.from_arrays(arrays, names=list(names)), rechunk=False)
+    return frame.get_columns()
 
 
 def line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -832,25 +852,25 @@ def scan(chunk: bytes, first_line: int, text_fields=PARSED_TEXT) -> pl.DataFrame
         "dst_kind": pl.Series(info[8]),
         "implausible_repeat": pl.Series(info[9].astype(bool)),
         "ip_flag_bits": pl.Series(flags[0]),
-        "tcp_flag_bits": _nullable(flags[1]),
+        "tcp_flag_bits": pl.Series(flags[1]),
     }
     for i, (name, *_rest) in enumerate(NUMERIC_FIELDS):
-        columns[name] = _nullable(num[i], pl.Int64 if name in WIDE_FIELDS else pl.Int32)
-    for name in text_fields:
-        columns[name] = _text_series(name, buf, txt[_TXT_INDEX[name]])
-    return pl.DataFrame(columns)
+        columns[name] = pl.Series(name, num[i])
+    for column in _text_columns(text_fields, buf, txt):
+        columns[column.name] = column
+    # -1 means absent: one vectorised pass makes those null (and the narrow fields Int32)
+    # instead of a validity bitmap and an arrow round trip per column.
+    return pl.DataFrame(columns).with_columns(_nullable("tcp_flag_bits", pl.Int64), *(
+        _nullable(name, pl.Int64 if name in WIDE_FIELDS else pl.Int32) for name, *_rest in NUMERIC_FIELDS
+    ))
 
 
-def _nullable(values: np.ndarray, dtype: pl.DataType = pl.Int64) -> pl.Series:
-    """int64 values with -1 meaning absent, as a nullable polars column of `dtype`."""
-    valid = values >= 0
-    if not valid.any():
-        return pl.Series(values=None, dtype=dtype).extend_constant(None, len(values))
+def _nullable(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Column `name` (int64, -1 = absent) as a nullable column of `dtype` (Int32 saturates)."""
+    col = pl.col(name)
     if dtype == pl.Int32:
-        values = np.minimum(values, 2**31 - 1).astype(np.int32)
-    arrow_type = pa.int32() if dtype == pl.Int32 else pa.int64()
-    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pl.Series(pl.from_arrow(pa.Array.from_buffers(arrow_type, len(values), [bitmap, pa.py_buffer(values)])))
+        col = col.clip(upper_bound=2**31 - 1).cast(pl.Int32)
+    return pl.when(pl.col(name) >= 0).then(col)
 
 
 def _load_cache_without_refresh(dispatcher) -> None:

@@ -87,7 +87,7 @@ def test_a_damaged_entry_is_read_again(logs, tmp_path, reads, damage):
     cache = ParseCache(tmp_path / "cache")
     clean = _outputs(parse_days(files, CONFIG, None, DAYS, tmp_path / "a", cache))
     entry = next((tmp_path / "cache").iterdir())
-    piece = sorted(entry.rglob("*.records.parquet"))[0]
+    piece = sorted(entry.rglob("*.records.arrow"))[0]
     if damage == "flip a byte":
         data = bytearray(piece.read_bytes())
         data[len(data) // 2] ^= 0xFF
