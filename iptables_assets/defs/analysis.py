@@ -244,13 +244,19 @@ HORIZONTAL_SCANS = {
 }
 
 
-@dg.multi_asset(
-    outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name), automation_condition=AFTER_INPUTS)
-          for name, text in HORIZONTAL_SCANS.items()},
-    ins={"daily_host_probes": EVERY_DAY},
-    group_name=GROUP,
-    check_specs=[schema_check(name) for name in HORIZONTAL_SCANS],
-)
+def _history_tables(tables: dict[str, str], every_day_of: str):
+    """A multi-asset of whole-history tables (name: description) over every stored day of one
+    daily asset: typed columns in the UI, schema checks in its step."""
+    return dg.multi_asset(
+        outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name),
+                                automation_condition=AFTER_INPUTS) for name, text in tables.items()},
+        ins={every_day_of: EVERY_DAY},
+        group_name=GROUP,
+        check_specs=[schema_check(name) for name in tables],
+    )
+
+
+@_history_tables(HORIZONTAL_SCANS, "daily_host_probes")
 def horizontal_scan_findings(output_folder: OutputFolder, analysis: Analysis,
                              daily_host_probes: dict[str, pl.LazyFrame]):
     """Horizontal scans of a fleet (one source, one port, many hosts), per day and over the
@@ -278,13 +284,7 @@ SSHD_FINDINGS = {
 }
 
 
-@dg.multi_asset(
-    outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name), automation_condition=AFTER_INPUTS)
-          for name, text in SSHD_FINDINGS.items()},
-    ins={"sshd_events": EVERY_DAY},
-    group_name=GROUP,
-    check_specs=[schema_check(name) for name in SSHD_FINDINGS],
-)
+@_history_tables(SSHD_FINDINGS, "sshd_events")
 def sshd_findings(output_folder: OutputFolder, port_scans: pl.DataFrame, longterm_port_scans: pl.DataFrame,
                   sshd_events: dict[str, pl.DataFrame]):
     """sshd findings over every materialised day, and their join with the port-scan detectors."""
