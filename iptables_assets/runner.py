@@ -89,7 +89,7 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
         history = _run_job(dg, defs, instance, config, HISTORY_JOB, cli, _QUIET)
     _say(f"whole-history assets done ({'ok' if history.success else 'FAILED'}); animation frames of {first_day}..{last_day}")
     with stages.timed("animation frames"):
-        frames = _run_frames(dg, defs, instance, config, tags, (last_day - first_day).days + 1)
+        frames = _run_frames(dg, instance, config, tags, (last_day - first_day).days + 1)
     _say(f"frames done ({'ok' if frames else 'FAILED'}); GIFs and journal")
     with stages.timed("GIFs and journal"):
         publish = _run_job(dg, defs, instance, config, PUBLISH_JOB, cli, _QUIET)
@@ -196,7 +196,7 @@ def _execute_reconstructable(dg, instance, config: settings.Settings, name: str,
         return result
 
 
-def _run_frames(dg, defs, instance, config: settings.Settings, tags: dict, days: int) -> bool:
+def _run_frames(dg, instance, config: settings.Settings, tags: dict, days: int) -> bool:
     """The frames job with the multiprocess executor (one process per film, up to the cores) or
     on the Celery workers, each step process rebuilding the definitions from the same settings;
     its progress read from the frames appearing in the journal folder."""

@@ -8,7 +8,7 @@ import dagster as dg
 from iptables_assets.defs import analysis, automation, enrich, ingest, publish, resources
 from iptables_assets.defs.engine import executor_for
 from iptables_assets.defs.io_manager import TableIOManagerFactory
-from iptables_assets.defs.jobs import FRAMES_JOB, build_jobs
+from iptables_assets.defs.jobs import build_jobs
 from iptables_assets.defs.partitions import daily_partitions
 from iptables_assets.defs.run_health import dead_run_workers
 from iptables_assets.enrich import countries
@@ -51,8 +51,3 @@ def settings_job(job_name: str, **settings) -> dg.JobDefinition:
     each step process (the frames job's processes, a Celery worker) from the settings the run
     carries, so every process sees the same folders, partitions and executor."""
     return build_definitions(Settings(**settings)).resolve_job_def(job_name)
-
-
-def frames_job(**settings) -> dg.JobDefinition:
-    """The frames job for these settings (`settings_job` of the frames job)."""
-    return settings_job(FRAMES_JOB, **settings)

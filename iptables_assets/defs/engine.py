@@ -31,8 +31,8 @@ def executor_for(config: Settings) -> dg.ExecutorDefinition | None:
 
 
 def celery_workers(broker: str, backend: str, timeout: float = 5.0) -> list[str]:
-    """The name of a Celery worker that answers a ping on `broker` within `timeout` seconds
-    (the first to answer), or none.
+    """The names of the Celery workers that answer a ping on `broker` within `timeout` seconds
+    (it stops at the first answer, so one name; an empty list: no worker listens).
 
     A run submitted with no worker listening waits for ever (its tasks sit in the queue), so
     `iptables-assets run` asks first and stops with a message instead."""

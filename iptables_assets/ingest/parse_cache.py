@@ -49,7 +49,6 @@ class ParseCache:
 
     folder: Path
     linked: list[str] = dataclasses.field(default_factory=list, compare=False)  # files not read again
-    read: list[str] = dataclasses.field(default_factory=list, compare=False)
 
     def spill(self, file: LogFile, anchor: datetime, config: ParseConfig, target: Path, tag: str) -> FileCounts:
         """`spill_file(file, anchor, config, target, tag)`, from the cache when it holds the file."""
@@ -61,7 +60,6 @@ class ParseCache:
             counts = None
         if counts is None:
             counts = self._fill(entry, file, anchor, config, target, tag)
-            self.read.append(file.relative)
         else:
             self.linked.append(file.relative)
         return FileCounts(file=file, **_counts_from_json(counts))
