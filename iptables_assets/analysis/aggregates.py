@@ -58,12 +58,13 @@ def traffic_breakdown(events: pl.DataFrame, traffic: TrafficFilter) -> pl.DataFr
     return (
         events.group_by(
             pl.col("timestamp").dt.date().alias("day"),
+            "host",
             pl.col("action").fill_null("unknown"),
             direction().alias("direction"),
             traffic.expr().fill_null(False).alias("counted"),
         )
         .agg(pl.len().cast(pl.Int64).alias("events"))
-        .sort("day", "action", "direction", "counted")
+        .sort("day", "host", "action", "direction", "counted", nulls_last=True)
     )
 
 
@@ -78,30 +79,30 @@ def counted(events: pl.DataFrame, traffic: TrafficFilter) -> pl.DataFrame:
 
 
 def country_counts(events: pl.DataFrame) -> pl.DataFrame:
-    """Events per day and source country (unknown as `??`)."""
+    """Events per day, host and source country (unknown as `??`)."""
     return (
-        events.group_by("day", "country_code", "country_name")
+        events.group_by("day", "host", "country_code", "country_name")
         .agg(pl.len().cast(pl.Int64).alias("events"))
-        .sort("day", "country_code")
+        .sort("day", "host", "country_code", nulls_last=True)
     )
 
 
 def port_counts(events: pl.DataFrame) -> pl.DataFrame:
-    """Events per day, protocol and destination port (null port: protocols without ports)."""
+    """Events per day, host, protocol and destination port (null port: protocols without ports)."""
     return (
-        events.group_by("day", "proto", "dst_port")
+        events.group_by("day", "host", "proto", "dst_port")
         .agg(pl.len().cast(pl.Int64).alias("events"))
-        .sort("day", "proto", "dst_port", nulls_last=True)
+        .sort("day", "host", "proto", "dst_port", nulls_last=True)
     )
 
 
 def country_port_counts(events: pl.DataFrame) -> pl.DataFrame:
-    """Events per day, source country and destination port (feeds the per-port world maps)."""
+    """Events per day, host, source country and destination port (feeds the per-port world maps)."""
     return (
         events.filter(pl.col("dst_port").is_not_null())
-        .group_by("day", "country_code", "dst_port")
+        .group_by("day", "host", "country_code", "dst_port")
         .agg(pl.len().cast(pl.Int64).alias("events"))
-        .sort("day", "country_code", "dst_port")
+        .sort("day", "host", "country_code", "dst_port", nulls_last=True)
     )
 
 
@@ -110,14 +111,15 @@ _SCAN_KINDS = {"SYN": "SYN", "FIN": "FIN", "NULL": "", "XMAS": "URG PSH FIN", "A
 
 
 def source_summary(events: pl.DataFrame) -> pl.DataFrame:
-    """Per day and source address: country, packets, distinct destination ports and addresses,
+    """Per day, host and source address (what one host saw of a source: a scan is one
+    source reaching many ports of one host): country, packets, distinct destination ports and addresses,
     first/last seen, protocols, the sorted destination ports, and the TCP flag / UDP mix."""
     kinds = [
         (pl.col("tcp_flags") == flags).sum().cast(pl.Int64).alias(f"{name.lower()}_packets")
         for name, flags in _SCAN_KINDS.items()
     ]
     return (
-        events.group_by("day", "src_ip")
+        events.group_by("day", "host", "src_ip")
         .agg(
             pl.col("country_code").first(),
             pl.col("country_name").first(),
@@ -131,7 +133,7 @@ def source_summary(events: pl.DataFrame) -> pl.DataFrame:
             *kinds,
             (pl.col("proto") == "UDP").sum().cast(pl.Int64).alias("udp_packets"),
         )
-        .sort("day", "src_ip")
+        .sort("day", "host", "src_ip", nulls_last=True)
     )
 
 
@@ -147,17 +149,17 @@ def _scan_type() -> pl.Expr:
 
 
 def daily_port_scans(summary: pl.DataFrame, threshold: int = DEFAULT_SCAN_THRESHOLD) -> pl.DataFrame:
-    """("nmap -T insane"-like) sources reaching more than `threshold` distinct ports in a day."""
+    """("nmap -T insane"-like) sources reaching more than `threshold` distinct ports of a host in a day."""
     return (
         summary.filter(pl.col("distinct_ports") > threshold)
         .select(
-            "day", "src_ip", "country_code", "country_name", "distinct_ports", "packets",
+            "day", "host", "src_ip", "country_code", "country_name", "distinct_ports", "packets",
             pl.col("dst_ports").list.min().alias("lowest_port"),
             pl.col("dst_ports").list.max().alias("highest_port"),
             "first_seen", "last_seen",
             _scan_type().alias("scan_type"),
         )
-        .sort(["day", "distinct_ports", "src_ip"], descending=[False, True, False])
+        .sort(["day", "distinct_ports", "src_ip", "host"], descending=[False, True, False, False], nulls_last=True)
     )
 
 
@@ -193,10 +195,10 @@ def port_totals(daily_ports: pl.DataFrame) -> pl.DataFrame:
 
 
 def top_country_series(daily_countries: pl.DataFrame, totals: pl.DataFrame, days: list) -> pl.DataFrame:
-    """Daily events of each top-20 country on every day of the window (0 on quiet days)."""
+    """Daily events of each top-20 country on every day of the window (0 on quiet days), all hosts."""
     top = totals.filter(pl.col("top20")).select("country_code", "country_name", "rank")
     grid = pl.DataFrame({"day": days}, schema={"day": pl.Date}).join(top, how="cross")
-    counts = daily_countries.select("day", "country_code", "events")
+    counts = daily_countries.group_by("day", "country_code").agg(pl.col("events").sum())
     return (
         grid.join(counts, on=["day", "country_code"], how="left")
         .with_columns(pl.col("events").fill_null(0))
@@ -205,11 +207,11 @@ def top_country_series(daily_countries: pl.DataFrame, totals: pl.DataFrame, days
 
 
 def longterm_port_scans(summaries: pl.DataFrame, threshold: int = DEFAULT_SCAN_THRESHOLD) -> pl.DataFrame:
-    """("nmap -T paranoid"-like) sources whose distinct destination ports over all days exceed
-    `threshold`, including slow scanners that stay under it every day."""
+    """("nmap -T paranoid"-like) sources whose distinct destination ports of one host over all
+    days exceed `threshold`, including slow scanners that stay under it every day."""
     # Only a source whose daily port counts add up to more than the threshold can exceed it:
     # the exact union of its ports is computed for those few.
-    per_source = summaries.group_by("src_ip").agg(
+    per_source = summaries.group_by("src_ip", "host").agg(
         pl.col("country_code").first(),
         pl.col("country_name").first(),
         pl.col("day").min().alias("first_day"),
@@ -219,15 +221,15 @@ def longterm_port_scans(summaries: pl.DataFrame, threshold: int = DEFAULT_SCAN_T
         pl.col("distinct_ports").sum().alias("__port_days"),
         pl.col("distinct_ports").max().alias("max_ports_in_a_day"),
     ).filter(pl.col("__port_days") > threshold)
-    candidates = summaries.filter(pl.col("src_ip").is_in(per_source["src_ip"].implode()))
-    union = candidates.group_by("src_ip").agg(
+    candidates = summaries.join(per_source.select("src_ip", "host"), on=["src_ip", "host"], nulls_equal=True)
+    union = candidates.group_by("src_ip", "host").agg(
         pl.col("dst_ports").list.explode(keep_nulls=False, empty_as_null=False).n_unique().cast(pl.Int64).alias("distinct_ports")
     )
-    per_source = per_source.join(union, on="src_ip").drop("__port_days")
+    per_source = per_source.join(union, on=["src_ip", "host"], nulls_equal=True).drop("__port_days")
     return (
         per_source.filter(pl.col("distinct_ports") > threshold)
         .with_columns((pl.col("max_ports_in_a_day") <= threshold).alias("slow"))
-        .sort(["distinct_ports", "src_ip"], descending=[True, False])
+        .sort(["distinct_ports", "src_ip", "host"], descending=[True, False, False], nulls_last=True)
     )
 
 

@@ -236,17 +236,17 @@ def notable_lines(events: pl.DataFrame) -> pl.DataFrame:
 
 
 def kind_counts(events: pl.DataFrame) -> pl.DataFrame:
-    """Events per kind and source country (no country: `??`)."""
+    """Events per kind, source country (no country: `??`) and host."""
     return (
         events.with_columns(pl.col("country_code").fill_null("??"))
-        .group_by("kind", "country_code")
+        .group_by("kind", "country_code", "host")
         .agg(pl.len().cast(pl.Int64).alias("events"), pl.col("src_ip").n_unique().cast(pl.Int64).alias("addresses"))
-        .sort(["kind", "events", "country_code"], descending=[False, True, False])
+        .sort(["kind", "events", "country_code", "host"], descending=[False, True, False, False], nulls_last=True)
     )
 
 
 def top_sources(events: pl.DataFrame, count: int = 50) -> pl.DataFrame:
-    """The sources with the most sshd events: country, events, kinds, user names tried, span."""
+    """The sources with the most sshd events: country, hosts, events, kinds, user names tried, span."""
     return _per_source(events.filter(pl.col("src_ip").is_not_null())).head(count)
 
 
@@ -255,6 +255,7 @@ def _per_source(events: pl.DataFrame) -> pl.DataFrame:
         events.group_by("src_ip")
         .agg(
             pl.col("country_code").first(),
+            pl.col("host").drop_nulls().unique().sort().alias("hosts"),
             pl.len().cast(pl.Int64).alias("sshd_events"),
             pl.col("kind").unique().sort().alias("kinds"),
             pl.col("user").drop_nulls().n_unique().cast(pl.Int64).alias("user_names"),

@@ -29,7 +29,7 @@ DAILY_TABLES = {
     "daily_port_counts": ("Counted events per day, protocol and destination port.", "dst_port", "events"),
     "daily_country_port_counts": ("Counted events per day, source country and destination port (per-port maps).",
                                   "dst_port", "events"),
-    "daily_source_summary": ("Per day and source: country, packets, distinct ports/destinations, first/last seen, "
+    "daily_source_summary": ("Per day, host and source: country, packets, distinct ports/destinations, first/last seen, "
                              "protocols, sorted destination ports and TCP flag mix (what the long-term detector "
                              "reads).", "src_ip", "packets"),
     "daily_port_scans": ("nmap -T insane-like scans: sources over the scan threshold of distinct ports that day.",
@@ -210,7 +210,7 @@ def port_scans(output_folder: OutputFolder, daily_port_scans: dict[str, pl.DataF
 def longterm_port_scans(output_folder: OutputFolder, analysis: Analysis,
                         daily_source_summary: dict[str, pl.LazyFrame]):
     """nmap -T paranoid-like scanners: distinct destination ports over all days above the threshold."""
-    columns = ["day", "src_ip", "country_code", "country_name", "packets", "distinct_ports", "dst_ports"]
+    columns = ["day", "host", "src_ip", "country_code", "country_name", "packets", "distinct_ports", "dst_ports"]
     summaries, present, missing = history("daily_source_summary", daily_source_summary, columns)
     scanners = agg.longterm_port_scans(summaries, analysis.scan_threshold) if present else empty("longterm_port_scans")
     exported = export_table(output_folder, "longterm_port_scans", scanners)

@@ -10,7 +10,7 @@ DAILY_TABLES = ("daily_country_counts", "daily_port_counts", "daily_country_port
                 "daily_port_scans", "daily_host_probes", "daily_traffic_breakdown")
 HISTORY = ("country_totals", "top_country_daily_series", "port_totals", "port_scans", "longterm_port_scans",
            "scan_summary", "horizontal_scans", "longterm_horizontal_scans", "sshd_notable_lines", "sshd_kind_counts",
-           "sshd_top_sources", "sshd_scanners")
+           "sshd_top_sources", "sshd_scanners", "host_summary", "drops_per_host_day")
 
 # The file list and the country table.
 inventory_job = dg.define_asset_job(INVENTORY_JOB, selection=["log_file_inventory", "country_reference"])
@@ -19,7 +19,7 @@ inventory_job = dg.define_asset_job(INVENTORY_JOB, selection=["log_file_inventor
 ingest_job = dg.define_asset_job(INGEST_JOB, selection=["log_file_inventory", "country_reference", *INGESTED])
 # Every per-day table of a window, as one single-run backfill.
 daily_job = dg.define_asset_job(DAILY_JOB, selection=[*INGESTED, "geotagged_events", *DAILY_TABLES])
-# The whole-history tables and the figures.
+# The whole-history tables, the figures and a fleet's host pages.
 history_job = dg.define_asset_job(HISTORY_JOB, selection=dg.AssetSelection.assets(*HISTORY)
                                   | dg.AssetSelection.tag("journal", "figure"))
 

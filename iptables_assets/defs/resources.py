@@ -5,6 +5,7 @@ definitions factory fills them from the one `Settings` object."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import dagster as dg
 from pydantic import Field
@@ -173,9 +174,10 @@ class Publication(dg.ConfigurableResource):
     def journal_folder(self, output_folder: OutputFolder) -> UPath:
         return UPath(self.folder) if self.folder else output_folder.path("journal")
 
-    def redactor(self) -> Redactor:
-        """A fresh Redactor; the site name is the first host, so it is [HOST-1] everywhere."""
-        return Redactor(self.redact, hosts=[self.site_name])
+    def redactor(self, hosts: Sequence[str] = ()) -> Redactor:
+        """A fresh Redactor; the site name is the first host, so it is [HOST-1] everywhere, then
+        `hosts` (a fleet's, sorted) in order, so each has one pseudonym on every page."""
+        return Redactor(self.redact, hosts=[self.site_name, *hosts])
 
     def look(self, direction: str, geoip: GeoIP) -> Look:
         """How figures and frames are drawn: titles, map footer, scales."""

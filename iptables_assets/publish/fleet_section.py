@@ -1,13 +1,16 @@
-"""The journal's fleet section: sources that probed many hosts (horizontal scans), with the
-hosts they touched. Absent with one host's logs (both tables are then empty), so a single
-server's journal is unchanged."""
+"""The journal's fleet sections: the hosts, each linked to its page, and sources that probed
+many hosts (horizontal scans) with the hosts they touched. Both absent with one host's logs, so
+a single server's journal is unchanged."""
 
 from __future__ import annotations
 
 import polars as pl
 
-from iptables_assets.publish.journal import SECTIONS, Section, table
+from iptables_assets.analysis.per_host import UNNAMED
+from iptables_assets.publish.host_pages import host_link
+from iptables_assets.publish.journal import SECTIONS, Link, Section, Table, cell, table
 from iptables_assets.publish.redaction import Redactor
+
 
 def horizontal_scans_section(daily: pl.DataFrame, longterm: pl.DataFrame, daily_hosts: int, longterm_hosts: int,
                              redactor: Redactor) -> Section:
@@ -41,3 +44,30 @@ def _hosts(redactor: Redactor) -> pl.Expr:
     """The hosts touched, as one cell (each host name redacted when asked)."""
     return pl.col("hosts").map_elements(lambda names: " ".join(redactor.host(n) for n in names),
                                         return_dtype=pl.String).alias("hosts")
+
+
+def hosts_section(summary: pl.DataFrame, redactor: Redactor) -> Section:
+    """The fleet's hosts, busiest first, each linked to its own page: counted drops, busiest day,
+    scans, sshd events, top country and port (absent with one host: the journal is its page)."""
+    section = Section("hosts", SECTIONS["hosts"])
+    pages = summary.filter(pl.col("page").is_not_null())
+    if pages.height == 0:
+        return section
+    total = int(pages["events"].sum() or 0)
+    section.paragraphs.append(
+        f"{pages.height:,} hosts logged {total:,} counted packets. Each host has its own page, the journal its "
+        "logs alone would have; the rest of this page is the whole fleet's."
+    )
+    ordered = pages.sort(["events", "host"], descending=[True, False], nulls_last=True)
+    columns = ["host", "packets", "days with drops", "busiest day", "that day", "per-day scans",
+               "long-term scanners", "sshd events", "top country", "top port"]
+    rows = [
+        [Link(redactor.host(r["host"]) if r["host"] else UNNAMED, host_link(r["page"])),
+         *(cell(r[k]) for k in ("events", "days_with_drops", "busiest_day", "busiest_day_events", "daily_scans",
+                                 "longterm_scanners", "sshd_events", "top_country")),
+         cell(r["top_port"], port=True)]
+        for r in ordered.iter_rows(named=True)
+    ]
+    numeric = {"packets", "days with drops", "that day", "per-day scans", "long-term scanners", "sshd events"}
+    section.tables.append(Table("Hosts, most packets first", columns, rows, numeric))
+    return section

@@ -33,6 +33,14 @@ class JournalFigure:
     caption: str
 
 
+@dataclass(frozen=True)
+class Link:
+    """A table cell that links to another page of the journal (text autoescaped like any cell)."""
+
+    text: str
+    href: str
+
+
 @dataclass
 class Table:
     title: str
@@ -55,6 +63,7 @@ class Section:
 # Sections in page order; figures are placed by their `section`.
 SECTIONS = {
     "period": "The logs",
+    "hosts": "Hosts of the fleet",
     "countries": "Dropped packets by country",
     "ports": "Destination ports",
     "services": "Commonly attacked services",
@@ -70,7 +79,7 @@ SECTIONS = {
 PORT_COLUMNS = frozenset({"port", "dst_port", "src_port", "lowest_port", "highest_port"})
 
 
-def _cell(value, port: bool = False) -> str:
+def cell(value, port: bool = False) -> str:
     """A value as the page prints it: counts with thousands separators, ports without, text
     (which may come from a log) cut to a readable length."""
     if value is None:
@@ -86,7 +95,7 @@ def _cell(value, port: bool = False) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (list, tuple)):
-        return " ".join(_cell(v, port) for v in value)
+        return " ".join(cell(v, port) for v in value)
     return cut_text(str(value))
 
 
@@ -95,7 +104,7 @@ def table(title: str, frame: pl.DataFrame, note: str = "", limit: int = TABLE_RO
     `PORT_COLUMNS` as plain port numbers); the note says how many rows were left out."""
     numeric = {name for name, dtype in frame.schema.items() if dtype.is_numeric()}
     ports = [name in PORT_COLUMNS for name in frame.columns]
-    rows = [[_cell(v, p) for v, p in zip(row, ports)] for row in frame.head(limit).iter_rows()]
+    rows = [[cell(v, p) for v, p in zip(row, ports)] for row in frame.head(limit).iter_rows()]
     if frame.height > limit:
         note = f"{note} Showing {limit:,} of {frame.height:,} rows.".strip()
     return Table(title, list(frame.columns), rows, numeric, note)
@@ -123,6 +132,8 @@ class JournalInputs:
     # None when not available (the journal then does not explain the difference).
     traffic: pl.DataFrame | None = None
     actions: tuple[str, ...] = ("drop", "reject")
+    # (href, text) of the page this one belongs to: a fleet host's page links back to the fleet's.
+    up_link: tuple[str, str] | None = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,7 +198,7 @@ def _period(inputs: JournalInputs, redactor: Redactor) -> Section:
     )
     first, last = spans["first"].min(), spans["last"].max()
     section.paragraphs.append(
-        f"The logs run from {_cell(first)} to {_cell(last)} (UTC): {inventory.height:,} files, rotated and "
+        f"The logs run from {cell(first)} to {cell(last)} (UTC): {inventory.height:,} files, rotated and "
         "compressed copies included; lines written to several files are counted once."
     )
     section.tables.append(table("Date range of each log", spans))
@@ -249,7 +260,7 @@ def _scans(inputs: JournalInputs, redactor: Redactor) -> Section:
     )
     if daily.height:
         big = daily.filter(pl.col("distinct_ports") > inputs.big_scan_threshold)
-        days = sorted({_cell(d) for d in big["day"].to_list()})
+        days = sorted({cell(d) for d in big["day"].to_list()})
         section.paragraphs.append(
             f"Dates of the biggest one-day scans (over {inputs.big_scan_threshold:,} ports): "
             + (", ".join(days) if days else "none") + "."
@@ -305,7 +316,7 @@ def sshd_section(
         if row["kind"] == "break_in_attempt":
             redactor.host(row["detail"])
     lines = [
-        cut_text(f"{_cell(row['timestamp'])} {row['host'] or ''} sshd: {row['message']}", transform=redactor.text)
+        cut_text(f"{cell(row['timestamp'])} {row['host'] or ''} sshd: {row['message']}", transform=redactor.text)
         for row in notable.head(NOTABLE_LINES).iter_rows(named=True)
     ]
     if lines:
@@ -340,7 +351,9 @@ def build_sections(inputs: JournalInputs, redactor: Redactor) -> list[Section]:
         if section is None:
             raise ValueError(f"figure {figure.file!r} names an unknown journal section {figure.section!r}")
         section.figures.append(figure)
-    return [s for s in built if s.figures or s.tables or s.preformatted or s.anchor in ("period", "scans", "data")]
+    order = list(SECTIONS)
+    return sorted((s for s in built if s.figures or s.tables or s.preformatted or s.anchor in ("period", "scans", "data")),
+                  key=lambda s: order.index(s.anchor))
 
 
 _TEMPLATES = jinja2.Environment(
@@ -350,6 +363,7 @@ _TEMPLATES = jinja2.Environment(
     keep_trailing_newline=True,
 )
 _TEMPLATES.globals["zip"] = zip
+_TEMPLATES.tests["link"] = lambda value: isinstance(value, Link)
 
 
 def _counted_fact(inputs: JournalInputs) -> str:
@@ -367,8 +381,8 @@ def render(inputs: JournalInputs, redactor: Redactor) -> str:
     facts = [
         ("Site", site),
         ("Counted packets", _counted_fact(inputs)),
-        ("Per-day scans", _cell(inputs.port_scans.height)),
-        ("Long-term scanners", _cell(inputs.longterm_scans.height)),
+        ("Per-day scans", cell(inputs.port_scans.height)),
+        ("Long-term scanners", cell(inputs.longterm_scans.height)),
         ("Addresses", "redacted" if redactor.enabled else "shown"),
     ]
     return _TEMPLATES.get_template("journal.html.j2").render(
@@ -379,4 +393,5 @@ def render(inputs: JournalInputs, redactor: Redactor) -> str:
         disclaimer=inputs.disclaimer,
         credits=inputs.credits,
         generated=inputs.generated.strftime("%Y-%m-%d %H:%M %Z").strip(),
+        up_link=inputs.up_link,
     )

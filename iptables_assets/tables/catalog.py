@@ -31,10 +31,10 @@ SSHD_EVENT = (
 GEO_TAGS = ("address_class", "country_code", "country_name")
 ASN_TAGS = ("asn", "as_org")
 PORT_SCAN = (
-    "day", "src_ip", "country_code", "country_name", "distinct_ports", "packets", "lowest_port",
+    "day", "host", "src_ip", "country_code", "country_name", "distinct_ports", "packets", "lowest_port",
     "highest_port", "first_seen", "last_seen", "scan_type",
 )
-SSHD_SOURCE = ("src_ip", "country_code", "sshd_events", "kinds", "user_names", "first_seen", "last_seen")
+SSHD_SOURCE = ("src_ip", "country_code", "hosts", "sshd_events", "kinds", "user_names", "first_seen", "last_seen")
 FIGURE_LIST = ("section", "file", "title", "caption")
 
 TABLES: dict[str, Table] = {
@@ -47,18 +47,19 @@ TABLES: dict[str, Table] = {
     "sshd_events": Table((*SSHD_EVENT, *GEO_TAGS), optional=ASN_TAGS),
     "geotagged_events": Table((*NETFILTER_EVENT, *GEO_TAGS), optional=ASN_TAGS),
     "country_reference": Table(("iso_a2", "iso_a3", "name", "continent", "lat", "lon"), key=("iso_a2",)),
-    "daily_country_counts": Table(("day", "country_code", "country_name", "events"), key=("day", "country_code")),
-    "daily_port_counts": Table(("day", "proto", "dst_port", "events"), key=("day", "proto", "dst_port")),
+    "daily_country_counts": Table(
+        ("day", "host", "country_code", "country_name", "events"), key=("day", "host", "country_code")),
+    "daily_port_counts": Table(("day", "host", "proto", "dst_port", "events"), key=("day", "host", "proto", "dst_port")),
     "daily_country_port_counts": Table(
-        ("day", "country_code", "dst_port", "events"), key=("day", "country_code", "dst_port")),
+        ("day", "host", "country_code", "dst_port", "events"), key=("day", "host", "country_code", "dst_port")),
     "daily_source_summary": Table((
-        "day", "src_ip", "country_code", "country_name", "packets", "distinct_ports", "distinct_destinations",
+        "day", "host", "src_ip", "country_code", "country_name", "packets", "distinct_ports", "distinct_destinations",
         "first_seen", "last_seen", "protocols", "dst_ports", "syn_packets", "fin_packets", "null_packets",
         "xmas_packets", "ack_packets", "udp_packets",
-    ), key=("day", "src_ip")),
-    "daily_port_scans": Table(PORT_SCAN, key=("day", "src_ip")),
+    ), key=("day", "host", "src_ip")),
+    "daily_port_scans": Table(PORT_SCAN, key=("day", "host", "src_ip")),
     "daily_traffic_breakdown": Table(
-        ("day", "action", "direction", "counted", "events"), key=("day", "action", "direction")),
+        ("day", "host", "action", "direction", "counted", "events"), key=("day", "host", "action", "direction")),
     "daily_host_probes": Table(
         ("day", "src_ip", "dst_port", "host", "events"), key=("day", "src_ip", "dst_port", "host")),
     "country_totals": Table((
@@ -67,20 +68,26 @@ TABLES: dict[str, Table] = {
     "top_country_daily_series": Table(
         ("day", "country_code", "country_name", "rank", "events"), key=("day", "country_code")),
     "port_totals": Table(("dst_port", "events", "protocols", "rank", "top256"), key=("dst_port",)),
-    "port_scans": Table(PORT_SCAN, key=("day", "src_ip")),
+    "port_scans": Table(PORT_SCAN, key=("day", "host", "src_ip")),
     "longterm_port_scans": Table((
-        "src_ip", "country_code", "country_name", "first_day", "last_day", "days_active", "packets",
+        "src_ip", "host", "country_code", "country_name", "first_day", "last_day", "days_active", "packets",
         "max_ports_in_a_day", "distinct_ports", "slow",
-    ), key=("src_ip",)),
+    ), key=("src_ip", "host")),
     "horizontal_scans": Table(
         ("day", "src_ip", "dst_port", "hosts_reached", "hosts", "events"), key=("day", "src_ip", "dst_port")),
     "longterm_horizontal_scans": Table((
         "src_ip", "dst_port", "hosts_reached", "hosts", "first_day", "last_day", "days_active", "events",
         "max_hosts_in_a_day", "slow",
     ), key=("src_ip", "dst_port")),
+    "host_summary": Table((
+        "host", "page", "events", "days_with_drops", "busiest_day", "busiest_day_events", "daily_scans",
+        "longterm_scanners", "sshd_events", "top_country", "top_port",
+    ), key=("host",)),
+    "drops_per_host_day": Table(("day", "host", "events"), key=("day", "host")),
     "scan_summary": Table(("detector", "country_code", "scanning_addresses"), key=("detector", "country_code")),
     "sshd_notable_lines": Table(("timestamp", "host", "kind", "src_ip", "country_code", "detail", "message")),
-    "sshd_kind_counts": Table(("kind", "country_code", "events", "addresses"), key=("kind", "country_code")),
+    "sshd_kind_counts": Table(
+        ("kind", "country_code", "host", "events", "addresses"), key=("kind", "country_code", "host")),
     "sshd_top_sources": Table(SSHD_SOURCE, key=("src_ip",)),
     "sshd_scanners": Table((*SSHD_SOURCE, "daily_scans", "longterm_ports"), key=("src_ip",)),
     "figure_list": Table(FIGURE_LIST, key=("file",)),

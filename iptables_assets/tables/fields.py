@@ -26,7 +26,7 @@ _STRINGS, _PORTS = pl.List(pl.String), pl.List(pl.Int32)
 FIELDS: dict[str, Field] = {
     # --- a syslog line and where it was read
     "timestamp": Field(_TS, "when the line was logged (year inferred for RFC 3164 headers)"),
-    "host": Field(S, "syslog host of the line (null when the line names none)"),
+    "host": Field(S, "syslog host that logged the line(s) (null when a line names none)"),
     "program": Field(S, "syslog program tag (`kernel`, `pve-firewall`, `sshd` …)"),
     "source_file": Field(S, "log file the line was first read from"),
     "line_number": Field(I64, "line number in that file"),
@@ -137,8 +137,15 @@ FIELDS: dict[str, Field] = {
     "detector": Field(S, "daily or longterm"),
     # --- fleets (horizontal scans: one source, one port, many hosts)
     "hosts_reached": Field(I64, "distinct hosts (syslog host field) the source reached on the port"),
-    "hosts": Field(_STRINGS, "those hosts, sorted"),
+    "hosts": Field(_STRINGS, "the hosts the source reached, sorted"),
     "max_hosts_in_a_day": Field(I64, "most hosts reached on the port on one day"),
+    "page": Field(S, "the host's page folder under <journal>/hosts/ (null with one host: the journal is its page)"),
+    "days_with_drops": Field(I64, "days with counted drops"),
+    "busiest_day": Field(D, "the day with the most counted drops (earliest of ties)"),
+    "busiest_day_events": Field(I64, "counted drops of that day"),
+    "longterm_scanners": Field(I64, "long-term scanners (source, host) found on the host"),
+    "top_country": Field(S, "ISO code of the country most counted drops came from"),
+    "top_port": Field(I32, "the most-dropped destination port"),
     "scanning_addresses": Field(I64, "distinct scanning addresses"),
     # --- sshd
     "kind": Field(S, "sshd event kind (failed_password, invalid_user … other)"),
@@ -146,10 +153,10 @@ FIELDS: dict[str, Field] = {
     "method": Field(S, "authentication method"),
     "detail": Field(S, "the rest of what sshd said (version string, reverse name …)"),
     "addresses": Field(I64, "distinct source addresses"),
-    "sshd_events": Field(I64, "sshd events of the source"),
+    "sshd_events": Field(I64, "sshd events (of the source; on the host in host_summary)"),
     "kinds": Field(_STRINGS, "sshd event kinds of the source"),
     "user_names": Field(I64, "distinct user names tried"),
-    "daily_scans": Field(I64, "per-day scans by the source"),
+    "daily_scans": Field(I64, "per-day scans (by the source; on the host in host_summary)"),
     "longterm_ports": Field(I64, "distinct ports of the source over all days"),
     # --- published figures
     "section": Field(S, "journal section the figure belongs to"),

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.xdist_group("journal_run")
 def events(rows: list[dict]) -> pl.DataFrame:
     """Geo-tagged events with defaults for the columns the aggregates read."""
     base = {
-        "timestamp": datetime(2026, 1, 5, 12, tzinfo=timezone.utc), "action": "drop",
+        "timestamp": datetime(2026, 1, 5, 12, tzinfo=timezone.utc), "host": "gw", "action": "drop",
         "in_iface": "eth0", "out_iface": "", "src_ip": "1.1.1.1", "dst_ip": "10.0.0.1",
         "proto": "TCP", "dst_port": 22, "tcp_flags": "SYN", "country_code": "AU", "country_name": "Australia",
     }

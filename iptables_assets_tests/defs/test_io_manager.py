@@ -16,7 +16,7 @@ DAYS = ["2026-01-01", "2026-01-02", "2026-01-04"]  # 01-03 never materialised
 
 
 def _counts(day: str, port: int, events: int) -> pl.DataFrame:
-    return pl.DataFrame({"day": [date.fromisoformat(day)], "proto": ["TCP"], "dst_port": [port],
+    return pl.DataFrame({"day": [date.fromisoformat(day)], "host": ["gw"], "proto": ["TCP"], "dst_port": [port],
                          "events": [events]}, schema=tables.schema("daily_port_counts"))
 
 

@@ -36,7 +36,7 @@ def test_every_field_is_used_and_every_empty_frame_is_typed():
 
 
 def test_problems_name_what_is_wrong():
-    good = pl.DataFrame({"day": [date(2026, 1, 1)] * 2, "proto": ["TCP", "UDP"], "dst_port": [22, 22],
+    good = pl.DataFrame({"day": [date(2026, 1, 1)] * 2, "host": ["gw"] * 2, "proto": ["TCP", "UDP"], "dst_port": [22, 22],
                          "events": [3, 4]}, schema=tables.schema("daily_port_counts"))
     assert tables.problems("daily_port_counts", good) == []
     assert tables.problems("daily_port_counts", good.with_columns(pl.col("dst_port").cast(pl.Int64))) == [
@@ -44,7 +44,7 @@ def test_problems_name_what_is_wrong():
     assert tables.problems("daily_port_counts", good.drop("proto").with_columns(pl.lit("x").alias("extra"))) == [
         "missing column proto", "unexpected column extra"]
     assert tables.problems("daily_port_counts", pl.concat([good, good])) == [
-        "2 rows repeat a key (day, proto, dst_port)"]
+        "2 rows repeat a key (day, host, proto, dst_port)"]
     stamped = tables.empty("firewall_rejects", "UTC")
     assert tables.problems("firewall_rejects", stamped, tz="Europe/Berlin") == [
         "column timestamp is Datetime(time_unit='us', time_zone='UTC'), declared "

@@ -42,6 +42,7 @@ def _events(rows: list[tuple[str, str, str, int]]) -> pl.DataFrame:
     flat = [(a, i, o) for a, i, o, n in rows for _ in range(n)]
     return pl.DataFrame({
         "timestamp": [TS] * len(flat),
+        "host": ["gw"] * len(flat),
         "action": [a for a, _, _ in flat],
         "in_iface": [i for _, i, _ in flat],
         "out_iface": [o for _, _, o in flat],
@@ -56,14 +57,14 @@ EVENTS = _events([
 
 def test_traffic_breakdown_counts_like_the_traffic_filter():
     breakdown = aggregates.traffic_breakdown(EVENTS, TrafficFilter())
-    assert breakdown.columns == ["day", "action", "direction", "counted", "events"]
+    assert breakdown.columns == ["day", "host", "action", "direction", "counted", "events"]
     assert breakdown.rows() == [
-        (date(2026, 1, 1), "accept", "input", False, 3),
-        (date(2026, 1, 1), "audit", "input", False, 2),
-        (date(2026, 1, 1), "drop", "input", True, 4),
-        (date(2026, 1, 1), "drop", "output", False, 1),
-        (date(2026, 1, 1), "reject", "forward", False, 1),
-        (date(2026, 1, 1), "reject", "input", True, 1),
+        (date(2026, 1, 1), "gw", "accept", "input", False, 3),
+        (date(2026, 1, 1), "gw", "audit", "input", False, 2),
+        (date(2026, 1, 1), "gw", "drop", "input", True, 4),
+        (date(2026, 1, 1), "gw", "drop", "output", False, 1),
+        (date(2026, 1, 1), "gw", "reject", "forward", False, 1),
+        (date(2026, 1, 1), "gw", "reject", "input", True, 1),
     ]
 
 

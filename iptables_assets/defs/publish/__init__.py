@@ -5,9 +5,10 @@ import dagster as dg
 
 from iptables_assets.defs.publish.figures import figure_assets
 from iptables_assets.defs.publish.films import film_assets
+from iptables_assets.defs.publish.host_pages import fleet_pages
 from iptables_assets.defs.publish.journal import journal_report
 
 
 def build(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    """Every figure, frame, GIF and the journal page."""
-    return [*figure_assets(), *film_assets(daily), journal_report]
+    """Every figure, frame, GIF, the fleet's host pages and the journal page."""
+    return [*figure_assets(), *film_assets(daily), fleet_pages, journal_report]

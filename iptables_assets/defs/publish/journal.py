@@ -13,7 +13,8 @@ from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Public
 from iptables_assets.enrich.geo import GEOLOCATION_DISCLAIMER
 from iptables_assets.publish import journal
 from iptables_assets.publish.catalog import FIGURE_ASSETS, FILMS
-from iptables_assets.publish.fleet_section import horizontal_scans_section
+from iptables_assets.publish.fleet_section import hosts_section, horizontal_scans_section
+from iptables_assets.publish.host_pages import FLEET_FIGURE
 
 # Every figure list the page shows, in page order: the figure groups, then the films.
 FIGURE_LISTS = [*FIGURE_ASSETS, *(f"{film}_animation" for film in FILMS)]
@@ -35,6 +36,7 @@ def journal_report(
     sshd_scanners: pl.DataFrame,
     horizontal_scans: pl.DataFrame,
     longterm_horizontal_scans: pl.DataFrame,
+    host_summary: pl.DataFrame,
     publication: Publication,
     analysis: Analysis,
     geoip: GeoIP,
@@ -43,10 +45,13 @@ def journal_report(
     **figure_lists: pl.DataFrame,
 ):
     """The HTML traffic journal (index.html beside its figures): log dates, figures, top countries
-    and ports, scans, sshd findings, a fleet's horizontal scans, disclaimer and credits;
-    addresses and host names redacted if configured."""
+    and ports, scans, sshd findings, disclaimer and credits; for a fleet, its hosts linked to their
+    pages and the horizontal scans; addresses and host names redacted if configured."""
     publication.checked()
-    redactor = publication.redactor()
+    redactor = publication.redactor(sorted(h for h in host_summary["host"].to_list() if h))
+    hosts = hosts_section(host_summary, redactor)
+    fleet_figure = [journal.JournalFigure("hosts", FLEET_FIGURE, "drops_per_host_day",
+                                          "Dropped packets per host and day (white: none).")] if hosts.tables else []
     sshd_section = journal.sshd_section(sshd_kind_counts, sshd_top_sources, sshd_scanners, sshd_notable_lines,
                                         redactor)
     traffic, present, _missing = history("daily_traffic_breakdown", daily_traffic_breakdown)
@@ -60,11 +65,12 @@ def journal_report(
         longterm_scans=longterm_port_scans,
         scan_threshold=analysis.scan_threshold,
         big_scan_threshold=analysis.big_scan_threshold,
-        figures=[journal.JournalFigure(**row) for name in FIGURE_LISTS for row in figure_lists[name].iter_rows(named=True)],
+        figures=[*fleet_figure, *(journal.JournalFigure(**row) for name in FIGURE_LISTS
+                                  for row in figure_lists[name].iter_rows(named=True))],
         disclaimer=GEOLOCATION_DISCLAIMER,
         credits=geoip.credits(),
         generated=datetime.now(timezone.utc),
-        extra_sections=[sshd_section, horizontal_scans_section(
+        extra_sections=[hosts, sshd_section, horizontal_scans_section(
             horizontal_scans, longterm_horizontal_scans, analysis.fleet_scan_hosts, analysis.fleet_longterm_hosts,
             redactor)],
         traffic=traffic if present else None,

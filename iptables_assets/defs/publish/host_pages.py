@@ -1,0 +1,108 @@
+"""The fleet's per-host view: each host's line of `host_summary`, the drops per host and day and,
+with more than one host, a journal page per host and the fleet page's figure of them."""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import polars as pl
+
+from iptables_assets.analysis import per_host
+from iptables_assets.atomic import write_bytes_atomic
+from iptables_assets.days import days_between
+from iptables_assets.defs.analysis import EVERY_DAY, export_table, history
+from iptables_assets.defs.automation import AFTER_INPUTS
+from iptables_assets.defs.metadata import markdown_table
+from iptables_assets.defs.publish.figures import GROUP
+from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
+from iptables_assets.defs.table_checks import definition_metadata, empty, schema_check, stored
+from iptables_assets.enrich.geo import GEOLOCATION_DISCLAIMER
+from iptables_assets.publish import host_pages, plotting
+from iptables_assets.tables import schema
+
+FLEET_TABLES = {
+    "host_summary": "Each host's counted drops, busiest day, scans, sshd events, top country and port, and its "
+                    "journal page (a fleet's; null with one host).",
+    "drops_per_host_day": "Counted drops per day and host (the fleet page's figure).",
+}
+
+
+@dg.multi_asset(
+    outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name), automation_condition=AFTER_INPUTS)
+          for name, text in FLEET_TABLES.items()},
+    ins={**{name: EVERY_DAY for name in (*per_host.HOST_DAILY_TABLES, "sshd_events")}},
+    group_name=GROUP,
+    check_specs=[schema_check(name) for name in FLEET_TABLES],
+)
+def fleet_pages(publication: Publication, analysis: Analysis, geoip: GeoIP, output_folder: OutputFolder,
+                country_reference: pl.DataFrame, log_file_inventory: pl.DataFrame, **days_of: dict):
+    """Per-host views of a fleet: every host's whole-history tables from its rows of the daily
+    tables; with more than one host, its journal page under `<journal>/hosts/` and the figure of
+    drops per host and day on the fleet page."""
+    daily = {name: history(name, days_of[name])[0] for name in per_host.HOST_DAILY_TABLES}
+    present = history("daily_traffic_breakdown", days_of["daily_traffic_breakdown"])[1]
+    days = days_between(present[0], present[-1]) if present else []
+    sshd = history("sshd_events", days_of["sshd_events"])[0]
+    slices = {name: per_host.split_by_host(frame) for name, frame in daily.items()}
+    sshd_slices = per_host.split_by_host(sshd)
+    hosts = sorted({*slices["daily_traffic_breakdown"], *sshd_slices}, key=lambda h: (h is None, h or ""))
+    folders = per_host.page_folders(hosts, publication.redact) if len(hosts) > 1 else {}
+    context = _context(publication, analysis, geoip, hosts)
+    lines, written = [], 0
+    for host in hosts:
+        mine = {name: parts.get(host, empty(name)) for name, parts in slices.items()}
+        view = per_host.host_history(mine, sshd_slices.get(host, empty("sshd_events")), country_reference, days,
+                                     analysis.scan_threshold, analysis.big_scan_threshold)
+        if host in folders:
+            folder = publication.journal_folder(output_folder) / host_pages.HOSTS_FOLDER / folders[host]
+            host_pages.write_host_page(folder, host, view, per_host.host_inventory(log_file_inventory, host), context)
+            written += 1
+        lines.append(per_host.host_line(host, folders.get(host), view))
+    removed = _remove_stale_pages(publication.journal_folder(output_folder), set(folders.values()))
+    summary = pl.DataFrame(lines, schema=schema("host_summary"))
+    per_day = per_host.drops_per_host_day(daily["daily_country_counts"])
+    if folders:
+        _draw_fleet_figure(publication, output_folder, per_day, hosts, days, context)
+    yield _summary_result(output_folder, summary, written, removed)
+    exported = export_table(output_folder, "drops_per_host_day", per_day)
+    yield stored("drops_per_host_day", per_day, {"dagster/row_count": per_day.height, "days": len(days), **exported})
+
+
+def _context(publication: Publication, analysis: Analysis, geoip: GeoIP, hosts: list) -> host_pages.PageContext:
+    named = [h for h in hosts if h]
+    return host_pages.PageContext(
+        look=publication.look(analysis.direction, geoip), direction=analysis.direction,
+        actions=tuple(analysis.actions), scan_threshold=analysis.scan_threshold,
+        big_scan_threshold=analysis.big_scan_threshold, disclaimer=GEOLOCATION_DISCLAIMER, credits=geoip.credits(),
+        generated=datetime.now(timezone.utc), fleet_name=publication.site_name, redact=publication.redact,
+        hosts=(publication.site_name, *named),
+    )
+
+
+def _draw_fleet_figure(publication, output_folder, per_day: pl.DataFrame, hosts: list, days: list, context) -> None:
+    labels = {host: context.label(host) for host in hosts}
+    title = f"{context.redactor().host(publication.site_name)}: dropped packets per host and day"
+    figure = host_pages.drops_per_host_day_figure(per_day, labels, days, title)
+    write_bytes_atomic(publication.journal_folder(output_folder) / host_pages.FLEET_FIGURE, plotting.png_bytes(figure))
+
+
+def _remove_stale_pages(journal, current: set[str]) -> list[str]:
+    """Pages of hosts no longer in the logs (a host folder this asset wrote, not in `current`)."""
+    root = journal / host_pages.HOSTS_FOLDER
+    if not root.exists():
+        return []
+    stale = [child for child in root.iterdir() if child.name not in current and (child / "index.html").exists()]
+    for child in stale:
+        child.fs.rm(child.path, recursive=True)
+    return sorted(child.name for child in stale)
+
+
+def _summary_result(output_folder: OutputFolder, summary: pl.DataFrame, written: int, removed: list[str]):
+    exported = export_table(output_folder, "host_summary", summary)
+    top = summary.sort("events", descending=True).head(20).select("host", "events", "daily_scans", "page")
+    return stored("host_summary", summary, {
+        "dagster/row_count": summary.height,
+        "host_pages": written,
+        "stale_pages_removed": dg.MetadataValue.json(removed),
+        "top": dg.MetadataValue.md(markdown_table(top)),
+        **exported,
+    })
