@@ -1,11 +1,13 @@
 """The fleet's per-host view: each host's line of `host_summary`, the drops per host and day and,
 with more than one host, a journal page per host and the fleet page's figure of them."""
 
+import time
 from datetime import datetime, timezone
 
 import dagster as dg
 import polars as pl
 
+from iptables_assets import progress
 from iptables_assets.analysis import per_host
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.days import days_between
@@ -47,8 +49,8 @@ def fleet_pages(publication: Publication, analysis: Analysis, geoip: GeoIP, outp
     hosts = sorted({*slices["daily_traffic_breakdown"], *sshd_slices}, key=lambda h: (h is None, h or ""))
     folders = per_host.page_folders(hosts, publication.redact) if len(hosts) > 1 else {}
     context = _context(publication, analysis, geoip, hosts)
-    lines, written = [], 0
-    for host in hosts:
+    lines, written, started = [], 0, time.perf_counter()
+    for host in progress.iterate(hosts, "host pages" if folders else "host summary", "hosts"):
         mine = {name: parts.get(host, empty(name)) for name, parts in slices.items()}
         view = per_host.host_history(mine, sshd_slices.get(host, empty("sshd_events")), country_reference, days,
                                      analysis.scan_threshold, analysis.big_scan_threshold)
@@ -62,7 +64,8 @@ def fleet_pages(publication: Publication, analysis: Analysis, geoip: GeoIP, outp
     per_day = per_host.drops_per_host_day(daily["daily_country_counts"])
     if folders:
         _draw_fleet_figure(publication, output_folder, per_day, hosts, days, context)
-    yield _summary_result(output_folder, summary, written, removed)
+    seconds = time.perf_counter() - started
+    yield _summary_result(output_folder, summary, written, removed, seconds)
     exported = export_table(output_folder, "drops_per_host_day", per_day)
     yield stored("drops_per_host_day", per_day, {"dagster/row_count": per_day.height, "days": len(days), **exported})
 
@@ -96,12 +99,14 @@ def _remove_stale_pages(journal, current: set[str]) -> list[str]:
     return sorted(child.name for child in stale)
 
 
-def _summary_result(output_folder: OutputFolder, summary: pl.DataFrame, written: int, removed: list[str]):
+def _summary_result(output_folder: OutputFolder, summary: pl.DataFrame, written: int, removed: list[str],
+                    seconds: float):
     exported = export_table(output_folder, "host_summary", summary)
     top = summary.sort("events", descending=True).head(20).select("host", "events", "daily_scans", "page")
     return stored("host_summary", summary, {
         "dagster/row_count": summary.height,
         "host_pages": written,
+        "seconds_per_host": round(seconds / max(summary.height, 1), 2),
         "stale_pages_removed": dg.MetadataValue.json(removed),
         "top": dg.MetadataValue.md(markdown_table(top)),
         **exported,
