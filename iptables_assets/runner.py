@@ -143,7 +143,7 @@ def _runs_at_once(config: settings.Settings, parallel: int | None) -> int:
 
     found = celery_workers(os.environ[settings.ENV_CELERY_BROKER], os.environ[settings.ENV_CELERY_BACKEND],
                            timeout=1.0, every=True)
-    _say(f"{len(found)} Celery worker(s) answer: {', '.join(found)}")
+    _say(f"{len(found)} Celery worker(s) answer ({', '.join(found)}): as many per-day runs at once")
     return max(1, len(found))
 
 
