@@ -223,11 +223,11 @@ def _per_day_stage(dg, defs, instance, config: settings.Settings, window: tuple[
         result = _run_job(dg, defs, instance, config, DAILY_JOB, {**range_tags(first_day, last_day), **cli}, _QUIET)
         return [DayRun(f"{first_day}..{last_day}", result.run_id, result.success)]
     job = defs.resolve_job_def(DAILY_JOB)
-    day_tags = {day: {**cli, DRIVER_PID_TAG: str(os.getpid()),
-                      **job.get_tags_for_partition_key(day.isoformat(), selected_asset_keys=None)}
-                for day in days_between(first_day, last_day)}
-    _say(f"one run of {DAILY_JOB} per day, {min(runs_at_once, len(day_tags))} at once, each in a process of its own")
-    return run_days(config, day_tags, _day_run_config(config), runs_at_once)
+    identities = {day: {DRIVER_PID_TAG: str(os.getpid()),
+                        **job.get_tags_for_partition_key(day.isoformat(), selected_asset_keys=None)}
+                  for day in days_between(first_day, last_day)}
+    _say(f"one run of {DAILY_JOB} per day, {min(runs_at_once, len(identities))} at once, each in a process of its own")
+    return run_days(instance, config, identities, cli, _day_run_config(config), runs_at_once)
 
 
 def _day_run_config(config: settings.Settings) -> dict:

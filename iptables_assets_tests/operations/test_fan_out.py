@@ -19,7 +19,7 @@ import dagster as dg
 import pytest
 
 from iptables_assets import cli, runner, settings
-from iptables_assets.fan_out import DRIVER_PID_TAG, DayRun, _outcome
+from iptables_assets.fan_out import DRIVER_PID_TAG, DayRun, _as_the_instance_says, _outcome
 from iptables_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG
 from iptables_assets.defs.run_health import PID_TAG
 from iptables_assets.sample import generate_fleet
@@ -182,3 +182,20 @@ def test_a_failed_day_fails_the_run_and_is_named_with_its_run_id(capsys):
     said = capsys.readouterr().out
     assert "per-day assets done: 3 runs, one per day (FAILED)" in said
     assert "FAILED: 2026-03-02 (run run-two)" in said
+
+
+def test_a_day_whose_process_could_not_tell_is_looked_up_by_its_tags(tmp_path):
+    """A broken pool loses what its processes would have said: the run a day got is found by
+    the day's tags (and its outcome read), a day that got none stays without a run id."""
+    @dg.asset
+    def one_day() -> int:
+        return 1
+
+    identities = {date(2026, 3, day): {DRIVER_PID_TAG: "4242", "iptables_assets_test/day": str(day)} for day in (2, 3)}
+    lost = "a process of the pool died (killed? out of memory?)"
+    told = {day: DayRun(day.isoformat(), None, False, lost) for day in identities}
+    with dg.DagsterInstance.local_temp(str(tmp_path)) as instance:
+        ran = dg.materialize([one_day], instance=instance, tags=identities[date(2026, 3, 2)])
+        found = _as_the_instance_says(instance, told, identities)
+    assert found[date(2026, 3, 2)] == DayRun("2026-03-02", ran.run_id, True, lost)
+    assert found[date(2026, 3, 3)] == told[date(2026, 3, 3)]
