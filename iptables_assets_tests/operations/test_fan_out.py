@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import dagster as dg
 import pytest
 
-from iptables_assets import cli, runner, settings
+from iptables_assets import cli, progress, runner, settings
 from iptables_assets.fan_out import DRIVER_PID_TAG, DayRun, _as_the_instance_says, _outcome
 from iptables_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG
 from iptables_assets.defs.run_health import PID_TAG
@@ -138,7 +138,8 @@ def test_later_days_take_the_files_an_earlier_day_read_from_the_parse_cache(both
     (["--parallel", "2"], {}, "--parallel 2 needs --fan-out day"),
     ([], {settings.ENV_FAN_OUT: "week"}, "IPTABLES_ASSETS_FAN_OUT='week' is not a fan-out mode"),
 ])
-def test_bad_fan_out_settings_stop_before_reading_logs(tmp_path, monkeypatch, capsys, arguments, environ, named):
+def test_bad_fan_out_settings_stop_before_reading_logs(tmp_path, monkeypatch, capsys, silenced_afterwards, arguments,
+                                                      environ, named):
     out = _prepared(tmp_path, monkeypatch, environ)
     assert cli.main(["run", "--logs", str(tmp_path / "logs"), "--out", str(out), *arguments]) == 2
     assert f"configuration error: {named}" in capsys.readouterr().err
@@ -152,6 +153,14 @@ def test_an_unknown_fan_out_on_the_command_line_is_refused(tmp_path, monkeypatch
     assert stopped.value.code == 2
     assert "argument --fan-out: invalid choice: 'week'" in capsys.readouterr().err
     assert not (out / "_cache").exists()
+
+
+@pytest.fixture
+def silenced_afterwards():
+    """`run` in this process shows progress on the test's stdout, which pytest closes after the
+    test: later tests of this process must not write there."""
+    yield
+    progress.show_on(None)
 
 
 def _prepared(tmp_path: Path, monkeypatch, environ: dict[str, str]) -> Path:
