@@ -71,6 +71,7 @@ def run_days(instance, config: settings.Settings, identities: dict[date, dict[st
             found = _as_the_instance_says(instance, told, identities)
             started = {day: run for day, run in found.items() if run.run_id}
             shown.update(sum(1 for day in started if told[day].run_id is None))
+            # A pool that started no run gives up the days left: another would fail them alike.
             done |= started if started else found
             waiting = [day for day in waiting if day not in done]
     return [done[day] for day in sorted(done)]
@@ -88,8 +89,9 @@ def _run_in_pool(config: settings.Settings, day_tags: dict[date, dict[str, str]]
                    for day, tags in day_tags.items()}
         try:
             for future in as_completed(futures):
-                told[futures[future]] = _outcome(futures[future], future)
-                shown.update(1 if told[futures[future]].run_id else 0)
+                day = futures[future]
+                told[day] = _outcome(day, future)
+                shown.update(1 if told[day].run_id else 0)
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
@@ -121,8 +123,8 @@ def _as_the_instance_says(instance, told: dict[date, DayRun], identities: dict[d
     found = {}
     for day, run in told.items():
         started = [] if run.run_id else instance.get_runs(filters=dg.RunsFilter(tags=identities[day]), limit=1)
-        found[day] = dataclasses.replace(run, run_id=started[0].run_id, success=started[0].is_success) if started \
-            else run
+        found[day] = run if not started else dataclasses.replace(run, run_id=started[0].run_id,
+                                                                  success=started[0].is_success)
     return found
 
 
