@@ -56,6 +56,13 @@ def main(argv: list[str] | None = None) -> int:
                           f"celery (Dagster Celery workers; needs "
                           f"{settings.ENV_CELERY_BROKER} and {settings.ENV_CELERY_BACKEND}); "
                           f"default: {settings.ENV_EXECUTOR}, else default")
+    run.add_argument("--fan-out", choices=settings.FAN_OUTS, default=None,
+                     help="the per-day assets as none: one single-run backfill over the days (each log file read "
+                          "once), or day: one run per day, several at once, each in a process of its own; "
+                          f"default: {settings.ENV_FAN_OUT}, else none")
+    run.add_argument("--parallel", type=int, default=None, metavar="N",
+                     help="with --fan-out day: per-day runs at once (default: one per Celery worker that answers "
+                          "with --executor celery, else one per core)")
     run.set_defaults(func=_run)
 
     args = parser.parse_args(argv)
@@ -82,6 +89,7 @@ Settings (environment variables; none is needed):
   {settings.ENV_READ_RETRY_SECONDS}  first wait before a failed log read is retried (0-3600, default 20)
   {settings.ENV_EXECUTOR}      celery: every step on Dagster Celery workers (as --executor celery), with
   {settings.ENV_CELERY_BROKER} and {settings.ENV_CELERY_BACKEND} the workers' broker and result backend
+  {settings.ENV_FAN_OUT}       day: one run of the per-day assets per day (as --fan-out day)
 """
 
 
@@ -161,7 +169,7 @@ def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault(PLANNED_EVENTS_AS_SUBSETS, "1")
     try:
         summary = run_everything(args.logs.resolve(), args.out.resolve(), args.first, args.last,
-                                 executor=args.executor)
+                                 executor=args.executor, fan_out=args.fan_out, parallel=args.parallel)
     except OSError as error:  # the log folder itself, or the output folder, cannot be used
         print(f"iptables-assets: cannot use {str(error.filename or '')!r}: {error.strerror or error}", file=sys.stderr)
         return 1

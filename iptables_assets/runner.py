@@ -1,5 +1,6 @@
 """`iptables-assets run`: materialise the graph with Dagster's execution APIs, in this process
-(the default) or with every step on Celery workers (`--executor celery`)."""
+(the default) or with every step on Celery workers (`--executor celery`); the per-day stage as
+one single-run backfill (the default) or one run per day (`--fan-out day`, `fan_out.py`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from iptables_assets import progress, settings
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.days import days_between
+from iptables_assets.fan_out import DRIVER_PID_TAG, DayRun, run_days
 from iptables_assets.ingest import inventory
 from iptables_assets.ingest.logfiles import discover
 
@@ -44,14 +46,17 @@ class _Stages:
 
 
 def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date | None,
-                   executor: str | None = None) -> dict:
+                   executor: str | None = None, fan_out: str | None = None, parallel: int | None = None) -> dict:
     """Inventory the logs, then materialise every per-day asset for the days they hold.
-    `executor` overrides IPTABLES_ASSETS_EXECUTOR ("default" or "celery")."""
+    `executor` overrides IPTABLES_ASSETS_EXECUTOR ("default" or "celery"), `fan_out`
+    IPTABLES_ASSETS_FAN_OUT ("none" or "day"); `parallel`: per-day runs at once (fan-out only)."""
     started, stages = time.perf_counter(), _Stages()
     progress.show_on(sys.stdout)
-    config = settings.Settings.from_environment(log_dir=str(log_dir), out_dir=str(out_dir),
-                                                **({"executor": executor} if executor else {}))
+    overrides = {name: value for name, value in (("executor", executor), ("fan_out", fan_out)) if value}
+    config = settings.Settings.from_environment(log_dir=str(log_dir), out_dir=str(out_dir), **overrides)
+    _check_parallel(config, parallel)
     _check_settings(config)
+    runs_at_once = _runs_at_once(config, parallel)
     with stages.timed("inventory"):
         span, problems = _inventory(config)
     if span is None:
@@ -80,8 +85,8 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
 
     tags = {**range_tags(first_day, last_day), **cli}
     with stages.timed("per-day assets"):
-        daily = _run_job(dg, defs, instance, config, DAILY_JOB, tags, _QUIET)
-    _say(f"per-day assets done ({'ok' if daily.success else 'FAILED'})")
+        daily = _per_day_stage(dg, defs, instance, config, (first_day, last_day), cli, runs_at_once)
+    _say_per_day_done(daily, config.fan_out)
     for line in _per_day_lines(out_dir, first_day, last_day):
         _say(line)
     _say("whole-history assets and figures")
@@ -93,8 +98,8 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
     _say(f"frames done ({'ok' if frames else 'FAILED'}); GIFs and journal")
     with stages.timed("GIFs and journal"):
         publish = _run_job(dg, defs, instance, config, PUBLISH_JOB, cli, _QUIET)
-    summary = _summarise(inventory_run, daily, history, publish, first_day, last_day, out_dir, problems,
-                         time.perf_counter() - started)
+    summary = _summarise(_per_day_totals(dg, instance, daily), inventory_run, daily, history, publish,
+                         (first_day, last_day), out_dir, problems, time.perf_counter() - started)
     summary["success"] = summary["success"] and frames
     summary["stage seconds"] = stages.seconds
     for key, value in summary.items():
@@ -112,6 +117,34 @@ def _check_settings(config: settings.Settings) -> None:
     made["geoip"].lookup().close()
     if config.executor == "celery":
         _check_celery(config)
+
+
+def _check_parallel(config: settings.Settings, parallel: int | None) -> None:
+    """--parallel is a number of per-day runs at once: 1 or more, and only with the fan-out."""
+    if parallel is None:
+        return
+    if config.fan_out == "none":
+        raise settings.ConfigError(f"--parallel {parallel} needs --fan-out day ({settings.ENV_FAN_OUT}=day): "
+                                   "without it the per-day stage is one run")
+    if parallel < 1:
+        raise settings.ConfigError(f"--parallel {parallel} is not a number of per-day runs at once; use 1 or more")
+
+
+def _runs_at_once(config: settings.Settings, parallel: int | None) -> int:
+    """Per-day runs at once: --parallel, else one per Celery worker that answers (each run
+    keeps one busy), else one per core (each run works in its own process)."""
+    if config.fan_out == "none":
+        return 1
+    if parallel is not None:
+        return parallel
+    if config.executor != "celery":
+        return os.cpu_count() or 1
+    from iptables_assets.defs.engine import celery_workers
+
+    found = celery_workers(os.environ[settings.ENV_CELERY_BROKER], os.environ[settings.ENV_CELERY_BACKEND],
+                           timeout=1.0, every=True)
+    _say(f"{len(found)} Celery worker(s) answer ({', '.join(found)}): as many per-day runs at once")
+    return max(1, len(found))
 
 
 def _check_celery(config: settings.Settings) -> None:
@@ -178,16 +211,52 @@ def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
             f"{r['sshd']:,} sshd events" for r in table.iter_rows(named=True)]
 
 
+def _per_day_stage(dg, defs, instance, config: settings.Settings, window: tuple[date, date], cli: dict,
+                   runs_at_once: int) -> list[DayRun]:
+    """The per-day assets of the window: one single-run backfill (each log file read once) or,
+    fanned out, one run per day tagged with its partition as Dagster tags a one-partition run."""
+    from iptables_assets.defs.automation import range_tags
+    from iptables_assets.defs.jobs import DAILY_JOB
+
+    first_day, last_day = window
+    if config.fan_out == "none":
+        result = _run_job(dg, defs, instance, config, DAILY_JOB, {**range_tags(first_day, last_day), **cli}, _QUIET)
+        return [DayRun(f"{first_day}..{last_day}", result.run_id, result.success)]
+    job = defs.resolve_job_def(DAILY_JOB)
+    identities = {day: {DRIVER_PID_TAG: str(os.getpid()),
+                        **job.get_tags_for_partition_key(day.isoformat(), selected_asset_keys=None)}
+                  for day in days_between(first_day, last_day)}
+    _say(f"one run of {DAILY_JOB} per day, {min(runs_at_once, len(identities))} at once, each in a process of its own")
+    return run_days(instance, config, identities, cli, _day_run_config(config), runs_at_once)
+
+
+def _day_run_config(config: settings.Settings) -> dict:
+    """A day's run: its steps one after the other in its process (the days are what runs in
+    parallel), or on the Celery workers."""
+    if config.executor == "celery":
+        return _QUIET
+    return {**_QUIET, "execution": {"config": {"in_process": {}}}}
+
+
+def _say_per_day_done(daily: list[DayRun], fan_out: str) -> None:
+    """The per-day stage's outcome, each failed run named with its run id."""
+    ok = "ok" if all(run.success for run in daily) else "FAILED"
+    _say(f"per-day assets done ({ok})" if fan_out == "none" else f"per-day assets done: {len(daily)} runs, one per day ({ok})")
+    for run in daily:
+        if not run.success:
+            _say(f"  FAILED: {run.failure()}")
+
+
 def _run_job(dg, defs, instance, config: settings.Settings, name: str, tags: dict, run_config: dict):
     """One job's run: in this process by default; on the Celery workers through a
     reconstructable job (`execute_in_process` would ignore the job's executor), which each
     worker rebuilds from the same settings (`definitions.settings_job`)."""
     if config.executor == "default":
         return defs.resolve_job_def(name).execute_in_process(instance=instance, tags=tags, run_config=run_config)
-    return _execute_reconstructable(dg, instance, config, name, tags, run_config)
+    return execute_reconstructable(dg, instance, config, name, tags, run_config)
 
 
-def _execute_reconstructable(dg, instance, config: settings.Settings, name: str, tags: dict, run_config: dict):
+def execute_reconstructable(dg, instance, config: settings.Settings, name: str, tags: dict, run_config: dict):
     """`dg.execute_job` of the job `name` rebuilt from the settings in every process that runs a
     step; the result (its events) stays readable after the run."""
     job = dg.build_reconstructable_job("iptables_assets.defs.definitions", "settings_job",
@@ -213,7 +282,7 @@ def _run_frames(dg, instance, config: settings.Settings, tags: dict, days: int) 
     journal = Path(str(made["publication"].journal_folder(made["output_folder"])))
     folders = [journal / FRAMES_FOLDER / name for name in FILMS]
     with _watch_new_files(folders, len(folders) * days, "animation frames", "frames"):
-        return _execute_reconstructable(dg, instance, config, FRAMES_JOB, tags, run_config).success
+        return execute_reconstructable(dg, instance, config, FRAMES_JOB, tags, run_config).success
 
 
 @contextmanager
@@ -279,27 +348,51 @@ def _asked(first: date | None, last: date | None) -> str:
     return "every day was asked for"
 
 
-def _summarise(inventory_run, result, history, publish, first_day: date, last_day: date, out_dir: Path,
-               problems: dict[str, dict[str, str]], seconds: float) -> dict:
-    # A single-run range carries the range's totals on each partition's materialisation.
-    counts = {
-        m.asset_key.path[-1]: m.metadata["dagster/row_count"].value
-        for m in result.asset_materializations_for_node("parsed_firewall_logs")
-    }
+# What the summary adds up over the per-day runs: (asset, metadata key) of their materialisations.
+_PER_DAY_TOTALS = (("firewall_events", "dagster/row_count"), ("firewall_rejects", "dagster/row_count"),
+                   ("sshd_events", "dagster/row_count"), ("firewall_events", "files_parsed"),
+                   ("firewall_events", "files_from_parse_cache"))
+
+
+def _per_day_totals(dg, instance, daily: list[DayRun]) -> dict[tuple[str, str], int]:
+    """Rows written and log files parsed or linked from the parse cache by the per-day runs,
+    summed over the runs (read from the instance: the fanned-out runs ran in other processes).
+    Every partition's materialisation in a run carries the run's totals: one is read per run."""
+    totals = dict.fromkeys(_PER_DAY_TOTALS, 0)
+    for run in daily:
+        metadata = _metadata_by_asset(dg, instance, run.run_id) if run.run_id else {}
+        for asset, key in _PER_DAY_TOTALS:
+            value = metadata.get(asset, {}).get(key)
+            totals[asset, key] += value.value if value is not None else 0
+    return totals
+
+
+def _metadata_by_asset(dg, instance, run_id: str) -> dict[str, dict]:
+    """The metadata of each asset's first materialisation in the run, by asset name."""
+    found = {}
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
+        found.setdefault(entry.asset_materialization.asset_key.path[-1], entry.asset_materialization.metadata)
+    return found
+
+
+def _summarise(totals: dict[tuple[str, str], int], inventory_run, daily: list[DayRun], history, publish,
+               window: tuple[date, date], out_dir: Path, problems: dict[str, dict[str, str]], seconds: float) -> dict:
     scans = {m.asset_key.path[-1]: m.metadata for m in history.asset_materializations_for_node("scan_summary")}
     scan_meta = scans.get("scan_summary", {})
-    sshd_events = max(  # each partition of the single run carries the run's total
-        (m.metadata["dagster/row_count"].value for m in result.asset_materializations_for_node("sshd_events")), default=0
-    )
     journal = [m.metadata["path"].value for m in publish.asset_materializations_for_node("journal_report")]
+    failed = [run.failure() for run in daily if not run.success]
     return {
-        "success": inventory_run.success and result.success and history.success and publish.success,
-        "days": (last_day - first_day).days + 1,
-        "events": counts.get("firewall_events", 0),
-        "rejects": counts.get("firewall_rejects", 0),
+        "success": inventory_run.success and not failed and history.success and publish.success,
+        "days": (window[1] - window[0]).days + 1,
+        "per-day runs": len(daily),
+        **({"failed per-day runs": failed} if failed else {}),
+        "events": totals["firewall_events", "dagster/row_count"],
+        "rejects": totals["firewall_rejects", "dagster/row_count"],
         "per-day scans": scan_meta["daily_scans"].value if "daily_scans" in scan_meta else 0,
         "long-term scanners": scan_meta["longterm_scanners"].value if "longterm_scanners" in scan_meta else 0,
-        "sshd events": sshd_events,
+        "sshd events": totals["sshd_events", "dagster/row_count"],
+        "log files parsed": totals["firewall_events", "files_parsed"],
+        "log files from the parse cache": totals["firewall_events", "files_from_parse_cache"],
         **{what: sorted(paths) for what, paths in problems.items() if paths},
         "output": str(out_dir),
         "journal": journal[0] if journal else "not written",

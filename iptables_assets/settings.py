@@ -25,6 +25,7 @@ ENV_SCHEDULE_TIME = "IPTABLES_ASSETS_SCHEDULE_TIME"
 ENV_READ_RETRY_SECONDS = "IPTABLES_ASSETS_READ_RETRY_SECONDS"
 ENV_SCHEDULE_TZ = "IPTABLES_ASSETS_SCHEDULE_TZ"
 ENV_EXECUTOR = "IPTABLES_ASSETS_EXECUTOR"
+ENV_FAN_OUT = "IPTABLES_ASSETS_FAN_OUT"
 # The Celery executor's broker and result backend: the URLs the workers were started with
 # (`scripts/celery_workers.sh`). Not kept in the settings object, which travels with every run
 # (`reconstructable_kwargs`) into the run storage: the executor reads them from the environment
@@ -43,6 +44,10 @@ DEFAULT_READ_RETRY_SECONDS = 20.0
 # one process per step for launched runs) or "celery" (dagster-celery workers; see README
 # "Running on Celery workers").
 EXECUTORS = ("default", "celery")
+# How `iptables-assets run` runs the per-day assets of its window: "none" (one single-run
+# backfill: each log file read once, the cheapest on one machine) or "day" (one run per day,
+# several at once, each in its own process: the days spread over cores or Celery workers).
+FAN_OUTS = ("none", "day")
 # A retried read waits this at most before its first retry (then twice as long): an hour.
 MAX_READ_RETRY_SECONDS = 3600.0
 
@@ -82,6 +87,7 @@ class Settings:
     schedule_timezone: str | None = None  # None: the logs' time zone
     read_retry_seconds: float = DEFAULT_READ_RETRY_SECONDS
     executor: str = EXECUTORS[0]
+    fan_out: str = FAN_OUTS[0]
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
@@ -101,6 +107,7 @@ class Settings:
             "schedule_timezone": env.get(ENV_SCHEDULE_TZ) or None,
             "read_retry_seconds": _seconds(env.get(ENV_READ_RETRY_SECONDS) or str(DEFAULT_READ_RETRY_SECONDS)),
             "executor": (env.get(ENV_EXECUTOR) or EXECUTORS[0]).strip().lower(),
+            "fan_out": (env.get(ENV_FAN_OUT) or FAN_OUTS[0]).strip().lower(),
         }
         config = cls(**{**found, **overrides}).checked()
         if config.executor == "celery":
@@ -121,6 +128,8 @@ class Settings:
         self.schedule_cron()
         if self.executor not in EXECUTORS:
             raise ConfigError(f"{ENV_EXECUTOR}={self.executor!r} is not an executor; use one of {', '.join(EXECUTORS)}")
+        if self.fan_out not in FAN_OUTS:
+            raise ConfigError(f"{ENV_FAN_OUT}={self.fan_out!r} is not a fan-out mode; use one of {', '.join(FAN_OUTS)}")
         if not 0 <= self.read_retry_seconds <= MAX_READ_RETRY_SECONDS:  # also refuses nan and inf
             raise ConfigError(f"{ENV_READ_RETRY_SECONDS}={self.read_retry_seconds!r} is not a number of seconds "
                               f"from 0 to {MAX_READ_RETRY_SECONDS:g}")

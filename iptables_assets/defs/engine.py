@@ -30,19 +30,21 @@ def executor_for(config: Settings) -> dg.ExecutorDefinition | None:
         {"broker": {"env": ENV_CELERY_BROKER}, "backend": {"env": ENV_CELERY_BACKEND}}, name=CELERY_EXECUTOR_NAME)
 
 
-def celery_workers(broker: str, backend: str, timeout: float = 5.0) -> list[str]:
-    """The names of the Celery workers that answer a ping on `broker` within `timeout` seconds
-    (it stops at the first answer, so one name; an empty list: no worker listens).
+def celery_workers(broker: str, backend: str, timeout: float = 5.0, every: bool = False) -> list[str]:
+    """The names of the Celery workers that answer a ping on `broker` within `timeout` seconds:
+    one name (it stops at the first answer), or with `every` all that answer (it then always
+    waits the whole timeout: nobody knows how many will); an empty list: no worker listens.
 
     A run submitted with no worker listening waits for ever (its tasks sit in the queue), so
-    `iptables-assets run` asks first and stops with a message instead."""
+    `iptables-assets run` asks first and stops with a message instead; its per-day fan-out
+    starts as many runs at once as workers answer."""
     from celery import Celery
 
     app = Celery("iptables_assets_ping", broker=broker, backend=backend)
     app.conf.broker_connection_retry_on_startup = False
     app.conf.broker_transport_options = {"max_retries": 1}
     try:
-        answers = app.control.ping(timeout=timeout, limit=1) or []
+        answers = app.control.ping(timeout=timeout, limit=None if every else 1) or []
     except Exception as error:  # kombu/redis raise their own connection errors
         raise ConfigError(f"cannot reach the Celery broker {ENV_CELERY_BROKER}={_safe(broker)}: {error}") from None
     finally:

@@ -132,7 +132,8 @@ def _firewall_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> 
         events = {day: Spilled(result.events[day]) for day in days}
         rejects = {day: Spilled(result.rejects[day]) for day in days}
         facts = {day: _day_facts(day, events[day]) for day in days}
-        metadata = {**_event_metadata(result, facts, files), "files_from_parse_cache": len(cache.linked)}
+        metadata = {**_event_metadata(result, facts, files), "files_from_parse_cache": len(cache.linked),
+                    "files_parsed": len(files) - len(cache.linked)}  # of files_read, those read from the log
         yield stored("firewall_events", partitioned.output(events), metadata, config.tz)
         yield stored("firewall_rejects", partitioned.output(rejects), _reject_metadata(rejects), config.tz)
         yield checks.check_partition_days({day: f["misplaced"] for day, f in facts.items()})

@@ -1,6 +1,7 @@
 """Issue 15, on a distributed engine: a multi-day, multi-host backfill run with every step on two
 Celery workers (Redis broker on 127.0.0.1, the PostgreSQL instance profile, the asset data in a
-folder every worker sees) publishes exactly what the single-process run publishes, byte for byte.
+folder every worker sees), its days fanned out as one run per day (`--fan-out day`, as many at
+once as workers answer), publishes exactly what the single-process run publishes, byte for byte.
 
 The broker and workers are started and stopped by `scripts/celery_workers.sh`, as an operator
 would; every wait is bounded (a lost Celery result makes a run wait for ever). Skipped locally
@@ -19,14 +20,14 @@ import dagster as dg
 import pytest
 
 from iptables_assets.defs.run_health import PID_TAG
+from iptables_assets.fan_out import DRIVER_PID_TAG
 from iptables_assets.sample import generate_fleet
+from published import published
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "celery_workers.sh"
 PROFILE = ROOT / "deploy" / "production" / "dagster.yaml"
 PG_ENV = ("DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_HOST", "DAGSTER_PG_DB", "DAGSTER_PG_PORT")
-# A line of the journal that differs between any two runs: when it was made.
-GENERATED_LINE = b"<p>Made by iptables_assets on "
 RUN_TIMEOUT = 420  # seconds, per `iptables-assets run`; a hung run is killed, never waited for
 
 MISSING = [
@@ -77,11 +78,11 @@ def celery_env(tmp_path):
             assert not (services / f"{name}.pid").exists(), f"{name} was not stopped"
 
 
-def _run(logs: Path, out: Path, env: dict) -> tuple[bytes, int]:
+def _run(logs: Path, out: Path, env: dict, *extra: str) -> tuple[bytes, int]:
     """`iptables-assets run` in its own process, killed after RUN_TIMEOUT seconds: its output
     and its pid (the runs it starts carry it as a tag)."""
     process = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "iptables_assets.cli", "run", "--logs", str(logs),
-                                "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                "--out", str(out), *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         output, _ = process.communicate(timeout=RUN_TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -92,28 +93,21 @@ def _run(logs: Path, out: Path, env: dict) -> tuple[bytes, int]:
     return output, process.pid
 
 
-def _published(out: Path) -> dict[str, bytes]:
-    """Every file of exports/ and journal/ (figures, frames, GIFs, the page without the line
-    saying when it was made), by path."""
-    files = {}
-    for folder in ("exports", "journal"):
-        for path in sorted((out / folder).rglob("*")):
-            if path.is_file():
-                data = path.read_bytes()
-                if path.name == "index.html":
-                    data = b"\n".join(line for line in data.split(b"\n") if not line.startswith(GENERATED_LINE))
-                files[str(path.relative_to(out))] = data
-    return files
+def _driver_runs(instance: dg.DagsterInstance, driver_pid: int) -> list[dg.DagsterRun]:
+    """The runs the driver started: its own, and the per-day runs its fan-out started in
+    processes of their own."""
+    return [*instance.get_runs(filters=dg.RunsFilter(tags={PID_TAG: str(driver_pid)})),
+            *instance.get_runs(filters=dg.RunsFilter(tags={DRIVER_PID_TAG: str(driver_pid)}))]
 
 
-def _steps_by_worker(instance: dg.DagsterInstance, driver_pid: int) -> tuple[dict[str, set[str]], list[str]]:
-    """For each run the driver started: the Celery worker that took each step (from the
-    executor's "Executing steps … in celery worker" events) and the steps that started in the
-    driver's own process."""
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={PID_TAG: str(driver_pid)}))
+def _steps_by_worker(instance: dg.DagsterInstance, runs: list[dg.DagsterRun]) -> tuple[dict[str, set[str]], list[str]]:
+    """For each run: the Celery worker that took each step (from the executor's "Executing
+    steps … in celery worker" events) and the steps that started in the process that ran the
+    run (the driver, or a per-day run's process), which should only hand them over."""
     assert {run.job_name for run in runs} == {"inventory_job", "daily_job", "history_job", "frames_job",
                                               "publish_job"}, [run.job_name for run in runs]
     assert {run.status for run in runs} == {dg.DagsterRunStatus.SUCCESS}
+    submitters = {int(run.tags[PID_TAG]) for run in runs}
     by_worker: dict[str, set[str]] = {}
     in_driver, started = [], set()
     for run in runs:
@@ -123,10 +117,10 @@ def _steps_by_worker(instance: dg.DagsterInstance, driver_pid: int) -> tuple[dic
                 continue
             if event.event_type_value == "ENGINE_EVENT" and "in celery worker" in (event.message or ""):
                 worker = event.engine_event_data.metadata["Celery worker"].value
-                by_worker.setdefault(worker, set()).add(f"{run.job_name}:{event.step_key}")
+                by_worker.setdefault(worker, set()).add(f"{run.run_id}:{event.step_key}")
             elif event.event_type_value == "STEP_START":
-                started.add(f"{run.job_name}:{event.step_key}")
-                if event.pid == driver_pid:
+                started.add(f"{run.run_id}:{event.step_key}")
+                if event.pid in submitters:
                     in_driver.append(event.step_key)
     on_workers = set().union(*by_worker.values()) if by_worker else set()
     assert started and started <= on_workers, f"steps not handed to a worker: {sorted(started - on_workers)}"
@@ -143,15 +137,18 @@ def test_a_backfill_on_two_celery_workers_publishes_the_same_bytes(tmp_path, cel
     single_env |= {"DAGSTER_HOME": str(tmp_path / "dagster_home_single"), "PYTHONPATH": celery_env["PYTHONPATH"]}
     single, _ = _run(logs, tmp_path / "single", single_env)
     assert b"steps run on the Celery workers" not in single
-    celery, driver_pid = _run(logs, tmp_path / "celery", celery_env)
+    celery, driver_pid = _run(logs, tmp_path / "celery", celery_env, "--fan-out", "day")
     assert b"steps run on the Celery workers" in celery
+    assert b"one run of daily_job per day, 2 at once" in celery  # one per worker that answers
 
-    expected, got = _published(tmp_path / "single"), _published(tmp_path / "celery")
+    expected, got = published(tmp_path / "single"), published(tmp_path / "celery")
     assert sum(name.endswith(".png") for name in expected) >= 9 and any(name.endswith(".gif") for name in expected)
     assert sorted(got) == sorted(expected)
     assert [name for name in expected if got[name] != expected[name]] == []
 
     with dg.DagsterInstance.from_config(celery_env["DAGSTER_HOME"]) as instance:
-        by_worker, in_driver = _steps_by_worker(instance, driver_pid)
+        runs = _driver_runs(instance, driver_pid)
+        by_worker, in_driver = _steps_by_worker(instance, runs)
+    assert sorted(run.tags.get("dagster/partition") for run in runs if run.job_name == "daily_job") == truth["days"]
     assert in_driver == []
     assert sorted(name.split("@")[0] for name in by_worker) == ["w1", "w2"], by_worker
