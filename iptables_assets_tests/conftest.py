@@ -13,12 +13,21 @@ import pytest
 
 os.environ.setdefault("IPTABLES_ASSETS_READ_RETRY_SECONDS", "0")  # retried reads without the wait
 
+from iptables_assets import progress
 from iptables_assets.ingest.parsing import ParseConfig, ParseResult, parse_paths
 
 # Default file mtime: the last hour of 2024 (a leap year), so an RFC 3164 line of any day
 # of the year lands in 2024 unless a test says otherwise.
 DEFAULT_MTIME = datetime(2024, 12, 31, 23, 0, tzinfo=timezone.utc)
 _COMPRESSORS = {"plain": lambda b: b, "gzip": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress}
+
+
+@pytest.fixture(autouse=True)
+def progress_hidden_afterwards():
+    """`run_everything` in-process shows progress on this test's stdout, which pytest closes:
+    hidden again after every test, so no later test writes to a closed stream."""
+    yield
+    progress.show_on(None)
 
 
 @pytest.fixture
