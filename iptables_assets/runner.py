@@ -67,7 +67,7 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
 
     from iptables_assets.defs.automation import CLI_TRIGGER, TRIGGER_TAG, range_tags
     from iptables_assets.defs.definitions import build_definitions
-    from iptables_assets.defs.jobs import DAILY_JOB, HISTORY_JOB, INVENTORY_JOB, PUBLISH_JOB
+    from iptables_assets.defs.jobs import HISTORY_JOB, INVENTORY_JOB, PUBLISH_JOB
     from iptables_assets.defs.run_health import mark_dead_runs_failed, this_process_tags
 
     instance = _instance(dg)

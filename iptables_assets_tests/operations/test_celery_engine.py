@@ -22,7 +22,7 @@ import pytest
 from iptables_assets.defs.run_health import PID_TAG
 from iptables_assets.fan_out import DRIVER_PID_TAG
 from iptables_assets.sample import generate_fleet
-from published import published
+from published import finished_run, published
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "celery_workers.sh"
@@ -83,14 +83,7 @@ def _run(logs: Path, out: Path, env: dict, *extra: str) -> tuple[bytes, int]:
     and its pid (the runs it starts carry it as a tag)."""
     process = subprocess.Popen([sys.executable, "-W", "ignore", "-m", "iptables_assets.cli", "run", "--logs", str(logs),
                                 "--out", str(out), *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    try:
-        output, _ = process.communicate(timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-        pytest.fail(f"`iptables-assets run` did not finish within {RUN_TIMEOUT} s:\n{output.decode()[-3000:]}")
-    assert process.returncode == 0, output.decode()[-5000:]
-    return output, process.pid
+    return finished_run(process, RUN_TIMEOUT), process.pid
 
 
 def _driver_runs(instance: dg.DagsterInstance, driver_pid: int) -> list[dg.DagsterRun]:

@@ -23,7 +23,7 @@ from iptables_assets.fan_out import DRIVER_PID_TAG, DayRun, _as_the_instance_say
 from iptables_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG
 from iptables_assets.defs.run_health import PID_TAG
 from iptables_assets.sample import generate_fleet
-from published import published
+from published import finished_run, published
 
 ROOT = Path(__file__).resolve().parents[2]
 DAYS = ["2026-03-01", "2026-03-02", "2026-03-03"]
@@ -56,14 +56,7 @@ def _start(logs: Path, out: Path, extra: list[str]) -> subprocess.Popen:
 
 def _finish(process: subprocess.Popen) -> dict:
     """The run's output and pid, once it ended well (killed after RUN_TIMEOUT seconds)."""
-    try:
-        output, _ = process.communicate(timeout=RUN_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-        pytest.fail(f"`iptables-assets run` did not finish within {RUN_TIMEOUT} s:\n{output.decode()[-3000:]}")
-    assert process.returncode == 0, output.decode()[-5000:]
-    return {"output": output.decode(), "pid": process.pid}
+    return {"output": finished_run(process, RUN_TIMEOUT).decode(), "pid": process.pid}
 
 
 def _per_day_data(out: Path) -> dict[str, bytes]:
