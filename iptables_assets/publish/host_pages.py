@@ -10,6 +10,9 @@ folder names are made safe (`per_host.page_folders`).
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import PurePosixPath
@@ -20,6 +23,7 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from upath import UPath
 
+from iptables_assets import progress
 from iptables_assets.analysis.per_host import UNNAMED, HostHistory
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.publish import animation, figures, journal, plotting
@@ -79,6 +83,49 @@ def write_host_page(folder: UPath, host: str | None, history: HostHistory, inven
     page = journal.render(inputs, redactor).encode("utf-8")
     write_bytes_atomic(folder / journal.JOURNAL_FILE, page)
     return {"figures": len(drawn), "bytes": len(page)}
+
+
+class PageWriters:
+    """Writes host pages in up to `workers` spawned processes, a few pages queued at a time (a
+    page is drawn by matplotlib, which holds the GIL: threads would not help); in this process
+    with one worker, one page, or inside a daemonic process (a Celery worker's task may not
+    start children: there the pages are one step, drawn in turn). A failed page fails the whole."""
+
+    def __init__(self, pages: int, workers: int | None = None):
+        workers = workers or len(os.sched_getaffinity(0))
+        self.workers = 1 if multiprocessing.current_process().daemon else max(1, min(workers, pages))
+        self._progress = progress.track("host pages", pages, "hosts") if pages else None
+        self._pool: ProcessPoolExecutor | None = None
+        self._queued: list[Future] = []
+
+    def __enter__(self) -> "PageWriters":
+        if self.workers > 1:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def write(self, folder: UPath, host: str | None, history: HostHistory, inventory: pl.DataFrame,
+              context: PageContext) -> None:
+        if self._pool is None:
+            write_host_page(folder, host, history, inventory, context)
+            self._progress.update()
+            return
+        while len(self._queued) >= 2 * self.workers:  # bounded: each queued page holds its host's tables
+            self._done(self._queued.pop(0))
+        self._queued.append(self._pool.submit(write_host_page, folder, host, history, inventory, context))
+
+    def _done(self, future: Future) -> None:
+        future.result()
+        self._progress.update()
+
+    def __exit__(self, *exc) -> None:
+        try:
+            while self._queued and exc[0] is None:
+                self._done(self._queued.pop(0))
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+            if self._progress is not None:
+                self._progress.close()
 
 
 def _figures(folder: UPath, history: HostHistory, look: Look) -> list[journal.JournalFigure]:

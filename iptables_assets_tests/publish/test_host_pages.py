@@ -1,9 +1,12 @@
 """A host's page and the fleet page's hosts section: host names are data (escaped, redacted on
 every page alike), links point at the safe folders, one host has no hosts section."""
 
+import multiprocessing
 from datetime import date, datetime, timezone
+from types import SimpleNamespace
 
 import polars as pl
+import pytest
 from upath import UPath
 
 from iptables_assets.analysis import per_host
@@ -11,7 +14,7 @@ from iptables_assets.publish import journal
 from iptables_assets.publish.catalog import Look
 from iptables_assets.publish.figures import Site
 from iptables_assets.publish.fleet_section import hosts_section
-from iptables_assets.publish.host_pages import PageContext, write_host_page
+from iptables_assets.publish.host_pages import PageContext, PageWriters, write_host_page
 from iptables_assets.publish.redaction import Redactor
 from iptables_assets.tables import empty
 
@@ -77,3 +80,42 @@ def test_a_redacted_host_page_names_no_host_or_address(tmp_path):
     page = (tmp_path / "index.html").read_text()
     assert written["figures"] == 16 and "[HOST-3]: Traffic Journal" in page and "[HOST-1]" in page
     assert "web1" not in page and "web2" not in page and "203.0.113.9" not in page and "[IP-1]" in page
+
+
+def _page_inputs():
+    events = pl.DataFrame({"day": [DAY], "host": ["web2"], "country_code": ["DE"], "country_name": ["Germany"],
+                           "events": [5]}, schema=empty("daily_country_counts").schema)
+    daily = {name: empty(name) for name in per_host.HOST_DAILY_TABLES} | {"daily_country_counts": events}
+    reference = pl.DataFrame({"iso_a2": ["DE"], "iso_a3": ["DEU"], "name": ["Germany"], "continent": ["Europe"],
+                              "lat": [51.0], "lon": [10.0]})
+    view = per_host.host_history(daily, empty("sshd_events"), reference, [DAY], 50, 3000)
+    context = PageContext(look=Look(site=Site("fleet")), direction="input", actions=("drop", "reject"),
+                          scan_threshold=50, big_scan_threshold=3000, disclaimer="d", credits=[],
+                          generated=datetime(2026, 2, 4, tzinfo=timezone.utc), fleet_name="fleet", redact=False,
+                          hosts=("fleet", "web2"))
+    return view, context
+
+
+def test_pages_drawn_in_processes_equal_pages_drawn_here(tmp_path):
+    view, context = _page_inputs()
+    with PageWriters(pages=3, workers=2) as writers:
+        assert writers.workers == 2
+        for n in range(3):
+            writers.write(UPath(tmp_path / f"p{n}"), "web2", view, empty("log_file_inventory"), context)
+    write_host_page(UPath(tmp_path / "here"), "web2", view, empty("log_file_inventory"), context)
+    here = sorted(p.relative_to(tmp_path / "here") for p in (tmp_path / "here").rglob("*") if p.is_file())
+    assert len(here) == 17
+    for n in range(3):
+        for file in here:
+            assert (tmp_path / f"p{n}" / file).read_bytes() == (tmp_path / "here" / file).read_bytes(), file
+
+
+def test_a_failed_page_fails_the_writers_and_a_daemon_draws_in_turn(tmp_path, monkeypatch):
+    view, context = _page_inputs()
+    (tmp_path / "taken").write_text("a file where a page folder should go")
+    with pytest.raises(OSError):
+        with PageWriters(pages=2, workers=2) as writers:
+            writers.write(UPath(tmp_path / "taken"), "web2", view, empty("log_file_inventory"), context)
+            writers.write(UPath(tmp_path / "fine"), "web2", view, empty("log_file_inventory"), context)
+    monkeypatch.setattr(multiprocessing, "current_process", lambda: SimpleNamespace(daemon=True))
+    assert PageWriters(pages=5, workers=4).workers == 1  # a Celery worker's task may not start children

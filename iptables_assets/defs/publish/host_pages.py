@@ -7,7 +7,6 @@ from datetime import datetime, timezone
 import dagster as dg
 import polars as pl
 
-from iptables_assets import progress
 from iptables_assets.analysis import per_host
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.days import days_between
@@ -49,23 +48,23 @@ def fleet_pages(publication: Publication, analysis: Analysis, geoip: GeoIP, outp
     hosts = sorted({*slices["daily_traffic_breakdown"], *sshd_slices}, key=lambda h: (h is None, h or ""))
     folders = per_host.page_folders(hosts, publication.redact) if len(hosts) > 1 else {}
     context = _context(publication, analysis, geoip, hosts)
-    lines, written, started = [], 0, time.perf_counter()
-    for host in progress.iterate(hosts, "host pages" if folders else "host summary", "hosts"):
-        mine = {name: parts.get(host, empty(name)) for name, parts in slices.items()}
-        view = per_host.host_history(mine, sshd_slices.get(host, empty("sshd_events")), country_reference, days,
-                                     analysis.scan_threshold, analysis.big_scan_threshold)
-        if host in folders:
-            folder = publication.journal_folder(output_folder) / host_pages.HOSTS_FOLDER / folders[host]
-            host_pages.write_host_page(folder, host, view, per_host.host_inventory(log_file_inventory, host), context)
-            written += 1
-        lines.append(per_host.host_line(host, folders.get(host), view))
+    lines, started = [], time.perf_counter()
+    with host_pages.PageWriters(len(folders)) as writers:
+        for host in hosts:
+            mine = {name: parts.get(host, empty(name)) for name, parts in slices.items()}
+            view = per_host.host_history(mine, sshd_slices.get(host, empty("sshd_events")), country_reference, days,
+                                         analysis.scan_threshold, analysis.big_scan_threshold)
+            if host in folders:
+                folder = publication.journal_folder(output_folder) / host_pages.HOSTS_FOLDER / folders[host]
+                writers.write(folder, host, view, per_host.host_inventory(log_file_inventory, host), context)
+            lines.append(per_host.host_line(host, folders.get(host), view))
     removed = _remove_stale_pages(publication.journal_folder(output_folder), set(folders.values()))
     summary = pl.DataFrame(lines, schema=schema("host_summary"))
     per_day = per_host.drops_per_host_day(daily["daily_country_counts"])
     if folders:
         _draw_fleet_figure(publication, output_folder, per_day, hosts, days, context)
     seconds = time.perf_counter() - started
-    yield _summary_result(output_folder, summary, written, removed, seconds)
+    yield _summary_result(output_folder, summary, len(folders), writers.workers, removed, seconds)
     exported = export_table(output_folder, "drops_per_host_day", per_day)
     yield stored("drops_per_host_day", per_day, {"dagster/row_count": per_day.height, "days": len(days), **exported})
 
@@ -99,13 +98,14 @@ def _remove_stale_pages(journal, current: set[str]) -> list[str]:
     return sorted(child.name for child in stale)
 
 
-def _summary_result(output_folder: OutputFolder, summary: pl.DataFrame, written: int, removed: list[str],
-                    seconds: float):
+def _summary_result(output_folder: OutputFolder, summary: pl.DataFrame, written: int, workers: int,
+                    removed: list[str], seconds: float):
     exported = export_table(output_folder, "host_summary", summary)
     top = summary.sort("events", descending=True).head(20).select("host", "events", "daily_scans", "page")
     return stored("host_summary", summary, {
         "dagster/row_count": summary.height,
         "host_pages": written,
+        "page_processes": workers,
         "seconds_per_host": round(seconds / max(summary.height, 1), 2),
         "stale_pages_removed": dg.MetadataValue.json(removed),
         "top": dg.MetadataValue.md(markdown_table(top)),
