@@ -168,7 +168,7 @@ def host_link(folder_name: str) -> str:
 def drops_per_host_day_figure(per_host_day: pl.DataFrame, labels: dict[str | None, str], days: list[date],
                               title: str) -> Figure:
     """Hosts (rows, in the order of `labels`) by days (columns), each cell the day's counted
-    drops of the host on a log colour scale (white: none)."""
+    drops of the host on a log colour scale from the quietest host-day to the busiest (white: none)."""
     hosts = list(labels)
     grid = np.zeros((len(hosts), len(days)))
     row, column = {h: i for i, h in enumerate(hosts)}, {d: j for j, d in enumerate(days)}
@@ -179,8 +179,9 @@ def drops_per_host_day_figure(per_host_day: pl.DataFrame, labels: dict[str | Non
     fig = Figure(figsize=(11, height), dpi=plotting.DPI)
     axes = fig.add_subplot()
     shown = np.ma.masked_where(grid <= 0, grid)
+    low = max(1.0, float(shown.min()) if shown.count() else 1.0)
     image = axes.imshow(shown, aspect="auto", interpolation="nearest", cmap="viridis",
-                        norm=LogNorm(vmin=1, vmax=max(grid.max(), 2)))
+                        norm=LogNorm(vmin=low, vmax=max(float(grid.max()), low + 1.0)))
     axes.set_yticks(range(len(hosts)), [labels[h] for h in hosts], fontsize=8)
     step = max(1, len(days) // 15)
     axes.set_xticks(range(0, len(days), step), [days[j].isoformat() for j in range(0, len(days), step)],
