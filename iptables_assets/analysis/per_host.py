@@ -29,18 +29,22 @@ class HostHistory:
     """A host's whole-history tables, by the names of the fleet's (figures look them up so)."""
 
     tables: dict[str, pl.DataFrame]
-    scan_summary: dict
     days: list[date] = field(default_factory=list)
 
     def table(self, name: str) -> pl.DataFrame:
         return self.tables[name]
 
 
-def split_by_host(frame: pl.DataFrame) -> dict[str | None, pl.DataFrame]:
-    """The rows of each host (None: lines without a host name), in one pass."""
+def rows_by(frame: pl.DataFrame, column: str) -> dict:
+    """The rows of each value of `column` (None: null), in one pass."""
     if frame.height == 0:
         return {}
-    return {key[0]: part for key, part in frame.partition_by("host", as_dict=True, maintain_order=True).items()}
+    return {key[0]: part for key, part in frame.partition_by(column, as_dict=True, maintain_order=True).items()}
+
+
+def split_by_host(frame: pl.DataFrame) -> dict[str | None, pl.DataFrame]:
+    """The rows of each host (None: lines without a host name)."""
+    return rows_by(frame, "host")
 
 
 def host_history(daily: dict[str, pl.DataFrame], sshd_events: pl.DataFrame, reference: pl.DataFrame,
@@ -67,7 +71,7 @@ def host_history(daily: dict[str, pl.DataFrame], sshd_events: pl.DataFrame, refe
         "sshd_kind_counts": sshd.kind_counts(sshd_events),
         "sshd_top_sources": sshd.top_sources(sshd_events),
         "sshd_scanners": sshd.scanners_at_sshd(sshd_events, scans, longterm),
-    }, scan_summary=summary, days=days)
+    }, days=days)
 
 
 def host_line(host: str | None, page: str | None, history: HostHistory) -> dict:

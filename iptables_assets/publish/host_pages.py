@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from upath import UPath
 
 from iptables_assets import progress
-from iptables_assets.analysis.per_host import UNNAMED, HostHistory
+from iptables_assets.analysis.per_host import UNNAMED, HostHistory, rows_by
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.publish import animation, figures, journal, plotting
 from iptables_assets.publish.catalog import FIGURES, FILMS, Look, day_counts, render_frame
@@ -143,7 +143,7 @@ def _films(folder: UPath, history: HostHistory, look: Look) -> list[journal.Jour
     made = []
     top = figures.top_ports(history.table("port_totals"))
     for film in FILMS.values():
-        by_day = _by_day(history.table(film.source))
+        by_day = rows_by(history.table(film.source), "day")
         top_ports = top if film.top_ports else ()
         frames = [render_frame(film, day_counts(film, by_day.get(day)), day, look, top_ports) for day in history.days]
         if not frames:
@@ -152,12 +152,6 @@ def _films(folder: UPath, history: HostHistory, look: Look) -> list[journal.Jour
         write_bytes_atomic(folder / relative, animation.assemble_gif(frames))
         made.append(journal.JournalFigure("animations", relative, film.title, film.caption))
     return made
-
-
-def _by_day(frame: pl.DataFrame) -> dict[date, pl.DataFrame]:
-    if frame.height == 0:
-        return {}
-    return {key[0]: part for key, part in frame.partition_by("day", as_dict=True).items()}
 
 
 def host_link(folder_name: str) -> str:

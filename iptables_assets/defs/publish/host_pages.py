@@ -39,8 +39,9 @@ def fleet_pages(publication: Publication, analysis: Analysis, geoip: GeoIP, outp
     """Per-host views of a fleet: every host's whole-history tables from its rows of the daily
     tables; with more than one host, its journal page under `<journal>/hosts/` and the figure of
     drops per host and day on the fleet page."""
-    daily = {name: history(name, days_of[name])[0] for name in per_host.HOST_DAILY_TABLES}
-    present = history("daily_traffic_breakdown", days_of["daily_traffic_breakdown"])[1]
+    loaded = {name: history(name, days_of[name]) for name in per_host.HOST_DAILY_TABLES}
+    daily = {name: frame for name, (frame, _present, _missing) in loaded.items()}
+    present = loaded["daily_traffic_breakdown"][1]
     days = days_between(present[0], present[-1]) if present else []
     sshd = history("sshd_events", days_of["sshd_events"])[0]
     slices = {name: per_host.split_by_host(frame) for name, frame in daily.items()}
