@@ -63,9 +63,10 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
         _say("no timestamped log lines found; nothing to do")
         return {"success": True, "days": 0}
 
-    import dagster as dg  # after the inventory: the partitions start at its first day
+    import dagster as dg  # after the inventory: a run without logs to read needs no Dagster
 
-    from iptables_assets.defs.automation import CLI_TRIGGER, TRIGGER_TAG, range_tags
+    from iptables_assets.defs import partitions
+    from iptables_assets.defs.automation import CLI_TRIGGER, TRIGGER_TAG
     from iptables_assets.defs.definitions import build_definitions
     from iptables_assets.defs.jobs import HISTORY_JOB, INVENTORY_JOB, PUBLISH_JOB
     from iptables_assets.defs.run_health import mark_dead_runs_failed, this_process_tags
@@ -75,17 +76,18 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
         _say(f"marked failed, its process is gone: {line}")
     cli = {TRIGGER_TAG: CLI_TRIGGER, **this_process_tags()}
     defs = build_definitions(config)
-    first_day, last_day = _window(span, first, last, defs.resolve_assets_def("firewall_events").partitions_def,
-                                  config)
+    start = settings.parse_date(config.start_date, settings.ENV_START_DATE) if config.start_date else None
+    partitions.add_days(instance, span, start)
+    first_day, last_day = _window(span, first, last, partitions.known_days(instance), config)
+    ranges = partitions.key_ranges(partitions.known_days(instance), days_between(first_day, last_day))
     _say(f"days {span[0]}..{span[1]} in the logs; materialising {first_day}..{last_day}")
     if config.executor == "celery":
         _say("steps run on the Celery workers")
     with stages.timed("inventory"):
         inventory_run = _run_job(dg, defs, instance, config, INVENTORY_JOB, cli, _SILENT)
 
-    tags = {**range_tags(first_day, last_day), **cli}
     with stages.timed("per-day assets"):
-        daily = _per_day_stage(dg, defs, instance, config, (first_day, last_day), cli, runs_at_once)
+        daily = _per_day_stage(dg, defs, instance, config, ranges, cli, runs_at_once)
     _say_per_day_done(daily, config.fan_out)
     for line in _per_day_lines(out_dir, first_day, last_day):
         _say(line)
@@ -94,7 +96,7 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
         history = _run_job(dg, defs, instance, config, HISTORY_JOB, cli, _QUIET)
     _say(f"whole-history assets done ({'ok' if history.success else 'FAILED'}); animation frames of {first_day}..{last_day}")
     with stages.timed("animation frames"):
-        frames = _run_frames(dg, instance, config, tags, (last_day - first_day).days + 1)
+        frames = _run_frames(dg, instance, config, ranges, cli, (last_day - first_day).days + 1)
     _say(f"frames done ({'ok' if frames else 'FAILED'}); GIFs and journal")
     with stages.timed("GIFs and journal"):
         publish = _run_job(dg, defs, instance, config, PUBLISH_JOB, cli, _QUIET)
@@ -211,21 +213,23 @@ def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
             f"{r['sshd']:,} sshd events" for r in table.iter_rows(named=True)]
 
 
-def _per_day_stage(dg, defs, instance, config: settings.Settings, window: tuple[date, date], cli: dict,
+def _per_day_stage(dg, defs, instance, config: settings.Settings, ranges: list[tuple[str, str]], cli: dict,
                    runs_at_once: int) -> list[DayRun]:
-    """The per-day assets of the window: one single-run backfill (each log file read once) or,
-    fanned out, one run per day tagged with its partition as Dagster tags a one-partition run."""
+    """The per-day assets of the window: one single-run backfill (each log file read once; one per
+    range of partitions when older days were added after newer ones) or, fanned out, one run per
+    day tagged with its partition as Dagster tags a one-partition run."""
     from iptables_assets.defs.automation import range_tags
     from iptables_assets.defs.jobs import DAILY_JOB
 
-    first_day, last_day = window
     if config.fan_out == "none":
-        result = _run_job(dg, defs, instance, config, DAILY_JOB, {**range_tags(first_day, last_day), **cli}, _QUIET)
-        return [DayRun(f"{first_day}..{last_day}", result.run_id, result.success)]
+        results = [(f"{a}..{b}", _run_job(dg, defs, instance, config, DAILY_JOB, {**range_tags(a, b), **cli}, _QUIET))
+                   for a, b in ranges]
+        return [DayRun(span, result.run_id, result.success) for span, result in results]
     job = defs.resolve_job_def(DAILY_JOB)
+    days = [day for a, b in ranges for day in days_between(date.fromisoformat(a), date.fromisoformat(b))]
     identities = {day: {DRIVER_PID_TAG: str(os.getpid()),
                         **job.get_tags_for_partition_key(day.isoformat(), selected_asset_keys=None)}
-                  for day in days_between(first_day, last_day)}
+                  for day in sorted(days)}
     _say(f"one run of {DAILY_JOB} per day, {min(runs_at_once, len(identities))} at once, each in a process of its own")
     return run_days(instance, config, identities, cli, _day_run_config(config), runs_at_once)
 
@@ -265,7 +269,7 @@ def execute_reconstructable(dg, instance, config: settings.Settings, name: str, 
         return result
 
 
-def _run_frames(dg, instance, config: settings.Settings, tags: dict, days: int) -> bool:
+def _run_frames(dg, instance, config: settings.Settings, ranges: list[tuple[str, str]], cli: dict, days: int) -> bool:
     """The frames job with the multiprocess executor (one process per film, up to the cores) or
     on the Celery workers, each step process rebuilding the definitions from the same settings;
     its progress read from the frames appearing in the journal folder."""
@@ -281,8 +285,11 @@ def _run_frames(dg, instance, config: settings.Settings, tags: dict, days: int) 
     made = from_settings(config)
     journal = Path(str(made["publication"].journal_folder(made["output_folder"])))
     folders = [journal / FRAMES_FOLDER / name for name in FILMS]
+    from iptables_assets.defs.automation import range_tags
+
     with _watch_new_files(folders, len(folders) * days, "animation frames", "frames"):
-        return execute_reconstructable(dg, instance, config, FRAMES_JOB, tags, run_config).success
+        return all(execute_reconstructable(dg, instance, config, FRAMES_JOB, {**range_tags(a, b), **cli},
+                                           run_config).success for a, b in ranges)
 
 
 @contextmanager
@@ -319,21 +326,21 @@ def _instance(dg):
     return dg.DagsterInstance.get()
 
 
-def _window(span: tuple[date, date], first: date | None, last: date | None, partitions,
+def _window(span: tuple[date, date], first: date | None, last: date | None, keys: list[str],
             config: settings.Settings) -> tuple[date, date]:
-    """Days to run: the logs' span, narrowed by --from/--to and by the partitions that exist."""
-    keys = partitions.get_partition_keys()
+    """Days to run: the logs' span, narrowed by --from/--to and by the start date setting."""
     if not keys:
-        raise settings.ConfigError(f"no daily partitions exist yet: is {settings.ENV_START_DATE} in the future?")
-    lo = max(span[0], first or span[0], date.fromisoformat(keys[0]))
-    hi = min(span[1], last or span[1], date.fromisoformat(keys[-1]))
-    if span[0] < date.fromisoformat(keys[0]):
-        _say(f"warning: logs start {span[0]}, before the first partition {keys[0]} that "
-             f"{settings.ENV_START_DATE} sets; unset it (or set it to {span[0]}) to include those days")
+        raise settings.ConfigError(f"no day of the logs ({span[0]}..{span[1]}) is on or after "
+                                   f"{settings.ENV_START_DATE}={config.start_date}: unset it or set an earlier date")
+    starts = min(date.fromisoformat(k) for k in keys)
+    lo = max(span[0], first or span[0], starts)
+    hi = min(span[1], last or span[1])
+    if span[0] < starts:
+        _say(f"warning: logs start {span[0]}, before {settings.ENV_START_DATE}={config.start_date}; "
+             f"unset it (or set it to {span[0]}) to include those days")
     if lo > hi:
         asked = _asked(first, last)
-        raise settings.ConfigError(f"no day to run: the logs cover {span[0]}..{span[1]} and {asked} "
-                                   f"(partitions {keys[0]}..{keys[-1]})")
+        raise settings.ConfigError(f"no day to run: the logs cover {span[0]}..{span[1]} and {asked}")
     return lo, hi
 
 

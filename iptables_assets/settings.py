@@ -36,7 +36,6 @@ ENV_CELERY_BACKEND = "DAGSTER_CELERY_BACKEND_URL"
 DEFAULT_LOG_DIR = "data/sample_logs"
 DEFAULT_OUT_DIR = "data/out"
 DEFAULT_TZ = "UTC"
-DEFAULT_START_DATE = "2025-11-01"
 DEFAULT_SITE_NAME = "example.org"
 DEFAULT_SCHEDULE_TIME = "02:15"
 DEFAULT_READ_RETRY_SECONDS = 20.0
@@ -78,7 +77,7 @@ class Settings:
     log_dir: str
     out_dir: str
     timezone: str = DEFAULT_TZ
-    start_date: str | None = None  # None: the logs decide (see defs.partitions)
+    start_date: str | None = None  # None: the logs decide; a date: no day before it (defs.partitions)
     geoip_db: str | None = None  # None: the bundled DB-IP Country Lite
     asn_db: str | None = None
     site_name: str = DEFAULT_SITE_NAME
@@ -184,11 +183,16 @@ def _seconds(value: str) -> float:
 
 def _date(value: str) -> str:
     """`value` if it is a YYYY-MM-DD date, else a ConfigError."""
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{ENV_START_DATE}={value!r} is not a date; use YYYY-MM-DD, e.g. 2018-10-28") from None
+    parse_date(value, ENV_START_DATE)
     return value
+
+
+def parse_date(value: str, setting: str) -> date:
+    """The YYYY-MM-DD date `value`, else a ConfigError naming the setting."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{setting}={value!r} is not a date; use YYYY-MM-DD, e.g. 2018-10-28") from None
 
 
 def check_timezone(name: str, setting: str) -> str:

@@ -16,8 +16,8 @@ from iptables_assets.settings import Settings
 
 
 def build_assets(config: Settings) -> list[dg.AssetsDefinition]:
-    """Every asset of every stage, on the daily partitions these settings give."""
-    daily = daily_partitions(config)
+    """Every asset of every stage; the per-day ones on the logs' days."""
+    daily = daily_partitions
     return [*ingest.build(daily, config), *enrich.build(daily), *analysis.build(daily), *publish.build(daily)]
 
 

@@ -7,7 +7,7 @@ import polars as pl
 
 from iptables_assets import progress
 from iptables_assets.defs import partitioned
-from iptables_assets.defs.automation import AFTER_INPUTS_DAILY
+from iptables_assets.defs.automation import AFTER_INPUTS_DAILY, WHEN_MISSING
 from iptables_assets.defs.metadata import markdown_table
 from iptables_assets.defs.resources import GeoIP, LogSource, OutputFolder
 from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
@@ -68,7 +68,7 @@ def _metadata(summaries: list[pl.DataFrame], info) -> dict:
 
 
 @dg.asset(group_name=GROUP, kinds={"polars", "parquet"}, check_specs=[schema_check("country_reference")],
-          metadata=definition_metadata("country_reference"))
+          metadata=definition_metadata("country_reference"), automation_condition=WHEN_MISSING)
 def country_reference():
     """Countries from the bundled Natural Earth shapes: ISO alpha-2/3, name, continent, a point."""
     table = countries.country_reference("110m")

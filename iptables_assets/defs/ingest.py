@@ -8,7 +8,8 @@ import polars as pl
 
 from iptables_assets import settings
 from iptables_assets.analysis import sshd
-from iptables_assets.defs import checks, partitioned
+from iptables_assets.defs import checks, partitioned, partitions
+from iptables_assets.defs.automation import WHEN_MISSING
 from iptables_assets.defs.metadata import markdown_table
 from iptables_assets.defs.resources import Analysis, GeoIP, LogSource, OutputFolder
 from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
@@ -41,7 +42,7 @@ def build(daily: dg.PartitionsDefinition, config: settings.Settings) -> list[dg.
 def _inventory_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> dg.AssetsDefinition:
     @dg.asset(group_name=GROUP, kinds={"polars", "parquet"}, retry_policy=retries,
               check_specs=[*checks.inventory_check_specs, schema_check("log_file_inventory")],
-              metadata=definition_metadata("log_file_inventory"))
+              metadata=definition_metadata("log_file_inventory"), automation_condition=WHEN_MISSING)
     def log_file_inventory(context: dg.AssetExecutionContext, log_source: LogSource, output_folder: OutputFolder):
         """Every log file found: size, mtime, compression, SHA-256 and the first/last timestamp it
         holds; damaged files and paths that cannot be read are named (warnings, the rest is read)."""
@@ -59,7 +60,7 @@ def _inventory_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) ->
         blocked_paths, damaged = dict(blocked), inv.damaged_files(table)
         for path, reason in [*blocked_paths.items(), *damaged.items()]:
             context.log.warning(f"log file problem: {path}: {reason}")
-        _warn_if_before_partitions(context, span, daily.get_first_partition_key())
+        _add_log_days(context, span, log_source.first_day())
         metadata = _inventory_metadata(table, log_source, span, blocked_paths, damaged)
         return stored("log_file_inventory", table, metadata, config.tz, [checks.check_log_files_readable(blocked_paths)])
 
@@ -72,13 +73,13 @@ def _prune_parse_cache(table: pl.DataFrame, config, out_dir: str) -> None:
     ParseCache(parse_cache.folder_for(out_dir)).prune(keep)
 
 
-def _warn_if_before_partitions(context: dg.AssetExecutionContext, span, first: str | None) -> None:
-    """Say how to show days of logs older than the first daily partition."""
-    if span and first and span[0].isoformat() < first:
-        context.log.warning(
-            f"the logs start {span[0]}, before the first daily partition {first}: reload the code "
-            f"location (Deployment > Reload) to show those days, or unset {settings.ENV_START_DATE} if it is set"
-        )
+def _add_log_days(context: dg.AssetExecutionContext, span, start: date | None) -> None:
+    """Make the logs' days the daily partitions (see `defs.partitions`), saying which it added."""
+    if span is None:
+        return
+    added = partitions.add_days(context.instance, span, start)
+    if added:
+        context.log.info(f"daily partitions added: {len(added)} days, {added[0]}..{added[-1]}")
 
 
 def _inventory_metadata(table: pl.DataFrame, log_source: LogSource, span, blocked: dict, damaged: dict) -> dict:

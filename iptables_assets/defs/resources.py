@@ -4,6 +4,7 @@ definitions factory fills them from the one `Settings` object."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Sequence
 
@@ -43,6 +44,8 @@ class LogSource(dg.ConfigurableResource):
     patterns: list[str] = Field(default=list(DEFAULT_PATTERNS), description="File name globs to read")
     timezone: str = Field(default=settings.DEFAULT_TZ, description="Time zone the logs are written in "
                                                                    "(set IPTABLES_ASSETS_TZ: the partitions use it too)")
+    start_date: str | None = Field(default=None, description="No daily partition before this day (YYYY-MM-DD; env "
+                                                             "IPTABLES_ASSETS_START_DATE); default: the logs' first day")
     trusted_programs: list[str] = Field(
         default=list(DEFAULT_TRUSTED_PROGRAMS),
         description="Syslog program tags whose netfilter lines are trusted as firewall events",
@@ -51,6 +54,10 @@ class LogSource(dg.ConfigurableResource):
     def parse_config(self) -> ParseConfig:
         settings.check_timezone(self.timezone, "LogSource.timezone")
         return ParseConfig(tz=self.timezone, trusted_programs=tuple(self.trusted_programs))
+
+    def first_day(self) -> date | None:
+        """The start date setting, if any: no daily partition before it."""
+        return settings.parse_date(self.start_date, "LogSource.start_date") if self.start_date else None
 
     def discover(self, unreadable: list[tuple[str, str]] | None = None) -> list[LogFile]:
         """The log files; sub-folders and files that cannot be read go to `unreadable` as
@@ -194,7 +201,7 @@ class Publication(dg.ConfigurableResource):
 def from_settings(config: settings.Settings) -> dict[str, dg.ConfigurableResource]:
     """Every resource but the IO manager, filled from the settings."""
     return {
-        "log_source": LogSource(log_dir=config.log_dir, timezone=config.timezone),
+        "log_source": LogSource(log_dir=config.log_dir, timezone=config.timezone, start_date=config.start_date),
         "output_folder": OutputFolder(base_path=config.out_dir),
         "geoip": GeoIP(country_db=config.geoip_db or str(BUNDLED_COUNTRY_DB), asn_db=config.asn_db),
         "analysis": Analysis(),

@@ -50,6 +50,19 @@ def look(files: Sequence[LogFile], previous: dict[str, dict], config: ParseConfi
     return state, days, changed
 
 
+def days_of_files_written_since(files: Sequence[LogFile], since: datetime, config: ParseConfig) -> set[date]:
+    """The days the lines of the files modified since `since` cover: what a live host's current
+    logs hold (the daily schedule's look, without the sensor's state)."""
+    days: set[date] = set()
+    for file in files:
+        if file.mtime < since.timestamp():
+            continue
+        span = scan_file(file, year_anchor(file, None), config)
+        if span.first is not None:
+            days |= set(days_between(_local_day(span.first, config.tz), _local_day(span.last, config.tz)))
+    return days
+
+
 def _days_of_new_content(file: LogFile, old: dict | None, now: dict, config: ParseConfig) -> set[date]:
     anchor = year_anchor(file, None)
     # Grown in place: the bytes the old head hash covered (its first min(4 KiB, old size)) are unchanged.
