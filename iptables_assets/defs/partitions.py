@@ -37,11 +37,12 @@ def days_to_add(known: Iterable[str], found: Iterable[date], start: date | None 
     make one span without holes; none before `start` (the start date setting) when given."""
     have = set(known)
     days = {date.fromisoformat(k) for k in have} | set(found)
-    if start is not None:
-        days = {d for d in days if d >= start}
     if not days:
         return []
-    return [d.isoformat() for d in days_between(min(days), max(days)) if d.isoformat() not in have]
+    first, last = min(days), max(days)
+    if start is not None:
+        first = max(first, start)
+    return [d.isoformat() for d in days_between(first, last) if d.isoformat() not in have]
 
 
 def known_days(instance: dg.DagsterInstance) -> list[str]:

@@ -37,8 +37,8 @@ def _resources(logs: Path, out: Path) -> dict:
 
 def _materialize(logs: Path, out: Path, **kwargs) -> dg.ExecuteInProcessResult:
     resources = _resources(logs, out)
-    dg.materialize([log_file_inventory], resources=resources)
-    return dg.materialize(
+    graph.materialize([log_file_inventory], resources=resources)
+    return graph.materialize(
         [log_file_inventory, parsed_firewall_logs],
         selection=[parsed_firewall_logs],
         resources=resources,
@@ -95,7 +95,7 @@ def test_rematerialising_a_partition_gives_the_same_file(sample, tmp_path):
 
 def test_inventory_lists_every_file_with_its_span(sample, tmp_path):
     logs, truth = sample
-    result = dg.materialize([log_file_inventory], resources=_resources(logs, tmp_path))
+    result = graph.materialize([log_file_inventory], resources=_resources(logs, tmp_path))
     table = result.output_for_node("log_file_inventory")
     assert sorted(table["relative"].to_list()) == sorted(truth["lines_per_file"])
     assert dict(zip(table["relative"], table["lines"])) == truth["lines_per_file"]
@@ -113,7 +113,7 @@ def _utc(text: str) -> str:
 
 def test_missing_log_dir_is_a_config_error(tmp_path):
     with pytest.raises(Exception, match="does not exist: set IPTABLES_ASSETS_LOG_DIR"):
-        dg.materialize([log_file_inventory], resources=_resources(tmp_path / "nope", tmp_path))
+        graph.materialize([log_file_inventory], resources=_resources(tmp_path / "nope", tmp_path))
 
 
 def test_definitions_load_from_workspace():
@@ -157,8 +157,8 @@ def test_geotagged_countries_match_ground_truth(sample, tmp_path):
     first, last = truth["days"][0], truth["days"][-1]
     tags = {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
     resources = _resources(logs, tmp_path)
-    dg.materialize([log_file_inventory], resources=resources)
-    result = dg.materialize(
+    graph.materialize([log_file_inventory], resources=resources)
+    result = graph.materialize(
         [log_file_inventory, parsed_firewall_logs, geotagged_events],
         selection=[parsed_firewall_logs, geotagged_events],
         resources=resources,
@@ -189,10 +189,10 @@ def test_a_vanished_log_file_fails_naming_it(sample, tmp_path):
     copy = tmp_path / "logs"
     shutil.copytree(logs, copy)
     resources = _resources(copy, tmp_path / "out")
-    dg.materialize([log_file_inventory], resources=resources)
+    graph.materialize([log_file_inventory], resources=resources)
     victim = sorted(copy.glob("messages*"))[0]
     victim.unlink()
-    result = dg.materialize(
+    result = graph.materialize(
         [log_file_inventory, parsed_firewall_logs], selection=[parsed_firewall_logs], resources=resources,
         partition_key=truth["days"][-1], raise_on_error=False,
     )

@@ -11,7 +11,8 @@ import dagster as dg
 import pytest
 
 import graph
-from iptables_assets.days import contiguous_ranges, days_between
+from iptables_assets.days import days_between
+from iptables_assets.defs import partitions
 from iptables_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG, daily_schedule, new_log_files
 from iptables_assets.defs.resources import LogSource
 from iptables_assets.ingest import watching
@@ -67,48 +68,73 @@ def test_rotation_of_known_content_touches_nothing(logs):
     assert (days, changed) == (set(), [])
 
 
-def test_contiguous_ranges():
-    days = {date(2026, 1, d) for d in (1, 2, 3, 7, 9, 10)}
-    assert contiguous_ranges(days) == [
-        (date(2026, 1, 1), date(2026, 1, 3)), (date(2026, 1, 7), date(2026, 1, 7)), (date(2026, 1, 9), date(2026, 1, 10)),
-    ]
+def test_days_to_add_fill_the_span_and_key_ranges_follow_partition_order():
+    known = ["2026-01-03", "2026-01-04"]
+    found = {date(2026, 1, 7), date(2025, 12, 31)}
+    assert partitions.days_to_add(known, found) == ["2025-12-31", "2026-01-01", "2026-01-02", "2026-01-05",
+                                                    "2026-01-06", "2026-01-07"]
+    # the start date setting narrows (nothing before it), it never adds a day the logs lack
+    assert partitions.days_to_add(known, found, start=date(2026, 1, 2)) == ["2026-01-02", "2026-01-05",
+                                                                           "2026-01-06", "2026-01-07"]
+    assert partitions.days_to_add([], []) == []
+    # found may be only the ends of the logs' span: the start date cuts the span, not the ends
+    assert partitions.days_to_add([], [date(2026, 1, 1), date(2026, 1, 4)], start=date(2026, 1, 3)) == [
+        "2026-01-03", "2026-01-04"]
+    assert partitions.days_to_add([], [date(2026, 1, 1)], start=date(2026, 1, 3)) == []
+    # older days added after newer ones: a range never spans the break in the partition order
+    order = ["2026-01-03", "2026-01-04", "2026-01-01", "2026-01-02"]
+    wanted = {date(2026, 1, d) for d in (1, 2, 3, 4)}
+    assert partitions.key_ranges(order, wanted) == [("2026-01-03", "2026-01-02")]
+    assert partitions.key_ranges(order, {date(2026, 1, d) for d in (2, 3)}) == [
+        ("2026-01-03", "2026-01-03"), ("2026-01-02", "2026-01-02")]
+    assert partitions.key_ranges(order, {date(2026, 1, 9)}) == []
 
 
-def test_sensor_records_then_requests_runs_for_new_days(logs):
+def test_sensor_lists_the_logs_days_then_requests_runs_for_new_days(logs):
     resources = {"log_source": LogSource(log_dir=str(logs), timezone="UTC")}
-    first = dg.build_sensor_context(resources=resources)
-    result = new_log_files(first)
-    assert isinstance(result, dg.SkipReason) and "first look" in result.skip_message
-    cursor = first.cursor
-    assert set(json.loads(cursor)) == {"messages", "messages.1.gz"}
+    with dg.instance_for_test() as instance:
+        first = dg.build_sensor_context(resources=resources, instance=instance)
+        result = new_log_files(first)
+        assert not result.run_requests and "first look" in result.skip_reason.skip_message
+        (added,) = result.dynamic_partitions_requests
+        assert added.partition_keys == [f"2026-01-0{d}" for d in range(2, 7)]  # the span, the 4th included
+        instance.add_dynamic_partitions(partitions.LOG_DAYS, added.partition_keys)
+        cursor = result.cursor
+        assert set(json.loads(cursor)) == {"messages", "messages.1.gz"}
 
-    december = "".join(_line(d).replace("Jan", "Dec") for d in (27, 28))
-    (logs / "messages.2.gz").write_bytes(gzip.compress(december.encode()))
-    os.utime(logs / "messages.2.gz", (MTIME - 10 * 86400, MTIME - 10 * 86400))
-    with open(logs / "messages", "a") as handle:
-        handle.write(_line(9))
-    os.utime(logs / "messages", (MTIME + 60, MTIME + 60))
-    requests = new_log_files(dg.build_sensor_context(cursor=cursor, resources=resources))
-    spans = sorted(f"{r.tags[RANGE_START_TAG]}..{r.tags[RANGE_END_TAG]}" for r in requests)
-    assert spans == ["2025-12-27..2025-12-28", "2026-01-09..2026-01-09"]  # one single-run backfill per range
-    assert {r.job_name for r in requests} == {None}  # the sensor's own job: ingest_job
-    again = new_log_files(dg.build_sensor_context(cursor=cursor, resources=resources))
-    assert sorted(r.run_key for r in again) == sorted(r.run_key for r in requests)  # repeats are idempotent
+        december = "".join(_line(d).replace("Jan", "Dec") for d in (27, 28))
+        (logs / "messages.2.gz").write_bytes(gzip.compress(december.encode()))
+        os.utime(logs / "messages.2.gz", (MTIME - 10 * 86400, MTIME - 10 * 86400))
+        with open(logs / "messages", "a") as handle:
+            handle.write(_line(9))
+        os.utime(logs / "messages", (MTIME + 60, MTIME + 60))
+        result = new_log_files(dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance))
+        (added,) = result.dynamic_partitions_requests
+        assert added.partition_keys == ["2025-12-27", "2025-12-28", "2025-12-29", "2025-12-30", "2025-12-31",
+                                        "2026-01-01", "2026-01-07", "2026-01-08", "2026-01-09"]
+        spans = sorted(f"{r.tags[RANGE_START_TAG]}..{r.tags[RANGE_END_TAG]}" for r in result.run_requests)
+        assert spans == ["2025-12-27..2025-12-28", "2026-01-09..2026-01-09"]  # one single-run backfill per range
+        assert {r.job_name for r in result.run_requests} == {None}  # the sensor's own job: ingest_job
+        again = new_log_files(dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance))
+        assert sorted(r.run_key for r in again.run_requests) == sorted(r.run_key for r in result.run_requests)
 
 
-def test_schedule_asks_for_yesterday_at_the_configured_time():
-    config = Settings.from_environment(log_dir="logs", out_dir="out", schedule_time="03:40",
+def test_schedule_skips_logs_that_do_not_reach_yesterday(logs):
+    config = Settings.from_environment(log_dir=str(logs), out_dir="out", schedule_time="03:40",
                                        timezone="Europe/Berlin")
     schedule = daily_schedule(config)
     assert schedule.cron_schedule == "40 3 * * *" and schedule.execution_timezone == "Europe/Berlin"
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 1, 2, 2, 15, tzinfo=timezone.utc))
-    request = schedule(context)
-    assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2026-01-01", "2026-01-01")
-    assert request.run_key == "daily:2026-01-01"
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, resources=graph.resources(logs, "out"),
+                                            scheduled_execution_time=datetime(2026, 12, 2, 2, 40, tzinfo=timezone.utc))
+        result = schedule.evaluate_tick(context)
+        assert not result.run_requests and "nothing to ingest" in result.skip_message
+        assert partitions.known_days(instance) == []  # no day of 2026-12 invented
 
 
 def _ingest(defs, instance, first: str, last: str) -> None:
     """What the sensor's request does: one run of the ingest job for first..last."""
+    partitions.add_days(instance, [date.fromisoformat(first), date.fromisoformat(last)])
     run = defs.resolve_job_def("ingest_job").execute_in_process(
         instance=instance, tags={RANGE_START_TAG: first, RANGE_END_TAG: last})
     assert run.success
@@ -152,10 +178,15 @@ def test_ingested_days_flow_down_by_automation_and_nothing_else_runs(logs, tmp_p
     automation then carries exactly those days down to the journal, each asset once, in
     dependency order (the top-256 frames after the port list that includes them), and asks
     for nothing more; a day ingested again flows down alone."""
-    defs = graph.definitions(logs, tmp_path / "out", start_date="2025-12-20")
+    defs = graph.definitions(logs, tmp_path / "out", start_date="2026-01-05")  # the days 5 and 6
     with dg.instance_for_test() as instance:
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
-        assert first.total_requested == 0  # nothing is asked for before logs are ingested
+        # before logs are ingested, only what a fresh output folder lacks: the inventory, the country table
+        assert {k.to_user_string() for k in defs.resolve_all_asset_keys() if first.get_num_requested(k)} == {
+            "log_file_inventory", "country_reference"}
+        assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+        assert dg.materialize(assets, selection=["log_file_inventory", "country_reference"],
+                              resources=defs.resources, instance=instance).success
         _ingest(defs, instance, "2026-01-05", "2026-01-06")
         rounds, cursor = _drive(defs, instance, first.cursor)
         asked = {}
@@ -182,8 +213,53 @@ def test_every_asset_says_why_it_runs():
     defs = graph.definitions("logs", "out")
     labels = {key.to_user_string(): (node.automation_condition.get_label() if node.automation_condition else None)
               for key, node in ((k, defs.resolve_asset_graph().get(k)) for k in defs.resolve_all_asset_keys())}
-    assert {k for k, label in labels.items() if label is None} == {
-        "log_file_inventory", "firewall_events", "firewall_rejects", "sshd_events", "country_reference"}
+    assert {k for k, label in labels.items() if label is None} == {"firewall_events", "firewall_rejects", "sshd_events"}
+    assert labels["log_file_inventory"] == labels["country_reference"] == "when missing"
     assert labels["daily_country_counts"] == "after its day's inputs"
     assert labels["journal_report"] == "after its inputs"
     assert labels["top_ports_frames"] == "after its day's counts, then the port list"
+
+
+def test_schedule_and_sensor_carry_a_live_host_forward_a_day(logs, tmp_path):
+    """A live host: its logs grow by a day. The schedule's request for a fixed tick, executed
+    against the instance, ingests yesterday (added as a partition) and automation carries it to
+    the journal; the next day the new-logs sensor does the same for the day its log grew by."""
+    defs = graph.definitions(logs, tmp_path / "out")
+    schedule, resources = defs.resolve_schedule_def("daily_journal_schedule"), defs.resources
+    with dg.instance_for_test() as instance:
+        before = dg.evaluate_automation_conditions(defs=defs, instance=instance)  # the daemon's first tick
+        _ingest(defs, instance, "2026-01-02", "2026-01-06")
+        _rounds, cursor = _drive(defs, instance, before.cursor)
+        with open(logs / "messages", "a") as handle:
+            handle.write(_line(7))
+        jan8 = datetime(2026, 1, 8, 2, 15, tzinfo=timezone.utc)
+        os.utime(logs / "messages", (jan8.timestamp() - 3600,) * 2)
+        tick = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, resources=resources,
+                                                                scheduled_execution_time=jan8))
+        (request,) = tick.run_requests
+        assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2026-01-07", "2026-01-07")
+        assert request.run_key == "daily:2026-01-07"
+        assert partitions.known_days(instance)[-1] == "2026-01-07"
+        _ingest(defs, instance, "2026-01-07", "2026-01-07")
+        rounds, cursor = _drive(defs, instance, cursor)
+        asked = {asset: parts for one in rounds for asset, parts in one.items()}
+        assert asked["geotagged_events"] == asked["drops_map_frames"] == {"2026-01-07"}
+        assert asked["journal_report"] == {None}
+
+        sensor = defs.resolve_sensor_def("new_log_files")
+        first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources=resources))
+        with open(logs / "messages", "a") as handle:
+            handle.write(_line(8))
+        os.utime(logs / "messages", (jan8.timestamp() + 86400,) * 2)
+        grown = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources=resources,
+                                                             cursor=first.cursor))
+        (added,) = grown.dynamic_partitions_requests
+        assert list(added.partition_keys) == ["2026-01-08"]
+        (request,) = grown.run_requests
+        assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2026-01-08", "2026-01-08")
+        _ingest(defs, instance, "2026-01-08", "2026-01-08")
+        rounds, _cursor = _drive(defs, instance, cursor)
+        asked = {asset: parts for one in rounds for asset, parts in one.items()}
+        assert asked["geotagged_events"] == {"2026-01-08"} and asked["journal_report"] == {None}
+        report = (tmp_path / "out" / "journal" / "index.html").read_text()
+        assert "2026-01-08" in report

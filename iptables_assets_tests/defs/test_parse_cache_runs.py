@@ -23,10 +23,10 @@ DAYS = 9
 def _run(logs: Path, out: Path, first: date, last: date) -> dict:
     """Inventory, then one run for the days; the firewall step's metadata."""
     resources = graph.resources(str(logs), str(out))
-    assert dg.materialize([log_file_inventory], resources=resources).success
+    assert graph.materialize([log_file_inventory], resources=resources).success
     tags = {"dagster/asset_partition_range_start": first.isoformat(),
             "dagster/asset_partition_range_end": last.isoformat()}
-    result = dg.materialize([log_file_inventory, firewall], selection=[firewall], resources=resources, tags=tags)
+    result = graph.materialize([log_file_inventory, firewall], selection=[firewall], resources=resources, tags=tags)
     assert result.success
     (materialization, *_) = [e for e in result.get_asset_materialization_events()
                              if e.asset_key == dg.AssetKey("firewall_events")]
@@ -69,6 +69,6 @@ def test_the_inventory_prunes_entries_of_files_gone_or_changed(tmp_path):
     assert len(entries) == len([p for p in logs.iterdir() if p.name != "ground_truth.json"])
     (logs / "kern.log").unlink()
     resources = graph.resources(str(logs), str(out))
-    assert dg.materialize([log_file_inventory], resources=resources).success
+    assert graph.materialize([log_file_inventory], resources=resources).success
     assert len({p.name for p in cache.iterdir()}) == len(entries) - 1
     assert {p.name for p in cache.iterdir()} < entries

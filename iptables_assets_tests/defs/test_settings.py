@@ -1,5 +1,5 @@
 """Settings: checked before any work with a message that says what to fix; the daily
-partitions start at the logs' first day unless IPTABLES_ASSETS_START_DATE says otherwise."""
+partitions are the logs' days, none before IPTABLES_ASSETS_START_DATE when it is set."""
 
 from __future__ import annotations
 
@@ -15,11 +15,9 @@ import pytest
 
 import graph
 from iptables_assets import settings
+from iptables_assets.defs import partitions
 from iptables_assets.defs.jobs import DAILY_JOB, INVENTORY_JOB
 from iptables_assets.defs.resources import Analysis
-from iptables_assets.ingest import inventory
-from iptables_assets.ingest.logfiles import discover
-from iptables_assets.ingest.parsing import ParseConfig
 from iptables_assets.sample import generate_logs
 
 CLI = str(Path(sys.executable).parent / "iptables-assets")
@@ -32,29 +30,20 @@ def old_logs(tmp_path_factory) -> Path:
     return logs
 
 
-def _first_partition(out: Path, **env) -> str:
-    """The first daily partition of definitions loaded the way `dagster dev` loads them."""
-    code = ("import iptables_assets.defs.definitions as m; "  # the module and function `dagster dev` loads
-            "print(m.defs().resolve_assets_def('firewall_events').partitions_def.get_first_partition_key())")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("IPTABLES_ASSETS_")}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          env={**clean, settings.ENV_OUT_DIR: str(out), **env})
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout.strip()
+def _days_added_by_the_inventory(logs: Path, out: Path, **overrides) -> list[str]:
+    """The daily partitions an instance holds after the inventory job ran (as the UI runs it)."""
+    defs = graph.definitions(logs, out, **overrides)
+    with dg.instance_for_test() as instance:
+        assert defs.resolve_job_def(INVENTORY_JOB).execute_in_process(instance=instance).success
+        return partitions.known_days(instance)
 
 
-def test_partitions_start_at_the_first_day_of_the_output_folders_inventory(old_logs, tmp_path):
-    assert _first_partition(tmp_path) == settings.DEFAULT_START_DATE  # nothing known yet
-    inventory.refresh(discover(old_logs), ParseConfig(), tmp_path, print)
-    assert _first_partition(tmp_path) == "2019-03-20"
-    assert _first_partition(tmp_path, **{settings.ENV_START_DATE: "2019-03-22"}) == "2019-03-22"  # override
-
-
-def test_a_damaged_inventory_cache_falls_back_to_the_default_start(old_logs, tmp_path):
-    inventory.refresh(discover(old_logs), ParseConfig(), tmp_path, print)
-    cache = inventory.cache_path(tmp_path)
-    cache.write_bytes(cache.read_bytes()[:100])
-    assert _first_partition(tmp_path) == settings.DEFAULT_START_DATE
+def test_the_partitions_are_the_logs_days_added_by_the_inventory(old_logs, tmp_path):
+    assert _days_added_by_the_inventory(old_logs, tmp_path / "a") == [
+        "2019-03-20", "2019-03-21", "2019-03-22"]
+    # the start date setting only narrows: no day before it
+    assert _days_added_by_the_inventory(old_logs, tmp_path / "b", start_date="2019-03-22") == ["2019-03-22"]
+    assert _days_added_by_the_inventory(old_logs, tmp_path / "c", start_date="2019-04-01") == []
 
 
 @pytest.mark.parametrize("value", ["inf", "nan", "-1", "1e9", "soon"])
@@ -122,7 +111,7 @@ def test_bad_geoip_database_fails_a_run_before_parsing(old_logs, tmp_path, monke
     with dg.instance_for_test() as instance:
         assert defs.resolve_job_def(INVENTORY_JOB).execute_in_process(instance=instance).success
         result = defs.resolve_job_def(DAILY_JOB).execute_in_process(
-            partition_key="2025-12-01", instance=instance, raise_on_error=False)
+            partition_key="2019-03-20", instance=instance, raise_on_error=False)
     assert not result.success
     assert any(str(bad) in str(event.event_specific_data) for event in result.all_events)
     assert not (tmp_path / "out" / "firewall_events").exists()  # no log was parsed

@@ -34,8 +34,8 @@ def stored(tmp_path_factory) -> tuple[Path, Path]:
     generate_logs(logs, days=4, seed=5, start=date(2025, 12, 1), events_per_day=300)
     out = tmp_path_factory.mktemp("out")
     resources = graph.resources(str(logs), str(out))
-    dg.materialize([log_file_inventory], resources=resources)
-    result = dg.materialize(
+    graph.materialize([log_file_inventory], resources=resources)
+    result = graph.materialize(
         [log_file_inventory, parsed_firewall_logs], selection=[parsed_firewall_logs], resources=resources,
         partition_key=DAY,
     )
@@ -129,7 +129,7 @@ def test_downstream_run_fails_with_the_message(stored, tmp_path):
     out = _copy_out(stored, tmp_path)
     _flip(out / "firewall_events" / f"{DAY}.parquet")
     resources = graph.resources(str(logs), str(out))
-    result = dg.materialize(
+    result = graph.materialize(
         [log_file_inventory, parsed_firewall_logs, geotagged_events], selection=[geotagged_events],
         resources=resources, partition_key=DAY, raise_on_error=False,
     )
@@ -168,14 +168,14 @@ def test_damaged_inventory_cache_is_discarded_and_rebuilt(stored, tmp_path):
     cache.write_bytes(b"PAR1 not a parquet file at all")
     resources = graph.resources(str(logs), str(out))
     instance = dg.DagsterInstance.ephemeral()
-    result = dg.materialize([log_file_inventory], resources=resources, instance=instance)
+    result = graph.materialize([log_file_inventory], resources=resources, instance=instance)
     assert result.success
     logged = [e.user_message for e in instance.all_logs(result.run_id) if "inventory cache discarded" in e.user_message]
     assert len(logged) == 1 and str(cache) in logged[0]
     rebuilt = storage.read_parquet(UPath(cache), unverified_ok=False)
     assert rebuilt.drop("mtime").equals(expected.drop("mtime"))
     # and the next run is fine too
-    assert dg.materialize([log_file_inventory], resources=resources).success
+    assert graph.materialize([log_file_inventory], resources=resources).success
 
 
 def test_failed_write_leaves_previous_file_and_no_temporary(tmp_path):
@@ -210,7 +210,7 @@ def test_failed_partition_write_keeps_previous_partition_verified(stored, tmp_pa
 
     monkeypatch.setattr(atomic, "write_atomic", crash_on_data)
     resources = graph.resources(str(logs), str(out))
-    result = dg.materialize(
+    result = graph.materialize(
         [log_file_inventory, parsed_firewall_logs], selection=[parsed_firewall_logs], resources=resources,
         partition_key=DAY, raise_on_error=False,
     )

@@ -8,6 +8,7 @@ import pytest
 from mmdb_writer import MMDBWriter
 from netaddr import IPSet
 
+import graph
 from iptables_assets.enrich.geo import GeoDatabaseError, GeoLookup, address_class, geotag
 
 COUNTRIES = {
@@ -123,7 +124,6 @@ def test_bundled_database_answers_offline():
 
 
 def test_geotagged_events_asset_counts_match_lookup(tmp_path, country_db):
-    import graph
     from iptables_assets import tables
     from iptables_assets.defs.resources import GeoIP
 
@@ -152,7 +152,7 @@ def _materialize_with_input(asset, resource, events: pl.DataFrame, day: str, tmp
     def firewall_events_stub() -> pl.DataFrame:
         return events
 
-    return dg.materialize(
+    return graph.materialize(
         [firewall_events_stub, asset],
         partition_key=day,
         resources={"geoip": resource, "log_source": LogSource(log_dir=str(tmp_path)),

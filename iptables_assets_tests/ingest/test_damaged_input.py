@@ -201,7 +201,7 @@ def test_damaged_log_file_is_named_in_inventory_events_and_check(sample, tmp_pat
     victim.write_bytes(packed[: len(packed) * 3 // 4])
     os.utime(victim, (stat.st_atime, stat.st_mtime))
     resources = _resources(logs, tmp_path / "out")
-    inventory = dg.materialize([log_file_inventory], resources=resources)
+    inventory = graph.materialize([log_file_inventory], resources=resources)
     assert inventory.success
     table = inventory.output_for_node("log_file_inventory")
     relative = victim.name
@@ -212,7 +212,7 @@ def test_damaged_log_file_is_named_in_inventory_events_and_check(sample, tmp_pat
     assert list(metadata["damaged_files"].data) == [relative]
     row = table.filter(pl.col("relative") == relative).row(0, named=True)
     day = row["last_timestamp"].date().isoformat()
-    result = dg.materialize(
+    result = graph.materialize(
         [log_file_inventory, parsed_firewall_logs], selection=[parsed_firewall_logs], resources=resources,
         partition_key=day,
     )
@@ -258,7 +258,7 @@ def test_unreadable_folder_and_file_are_named_and_the_rest_is_read(sample, tmp_p
     resources = _resources(logs, tmp_path / "out")
     _refuse_listing(monkeypatch, hidden)
     _refuse_opening(monkeypatch, victim)
-    result = dg.materialize([log_file_inventory], resources=resources)
+    result = graph.materialize([log_file_inventory], resources=resources)
     assert result.success
     table = result.output_for_node("log_file_inventory")
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
@@ -272,7 +272,7 @@ def test_unreadable_folder_and_file_are_named_and_the_rest_is_read(sample, tmp_p
 
 def test_every_path_readable_passes_the_check(sample, tmp_path):
     logs, _ = sample
-    result = dg.materialize([log_file_inventory], resources=_resources(logs, tmp_path))
+    result = graph.materialize([log_file_inventory], resources=_resources(logs, tmp_path))
     check = _checks(result)["log_files_readable"]
     assert check.passed and check.metadata["unreadable_paths"].data == {}
     assert result.get_asset_materialization_events()[0].materialization.metadata["damaged_files"].data == {}
@@ -281,10 +281,10 @@ def test_every_path_readable_passes_the_check(sample, tmp_path):
 def test_a_listed_file_that_becomes_unreadable_fails_with_one_line(sample, tmp_path, monkeypatch):
     logs, truth = _copy(sample, tmp_path)
     resources = _resources(logs, tmp_path / "out")
-    dg.materialize([log_file_inventory], resources=resources)
+    graph.materialize([log_file_inventory], resources=resources)
     victim = sorted(logs.glob("messages*"))[0]
     _refuse_opening(monkeypatch, victim)
-    result = dg.materialize(
+    result = graph.materialize(
         [log_file_inventory, parsed_firewall_logs], selection=[parsed_firewall_logs], resources=resources,
         partition_key=truth["days"][-1], raise_on_error=False,
     )
@@ -380,7 +380,7 @@ def test_unreadable_log_folder_itself_fails_naming_it(tmp_path, monkeypatch):
     with pytest.raises(PermissionError) as raised:
         discover(tmp_path)
     assert raised.value.filename == str(tmp_path)
-    result = dg.materialize([log_file_inventory], resources=_resources(tmp_path, tmp_path / "out"), raise_on_error=False)
+    result = graph.materialize([log_file_inventory], resources=_resources(tmp_path, tmp_path / "out"), raise_on_error=False)
     (failure,) = result.get_step_failure_events()
     assert failure.step_failure_data.user_failure_data.description == (
         f"cannot read log file {str(tmp_path)!r}: Permission denied"

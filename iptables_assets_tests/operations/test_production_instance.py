@@ -52,10 +52,10 @@ def test_partitions_materialised_through_postgres(instance, tmp_path):
     truth = generate_logs(tmp_path / "logs", days=3, seed=2, start=date(2026, 1, 3), events_per_day=200)
     resources = graph.resources(str(tmp_path / "logs"), str(tmp_path / "out"))
     marker = {"iptables_assets/test": uuid.uuid4().hex}
-    assert dg.materialize([log_file_inventory], resources=resources, instance=instance, tags=marker).success
+    assert graph.materialize([log_file_inventory], resources=resources, instance=instance, tags=marker).success
     days = truth["days"][:2]
     for day in days:
-        result = dg.materialize(
+        result = graph.materialize(
             [log_file_inventory, parsed_firewall_logs], selection=[parsed_firewall_logs], resources=resources,
             instance=instance, partition_key=day, tags=marker,
         )

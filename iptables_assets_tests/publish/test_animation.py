@@ -122,7 +122,8 @@ def run_copy(journal_run, tmp_path):
 def _materialize(out, selection, **kwargs):
     defs = graph.definitions(out, out)
     assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
-    result = dg.materialize(assets, selection=selection, resources=defs.resources, **kwargs)
+    result = graph.materialize(assets, selection=selection, resources=defs.resources, days=graph.stored_days(out),
+                               **kwargs)
     assert result.success
     return result
 

@@ -167,11 +167,10 @@ def test_materialised_figures_carry_small_previews(journal_run, tmp_path):
     out, truth, _stdout = journal_run
     defs = graph.definitions(out, out)
     resources = {**defs.resources, "publication": Publication(redact=True, folder=str(tmp_path), site_name="gw01.example.org")}
-    graph = defs.resolve_asset_graph()
     assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
     selection = ["port_figures", "journal_report"]
-    result = dg.materialize(assets, selection=selection, resources=resources)
-    assert result.success and graph is not None
+    result = graph.materialize(assets, selection=selection, resources=resources, days=graph.stored_days(out))
+    assert result.success
     (materialisation,) = result.asset_materializations_for_node("port_figures")
     previews = {k: v.value for k, v in materialisation.metadata.items() if k.startswith("preview_")}
     assert len(previews) == 5
