@@ -45,7 +45,9 @@ def materialize(assets, *, days: Iterable[date | str] = (), instance: dg.Dagster
                 **kwargs) -> dg.ExecuteInProcessResult:
     """`dg.materialize` on `instance` (an ephemeral one by default) that knows the daily
     partitions asked for and `days`, as the inventory, the sensor or a run would have added them."""
-    instance = instance or dg.DagsterInstance.ephemeral()
+    if instance is None:
+        with dg.DagsterInstance.ephemeral() as ephemeral:  # entered: it is the current instance while it runs
+            return materialize(assets, days=days, instance=ephemeral, **kwargs)
     wanted = [date.fromisoformat(str(d)) for d in days]
     tags = kwargs.get("tags") or {}
     for key in (kwargs.get("partition_key"), tags.get("dagster/asset_partition_range_start"),

@@ -90,11 +90,24 @@ def test_days_to_add_fill_the_span_and_key_ranges_follow_partition_order():
     assert partitions.key_ranges(order, {date(2026, 1, 9)}) == []
 
 
+def _tick(definition, build_context, **kwargs):
+    """A schedule's or sensor's tick, its context (and the resources it built) closed after: a
+    context left to the garbage collector leaves a dead Dagster instance as the current one."""
+    with build_context(**kwargs) as context:
+        return definition.evaluate_tick(context)
+
+
+def _look(resources, instance, cursor):
+    """The new-logs sensor called directly (its SensorResult), its context closed after."""
+    with dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance) as context:
+        return new_log_files(context)
+
+
 def test_sensor_lists_the_logs_days_then_requests_runs_for_new_days(logs):
     resources = {"log_source": LogSource(log_dir=str(logs), timezone="UTC")}
     with dg.instance_for_test() as instance:
-        first = dg.build_sensor_context(resources=resources, instance=instance)
-        result = new_log_files(first)
+        with dg.build_sensor_context(resources=resources, instance=instance) as first:
+            result = new_log_files(first)
         assert not result.run_requests and "first look" in result.skip_reason.skip_message
         (added,) = result.dynamic_partitions_requests
         assert added.partition_keys == [f"2026-01-0{d}" for d in range(2, 7)]  # the span, the 4th included
@@ -108,14 +121,14 @@ def test_sensor_lists_the_logs_days_then_requests_runs_for_new_days(logs):
         with open(logs / "messages", "a") as handle:
             handle.write(_line(9))
         os.utime(logs / "messages", (MTIME + 60, MTIME + 60))
-        result = new_log_files(dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance))
+        result = _look(resources, instance, cursor)
         (added,) = result.dynamic_partitions_requests
         assert added.partition_keys == ["2025-12-27", "2025-12-28", "2025-12-29", "2025-12-30", "2025-12-31",
                                         "2026-01-01", "2026-01-07", "2026-01-08", "2026-01-09"]
         spans = sorted(f"{r.tags[RANGE_START_TAG]}..{r.tags[RANGE_END_TAG]}" for r in result.run_requests)
         assert spans == ["2025-12-27..2025-12-28", "2026-01-09..2026-01-09"]  # one single-run backfill per range
         assert {r.job_name for r in result.run_requests} == {None}  # the sensor's own job: ingest_job
-        again = new_log_files(dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance))
+        again = _look(resources, instance, cursor)
         assert sorted(r.run_key for r in again.run_requests) == sorted(r.run_key for r in result.run_requests)
 
 
@@ -125,9 +138,8 @@ def test_schedule_skips_logs_that_do_not_reach_yesterday(logs):
     schedule = daily_schedule(config)
     assert schedule.cron_schedule == "40 3 * * *" and schedule.execution_timezone == "Europe/Berlin"
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, resources=graph.resources(logs, "out"),
-                                            scheduled_execution_time=datetime(2026, 12, 2, 2, 40, tzinfo=timezone.utc))
-        result = schedule.evaluate_tick(context)
+        result = _tick(schedule, dg.build_schedule_context, instance=instance, resources=graph.resources(logs, "out"),
+                       scheduled_execution_time=datetime(2026, 12, 2, 2, 40, tzinfo=timezone.utc))
         assert not result.run_requests and "nothing to ingest" in result.skip_message
         assert partitions.known_days(instance) == []  # no day of 2026-12 invented
 
@@ -208,6 +220,29 @@ def test_ingested_days_flow_down_by_automation_and_nothing_else_runs(logs, tmp_p
         assert asked["journal_report"] == asked["country_totals"] == {None}
 
 
+def test_whole_history_waits_for_every_day_of_the_logs(logs, tmp_path):
+    """A day of the logs not ingested (its run failed, or not run yet): the ingested day flows
+    down its daily assets, but no whole-history table, figure, film or journal is built over the
+    hole; they are built once the last day is in."""
+    defs = graph.definitions(logs, tmp_path / "out", start_date="2026-01-05")  # the days 5 and 6
+    with dg.instance_for_test() as instance:
+        assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
+        assert dg.materialize(assets, selection=["log_file_inventory", "country_reference"],
+                              resources=defs.resources, instance=instance).success
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        _ingest(defs, instance, "2026-01-05", "2026-01-05")
+        rounds, cursor = _drive(defs, instance, first.cursor)
+        asked = {asset: parts for one in rounds for asset, parts in one.items()}
+        assert asked and all(parts == {"2026-01-05"} for parts in asked.values()), asked
+        assert not (tmp_path / "out" / "journal" / "index.html").exists()
+
+        _ingest(defs, instance, "2026-01-06", "2026-01-06")
+        rounds, _cursor = _drive(defs, instance, cursor)
+        asked = {asset: parts for one in rounds for asset, parts in one.items()}
+        assert asked["journal_report"] == asked["country_totals"] == {None}
+        assert (tmp_path / "out" / "journal" / "index.html").exists()
+
+
 def test_every_asset_says_why_it_runs():
     """Each asset below the ingest carries a labelled automation condition (what the UI shows)."""
     defs = graph.definitions("logs", "out")
@@ -234,8 +269,8 @@ def test_schedule_and_sensor_carry_a_live_host_forward_a_day(logs, tmp_path):
             handle.write(_line(7))
         jan8 = datetime(2026, 1, 8, 2, 15, tzinfo=timezone.utc)
         os.utime(logs / "messages", (jan8.timestamp() - 3600,) * 2)
-        tick = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, resources=resources,
-                                                                scheduled_execution_time=jan8))
+        tick = _tick(schedule, dg.build_schedule_context, instance=instance, resources=resources,
+                     scheduled_execution_time=jan8)
         (request,) = tick.run_requests
         assert (request.tags[RANGE_START_TAG], request.tags[RANGE_END_TAG]) == ("2026-01-07", "2026-01-07")
         assert request.run_key == "daily:2026-01-07"
@@ -247,12 +282,11 @@ def test_schedule_and_sensor_carry_a_live_host_forward_a_day(logs, tmp_path):
         assert asked["journal_report"] == {None}
 
         sensor = defs.resolve_sensor_def("new_log_files")
-        first = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources=resources))
+        first = _tick(sensor, dg.build_sensor_context, instance=instance, resources=resources)
         with open(logs / "messages", "a") as handle:
             handle.write(_line(8))
         os.utime(logs / "messages", (jan8.timestamp() + 86400,) * 2)
-        grown = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, resources=resources,
-                                                             cursor=first.cursor))
+        grown = _tick(sensor, dg.build_sensor_context, instance=instance, resources=resources, cursor=first.cursor)
         (added,) = grown.dynamic_partitions_requests
         assert list(added.partition_keys) == ["2026-01-08"]
         (request,) = grown.run_requests

@@ -52,11 +52,14 @@ def _copy_out(stored, tmp_path: Path) -> Path:
 def _load(out: Path, asset: str = "firewall_events", partition: str = DAY, as_type=pl.DataFrame):
     """Load a partition through the IO manager, as a downstream step would."""
     manager = TableIOManager(base_path=UPath(out), timezone="UTC")
-    context = dg.build_input_context(
-        asset_key=dg.AssetKey(asset), partition_key=partition, asset_partitions_def=graph.partitions(),
-        dagster_type=dg.PythonObjectDagsterType(as_type),
-    )
-    return manager.load_input(context)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions(graph.partitions().name, [partition])
+        # entered, so that its resources (and their instance) close here, not whenever it is collected
+        with dg.build_input_context(
+            asset_key=dg.AssetKey(asset), partition_key=partition, asset_partitions_def=graph.partitions(),
+            dagster_type=dg.PythonObjectDagsterType(as_type), instance=instance,
+        ) as context:
+            return manager.load_input(context)
 
 
 def _truncate(path: Path) -> None:
