@@ -81,7 +81,7 @@ Point `dagster dev` at the same home and output folder to see the runs in the UI
 
 Settings (environment variables; none is needed):
   {settings.ENV_TZ}            time zone the logs are written in (default UTC)
-  {settings.ENV_START_DATE}    first daily partition (default: the first day in the logs)
+  {settings.ENV_START_DATE}    no daily partition before this day (default: none, the logs' first day)
   {settings.ENV_SITE_NAME}     name in titles (default {settings.DEFAULT_SITE_NAME})
   {settings.ENV_REDACT}        1: replace addresses and host names in the journal
   {settings.ENV_GEOIP_DB}      GeoIP2/GeoLite2/DB-IP country or city .mmdb (default: bundled)

@@ -156,7 +156,7 @@ def _assert_each_materialised_once(server: DagsterDev, nodes: list[dict], days: 
     """Every partition of every asset materialised exactly once (those in `twice` twice)."""
     for asset, found in materializations(server, nodes).items():
         partitioned = any(n["partitionDefinition"] for n in nodes if n["assetKey"]["path"][-1] == asset)
-        expected = Counter(days if partitioned else [None]) * (2 if asset in twice else 1)
+        expected = Counter((days if partitioned else [None]) * (2 if asset in twice else 1))
         assert Counter(p for _run, p in found) == expected, f"{asset}: {found}"
 
 
