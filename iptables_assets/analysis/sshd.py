@@ -12,6 +12,7 @@ line in several files (rotated copies, `messages` + `secure`) counts once.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,8 +22,9 @@ from typing import Iterable, Iterator, Sequence
 import polars as pl
 
 from iptables_assets import tables
-from iptables_assets.ingest import scanner, syslog
+from iptables_assets.ingest import journal_files, scanner, syslog
 from iptables_assets.ingest.classify import header_time
+from iptables_assets.ingest.journal_coverage import JournalCoverage, coverage_of
 from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
 from iptables_assets.ingest.merging import deduplicate
 from iptables_assets.tables.catalog import SSHD_EVENT
@@ -76,23 +78,18 @@ class SshdParse:
 
 
 def is_sshd_family(family: str) -> bool:
+    """Whether a log family can hold sshd lines: its stem, or a systemd journal (every program's)."""
     name = family.rsplit("/", 1)[-1]
-    return any(name.startswith(stem) for stem in SSHD_FAMILIES)
+    return any(name.startswith(stem) for stem in SSHD_FAMILIES) or name.endswith(".journal")
 
 
 def parse_sshd_files(files: Sequence[LogFile], tz: str, anchors: dict[str, datetime] | None = None) -> SshdParse:
     """sshd events of `files` (newest rotation first within a family, for year inference)."""
-    frames, lines, damaged = [], 0, {}
-    for f, rows, read, first, damage in syslog.read_newest_first(
-        files, lambda f, anchor: (f, *_read_file(f, anchor, tz)), lambda result: result[3], anchors
-    ):
-        if damage:
-            damaged[f.relative] = damage
-        frames.append(rows)
-        lines += read
-    rows = pl.concat(frames, how="vertical_relaxed") if frames else None
-    events, removed = _events(rows, {f.relative: i for i, f in enumerate(files)}, tz)
-    return SshdParse(events, lines, removed, damaged)
+    read = list(syslog.read_newest_first(files, lambda f, anchor: _read_file(f, anchor, tz),
+                                         lambda result: result.first, anchors))
+    rows = pl.concat([r.rows for r in read], how="vertical_relaxed") if read else None
+    events, removed = _events(rows, {f.relative: i for i, f in enumerate(files)}, tz, coverage_of(read))
+    return SshdParse(events, sum(r.lines for r in read), removed, {r.file.relative: r.damage for r in read if r.damage})
 
 
 @dataclass
@@ -106,13 +103,14 @@ class SshdDays:
     lines_read: int = 0
     duplicates_removed: int = 0
     damaged_files: dict[str, str] = field(default_factory=dict)
+    coverage: JournalCoverage | None = None  # of the journal files read (`journal_coverage`)
 
     def days(self, days: Iterable[date]) -> Iterator[tuple[date, pl.DataFrame]]:
         """Each of `days` with its events, exactly as `parse_sshd_files` gives that day's."""
         for day in days:
             pieces = sorted((self.folder / day.isoformat()).glob("*.parquet"))
             rows = pl.concat([pl.read_parquet(p) for p in pieces], how="vertical_relaxed") if pieces else None
-            events, removed = _events(rows, self.file_order, self.tz)
+            events, removed = _events(rows, self.file_order, self.tz, self.coverage)
             self.duplicates_removed += removed
             yield day, events
 
@@ -122,31 +120,49 @@ def parse_sshd_days(files: Sequence[LogFile], tz: str, anchors: dict[str, dateti
     """Read every file once (as `parse_sshd_files`) and write its sshd lines to
     `folder/<day>/<reading order>.parquet`, so that a long window is held one day at a time."""
     parsed = SshdDays(folder, tz, {f.relative: i for i, f in enumerate(files)})
-    for index, (f, rows, read, _first, damage) in enumerate(syslog.read_newest_first(
-        files, lambda f, anchor: (f, *_read_file(f, anchor, tz)), lambda result: result[3], anchors
+    read: list[SshdFile] = []
+    for index, result in enumerate(syslog.read_newest_first(
+        files, lambda f, anchor: _read_file(f, anchor, tz), lambda result: result.first, anchors
     )):
-        if damage:
-            parsed.damaged_files[f.relative] = damage
-        parsed.lines_read += read
+        read.append(dataclasses.replace(result, rows=result.rows.clear()))  # its span and hosts, not its rows
+        if result.damage:
+            parsed.damaged_files[result.file.relative] = result.damage
+        parsed.lines_read += result.lines
+        rows = result.rows
         local_days = rows["timestamp"].dt.convert_time_zone(tz).dt.date().alias("__day")
         for (day,), piece in rows.with_columns(local_days).partition_by("__day", as_dict=True,
                                                                         include_key=False).items():
             (folder / day.isoformat()).mkdir(parents=True, exist_ok=True)
             piece.write_parquet(folder / day.isoformat() / f"{index:05d}.parquet", compression="lz4")
+    parsed.coverage = coverage_of(read)
     return parsed
 
 
-def _events(rows: pl.DataFrame | None, file_order: dict[str, int], tz: str) -> tuple[pl.DataFrame, int]:
+def _events(rows: pl.DataFrame | None, file_order: dict[str, int], tz: str,
+            coverage: JournalCoverage | None) -> tuple[pl.DataFrame, int]:
     """Lines read (in reading order) -> deduplicated, classified events in time order."""
-    rows, removed = deduplicate(rows, file_order) if rows is not None and rows.height else (rows, 0)
+    rows, removed = deduplicate(rows, file_order, coverage) if rows is not None and rows.height else (rows, 0)
     events = classify(rows.drop("msg_hash", "weight")) if rows is not None and rows.height else _empty()
     events = events.with_columns(pl.col("timestamp").dt.convert_time_zone(tz))
     return events.sort("timestamp", "source_file", "line_number"), removed
 
 
-def _read_file(file: LogFile, anchor: datetime, tz: str) -> tuple[pl.DataFrame, int, datetime | None, str | None]:
-    """One file's sshd lines with resolved timestamps, the line count, its first timestamp and
-    what damage stopped the reading early (a damaged compressed file is read as far as it goes)."""
+@dataclass
+class SshdFile:
+    """One file's sshd lines (resolved times), its line count and time span, what damage stopped
+    the reading early, and a journal file's hosts (for `journal_coverage`)."""
+
+    file: LogFile
+    rows: pl.DataFrame
+    lines: int
+    first: datetime | None
+    last: datetime | None
+    damage: str | None
+    hosts: tuple[str, ...] = ()
+
+
+def _read_file(file: LogFile, anchor: datetime, tz: str) -> SshdFile:
+    """One file's sshd lines (a damaged compressed file is read as far as it goes)."""
     timeline, rows, damage = [], [], []
     for first_line, chunk in iter_line_chunks(file.path, file.compression, CHUNK_BYTES, damage):
         chunk, _originals = syslog.journal_json_chunk(chunk)
@@ -157,8 +173,9 @@ def _read_file(file: LogFile, anchor: datetime, tz: str) -> tuple[pl.DataFrame, 
         timeline.append(scanned.select("line_number", "md", "ts"))
         rows.append(scanned.filter(pl.col("tag").is_in(list(SSHD_PROGRAMS)).fill_null(False))
                     .select("line_number", "host", pl.col("tag").alias("program"), "message"))
+    hosts = journal_files.hosts(file.path) if file.compression == "journal" else ()
     if not timeline:
-        return _raw_schema(), 0, None, damage[0] if damage else None
+        return SshdFile(file, _raw_schema(), 0, None, None, damage[0] if damage else None, hosts)
     times = syslog.resolve_timestamps(pl.concat(timeline), anchor, tz)
     stamps = times["ts"]
     found = pl.concat(rows)
@@ -169,8 +186,9 @@ def _read_file(file: LogFile, anchor: datetime, tz: str) -> tuple[pl.DataFrame, 
     found = syslog.unwrap_repeated(found).with_columns(
         pl.concat_str("host", "program", "message", separator="\x00").hash().reinterpret(signed=True).alias("msg_hash")
     )
-    first = stamps.drop_nulls().min() if stamps.drop_nulls().len() else None
-    return found, times.height, first, damage[0] if damage else None
+    dated = stamps.drop_nulls()
+    return SshdFile(file, found, times.height, dated.min() if dated.len() else None,
+                    dated.max() if dated.len() else None, damage[0] if damage else None, hosts)
 
 
 def classify(rows: pl.DataFrame) -> pl.DataFrame:

@@ -17,11 +17,12 @@ from typing import Callable, Iterator, Sequence
 
 import polars as pl
 
+from iptables_assets.ingest.journal_coverage import JournalCoverage, coverage_of
 from iptables_assets.ingest.merging import deduplicate, finish
 from iptables_assets.ingest.parse_types import RECORD_COLUMNS, REJECT_COLUMNS, ParseConfig, ParseCounts
 
 # What counting a day that is not kept needs: the dedup key, weights and the reasons.
-_COUNTED = ("timestamp", "source_file", "msg_hash", "weight")
+_COUNTED = ("timestamp", "source_file", "host", "msg_hash", "weight")
 
 
 @dataclass
@@ -38,6 +39,7 @@ def merge_days(folder: Path, counts: ParseCounts, config: ParseConfig,
     """Every day's batches in time order, the days `keep` refuses only counted (not yielded);
     `counts` gets the totals. Each day's pieces are deleted once it is done."""
     order = {f.file.relative: i for i, f in enumerate(sorted(counts.files, key=lambda f: f.file.relative))}
+    coverage = coverage_of(counts.files)
     for folder_of_day in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("_")):
         day = date.fromisoformat(folder_of_day.name)
         wanted = keep is None or keep(day)
@@ -45,8 +47,10 @@ def merge_days(folder: Path, counts: ParseCounts, config: ParseConfig,
         rejects = sorted(folder_of_day.glob("*.rejects.arrow"))
         spans = _spans((records, rejects), config.batch_rows)
         for low, high in _ranges(spans, config.batch_rows):
-            rec = _merge(_within(records, spans, low, high), low, high, order, counts, wanted, RECORD_COLUMNS, config.tz)
-            rej = _merge(_within(rejects, spans, low, high), low, high, order, counts, wanted, REJECT_COLUMNS, config.tz)
+            rec = _merge(_within(records, spans, low, high), low, high, order, coverage, counts, wanted, RECORD_COLUMNS,
+                         config.tz)
+            rej = _merge(_within(rejects, spans, low, high), low, high, order, coverage, counts, wanted, REJECT_COLUMNS,
+                         config.tz)
             if wanted:
                 yield DayBatch(day, rec, rej)
         shutil.rmtree(folder_of_day)
@@ -80,12 +84,13 @@ def _within(paths: Sequence[Path], spans: dict | None, low: int | None, high: in
     return [p for p in paths if (low is None or spans[str(p)][1] >= low) and (high is None or spans[str(p)][0] < high)]
 
 
-def _merge(paths: Sequence[Path], low: int | None, high: int | None, order: dict[str, int], counts: ParseCounts,
-           wanted: bool, columns: Sequence[str], tz: str) -> pl.DataFrame | None:
+def _merge(paths: Sequence[Path], low: int | None, high: int | None, order: dict[str, int],
+           coverage: JournalCoverage, counts: ParseCounts, wanted: bool, columns: Sequence[str],
+           tz: str) -> pl.DataFrame | None:
     """The deduplicated rows of one range (None when only counted), counted into `counts`."""
     is_records = columns is RECORD_COLUMNS
     narrow = _COUNTED if is_records else (*_COUNTED, "reason")
-    rows, removed = deduplicate(_load(paths, low, high, None if wanted else narrow), order)
+    rows, removed = deduplicate(_load(paths, low, high, None if wanted else narrow), order, coverage)
     height = 0 if rows is None else rows.height
     if is_records:
         counts.duplicates_removed += removed

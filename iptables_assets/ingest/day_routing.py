@@ -23,7 +23,7 @@ from pathlib import Path
 
 import polars as pl
 
-from iptables_assets.ingest import syslog
+from iptables_assets.ingest import journal_files, syslog
 from iptables_assets.ingest.classify import classify_chunk
 from iptables_assets.ingest.file_parse import (
     as_bad_timestamps, in_threads, reject_times, with_reject_times,
@@ -50,6 +50,7 @@ def spill_file(file: LogFile, anchor: datetime, config: ParseConfig, folder: Pat
     counts = _route_file(file, times, parts, config, folder, tag)
     shutil.rmtree(raw)
     counts.damage = damage[0] if damage else None
+    counts.hosts = journal_files.hosts(file.path) if file.compression == "journal" else ()
     return counts
 
 

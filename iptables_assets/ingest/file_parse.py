@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 import polars as pl
 
-from iptables_assets.ingest import scanner, syslog
+from iptables_assets.ingest import journal_files, scanner, syslog
 from iptables_assets.ingest.classify import classify_chunk, header_time
 from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
 from iptables_assets.ingest.parse_types import FileParse, ParseConfig
@@ -44,6 +44,7 @@ def parse_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfi
     parsed = _assemble(file, times, pl.concat(records, how="vertical_relaxed"),
                        pl.concat(rejects, how="vertical_relaxed"), ignored, config)
     parsed.damage = damage[0] if damage else None
+    parsed.hosts = journal_files.hosts(file.path) if file.compression == "journal" else ()
     return parsed
 
 

@@ -20,6 +20,8 @@ from typing import BinaryIO, Iterator, Sequence
 
 from isal import isal_zlib
 
+from iptables_assets.ingest import journal_files
+
 DEFAULT_PATTERNS: tuple[str, ...] = (
     "messages*",
     "kern.log*",
@@ -28,12 +30,14 @@ DEFAULT_PATTERNS: tuple[str, ...] = (
     "secure*",
     "auth.log*",
     "journal*.json",
+    *journal_files.NAME_PATTERNS,
 )
 
 _MAGIC = (
     (b"\x1f\x8b", "gzip"),
     (b"BZh", "bz2"),
     (b"\xfd7zXZ\x00", "xz"),
+    (journal_files.MAGIC, "journal"),  # not compressed, but read through journalctl
 )
 _COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")
 # What a truncated or corrupt compressed file raises while being read.
@@ -41,6 +45,9 @@ _DAMAGED = (EOFError, OSError, lzma.LZMAError, zlib.error, isal_zlib.error)
 _READ_PIECE = 1 << 20  # raw bytes per read (a compressed piece decodes to ~5-10 MiB of log lines)
 _NUMERIC_ROTATION = re.compile(r"^(?P<base>.+?)\.(?P<n>\d+)$")
 _DATE_ROTATION = re.compile(r"^(?P<base>.+?)-(?P<d>\d{8})$")
+# An archived or dirty journal, `system@<seqnum id>-<head seqnum>-<head time>.journal[~]`, belongs
+# to the family of the live `system.journal`.
+_JOURNAL_ARCHIVE = re.compile(r"^(?P<base>[^@]+)@[^@]*\.journal~?$")
 _log = logging.getLogger(__name__)
 
 
@@ -63,9 +70,10 @@ class LogFile:
 
 
 def detect_compression(path: Path) -> str:
-    """Compression of a file by its magic bytes (not its name): gzip, bz2, xz or plain."""
+    """Compression of a file by its magic bytes (not its name): gzip, bz2, xz, plain, or journal
+    (a systemd journal file, read through `journalctl`)."""
     with open(path, "rb") as handle:
-        head = handle.read(6)
+        head = handle.read(8)
     for magic, name in _MAGIC:
         if head.startswith(magic):
             return name
@@ -76,9 +84,13 @@ def rotation_key(name: str) -> tuple[str, int, date | None]:
     """Split a rotated file name into (family, rotation index, rotation date).
 
     `messages` -> ("messages", 0, None); `messages.2.gz` -> ("messages", 2, None);
-    `kern.log-20190105.gz` -> ("kern.log", 1, 2019-01-05). Date-style rotations get index 1;
-    their relative order comes from the date.
+    `kern.log-20190105.gz` -> ("kern.log", 1, 2019-01-05); `system@…-….journal` ->
+    ("system.journal", 1, None). Date-style rotations and archived journals get index 1; the
+    former are ordered by their date (journal entries carry their own times).
     """
+    archived = _JOURNAL_ARCHIVE.match(name)
+    if archived:
+        return archived["base"] + ".journal", 1, None
     stem = name
     for suffix in _COMPRESSION_SUFFIXES:
         if stem.endswith(suffix):
@@ -282,6 +294,9 @@ def decompressed_pieces(path: Path, compression: str | None = None, damage: list
     naming the file and the bytes recovered, or, given a `damage` list, is appended to it.
     A file that cannot be opened raises its OSError (that is not damage)."""
     compression = compression or detect_compression(path)
+    if compression == "journal":
+        yield from journal_files.json_pieces(path, damage)
+        return
     produced = 0
     with open(path, "rb") as raw:
         pieces = _plain_pieces(raw) if compression == "plain" else _members(raw, compression)

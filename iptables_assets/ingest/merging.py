@@ -7,6 +7,7 @@ from typing import Sequence
 
 import polars as pl
 
+from iptables_assets.ingest.journal_coverage import JournalCoverage, coverage_of, without_covered
 from iptables_assets.ingest.parse_types import (
     RECORD_COLUMNS,
     REJECT_COLUMNS,
@@ -19,7 +20,9 @@ from iptables_assets.ingest.parse_types import (
 
 
 def combine(parsed: Sequence[FileParse], config: ParseConfig) -> ParseResult:
-    """Deduplicate records and rejects across files and give them their final columns."""
+    """Deduplicate records and rejects across files (and text logs against the journal,
+    `journal_coverage`) and give them their final columns."""
+    coverage = coverage_of(parsed)
     order = {fp.file.relative: i for i, fp in enumerate(sorted(parsed, key=lambda fp: fp.file.relative))}
     records = [fp.records for fp in parsed if fp.records.height]
     rejects = [fp.rejects for fp in parsed if fp.rejects.height]
@@ -27,9 +30,9 @@ def combine(parsed: Sequence[FileParse], config: ParseConfig) -> ParseResult:
     repeated_extra = weights - sum(fp.records.height for fp in parsed)
     for fp in parsed:  # the combined frame below is all that is kept of the records
         fp.records = fp.records.clear()
-    rec, rec_removed = deduplicate(_concat(records), order)
+    rec, rec_removed = deduplicate(_concat(records), order, coverage)
     del records
-    rej, rej_removed = deduplicate(_concat(rejects), order)
+    rej, rej_removed = deduplicate(_concat(rejects), order, coverage)
     tz = config.tz
     rec = finish(rec, RECORD_COLUMNS, tz)
     rej = finish(rej, REJECT_COLUMNS, tz)
@@ -47,12 +50,15 @@ def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
     return pl.concat(frames, how="diagonal_relaxed") if frames else None
 
 
-def deduplicate(rows: pl.DataFrame | None, file_order: dict[str, int]) -> tuple[pl.DataFrame | None, int]:
+def deduplicate(rows: pl.DataFrame | None, file_order: dict[str, int],
+                coverage: JournalCoverage | None = None) -> tuple[pl.DataFrame | None, int]:
     """Count each event once: a message seen k times in one file and j times in another is
-    max(k, j) events (weights: `message repeated N times` counts N). Returns rows expanded to
-    one per event, and the number of events removed as duplicates."""
+    max(k, j) events (weights: `message repeated N times` counts N), and text-log lines of a
+    moment a journal covers not at all (`journal_coverage`). Returns rows expanded to one per
+    event, and the number of events removed as duplicates."""
     if rows is None:
         return None, 0
+    rows, covered = without_covered(rows, coverage)
     key = ["timestamp", "__msg_hash"]  # the hash covers host, program and message
     rows = rows.with_columns(
         pl.col("source_file").replace_strict(file_order, return_dtype=pl.Int64).alias("__file"),
@@ -73,10 +79,10 @@ def deduplicate(rows: pl.DataFrame | None, file_order: dict[str, int]) -> tuple[
     total = int(rows["weight"].sum())
     kept = int(per_event["__n"].sum())
     if per_event.height == rows.height and total == rows.height:
-        return rows.drop("__msg_hash", "__file", "__row"), 0
+        return rows.drop("__msg_hash", "__file", "__row"), covered
     # One row index per event: the first occurrence, repeated for its count, then one gather.
     indices = per_event.select(pl.col("__first").repeat_by(pl.col("__n")).explode().sort())["__first"]
-    return rows.drop("__msg_hash", "__file", "__row")[indices], total - kept
+    return rows.drop("__msg_hash", "__file", "__row")[indices], total - kept + covered
 
 
 def finish(rows: pl.DataFrame | None, columns: Sequence[str], tz: str) -> pl.DataFrame:

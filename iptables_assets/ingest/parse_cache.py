@@ -29,7 +29,7 @@ from iptables_assets.ingest.logfiles import LogFile
 from iptables_assets.ingest.parse_types import FileCounts, ParseConfig
 
 # Bump when the parser's output for the same file can change: older entries are then unused.
-PARSER_VERSION = 1
+PARSER_VERSION = 2
 _TAG = "f"  # the name prefix of an entry's pieces; a run renames it to its reading order
 _MANIFEST = "manifest.json"
 CACHE_PARTS = ("_cache", "parsed")
@@ -146,4 +146,5 @@ def _counts_to_json(counts: FileCounts) -> dict:
 
 
 def _counts_from_json(fields: dict) -> dict:
-    return {k: datetime.fromisoformat(v) if k in ("first", "last") and v else v for k, v in fields.items()}
+    fields = {k: datetime.fromisoformat(v) if k in ("first", "last") and v else v for k, v in fields.items()}
+    return {**fields, "hosts": tuple(fields.get("hosts", ()))}

@@ -59,6 +59,7 @@ class FileParse:
     first: datetime | None
     last: datetime | None
     damage: str | None = None  # why reading stopped early (truncated/corrupt compressed file)
+    hosts: tuple[str, ...] = ()  # a journal file's hosts (`journal_coverage`); none for text files
 
     @property
     def reject_lines(self) -> int:
@@ -78,6 +79,7 @@ class FileCounts:
     first: datetime | None
     last: datetime | None
     damage: str | None = None
+    hosts: tuple[str, ...] = ()  # a journal file's hosts (`journal_coverage`); none for text files
 
 
 class Totals:
