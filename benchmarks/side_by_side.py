@@ -8,6 +8,10 @@ Parts (`--parts`, all by default), each reusing another benchmark's measurement:
           lines/s and the ratio to `zcat | wc -l` (parse_benchmark.py's runners).
   peers   psad (`-A` analysis mode) and fwlogwatch, when installed, on the file's first
           `--slice-lines` lines, next to `iptables-assets parse` and the regex loop on that slice.
+  journal a generated host's systemd journal (`--journal-days` at `--journal-events-per-day`,
+          made by `iptables-assets generate --sources journal`): `iptables-assets parse` of its
+          folder against `journalctl -o export > /dev/null` and `journalctl -o json > /dev/null`
+          (what the parse spawns) on the same files; entries/s and the ratio to the export's.
   frames  recoloured frames/s per film over `--frames-days` days, in one fresh process
           (frames_benchmark.py's measurement).
   year    `iptables-assets run` over generated logs of `--year-days` days at `--events-per-day`,
@@ -45,7 +49,7 @@ from netfilter_sample import prepare, warm_cache
 from parse_benchmark import run_baseline, run_parser
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("parse", "peers", "frames", "year")
+PARTS = ("parse", "peers", "journal", "frames", "year")
 BEGIN, END = "<!-- performance:begin -->", "<!-- performance:end -->"
 PART_MARK = "<!-- performance:part {} -->"
 
@@ -162,6 +166,44 @@ def part_parse(args, work: Path) -> list[str]:
             "The regex loop (`benchmarks/regex_baseline.py`) keeps SRC, DST, PROTO and DPT of each netfilter line "
             "in a list: no time stamps, checks, rejects or output file, a lower bound rather than a parser. "
             "`≤`: smaller than the measuring process, so not measurable by `wait4`."]
+
+
+def part_journal(args, work: Path) -> list[str]:
+    folder = work / f"journal-{args.journal_days}d-{args.journal_events_per_day}"
+    truth_file = folder / "ground_truth.json"
+    if not truth_file.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run([str(CLI), "generate", "--out", str(folder), "--sources", "journal", "--days",
+                        str(args.journal_days), "--events-per-day", str(args.journal_events_per_day)],
+                       check=True, stdout=subprocess.DEVNULL)
+    events = sum(json.loads(truth_file.read_text())["records_per_day"].values())
+    files = sorted(str(p) for p in folder.rglob("*.journal"))
+    count = subprocess.run(["journalctl", "--no-pager", "-o", "export", *(f"--file={f}" for f in files)],
+                           capture_output=True, check=True).stdout.count(b"\n__CURSOR=") + 1
+    journalctl = shlex.join(["journalctl", "--no-pager", *(f"--file={f}" for f in files)])
+    commands = (
+        (Row("`iptables-assets parse` journal → Parquet", count),
+         lambda: run_parser(folder, work / "sbs-journal.parquet", work / "sbs-journal.log")),
+        (Row("`journalctl -o export > /dev/null`", count),
+         lambda: measure(["sh", "-c", f"{journalctl} -o export > /dev/null"])),
+        (Row("`journalctl -o json > /dev/null`", count),
+         lambda: measure(["sh", "-c", f"{journalctl} -o json --all > /dev/null"])),
+    )
+    print(f"\n[journal] {count:,} entries ({events:,} firewall events) in {len(files)} file(s), {args.runs} run(s) "
+          f"each, interleaved; load average {load()}")
+    for _ in range(args.runs):
+        for row, command in commands:
+            row.runs.append(command())
+            say(row, row.runs[-1])
+    rows = [row for row, _ in commands]
+    records = parquet_rows(work / "sbs-journal.parquet")
+    rows[0].check = "OK" if records == events else f"MISMATCH: {records} records"
+    print(f"  {rows[0].label}: {records} records, expected {events:,} [{rows[0].check}]")
+    size = sum(Path(f).stat().st_size for f in files) / 1e6
+    return [f"A generated host's systemd journal, {count:,} entries ({events:,} firewall events; {len(files)} "
+            f"file(s), {size:,.0f} MB); each command a fresh process:", "",
+            *table(["command", "wall", "entries/s", "entries/s ÷ `journalctl -o export`'s", "CPU", "peak RSS"],
+                   [row.cells(rows[1].rate()) for row in rows])]
 
 
 def tool_version(name: str) -> str:
@@ -329,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=3, help="runs per command; medians")
     ap.add_argument("--lines", type=int, default=1_000_000, help="lines of the generated syslog file (parse, peers)")
     ap.add_argument("--slice-lines", type=int, default=100_000, help="the peers' slice of that file")
+    ap.add_argument("--journal-days", type=int, default=60, help="days of the generated journal")
+    ap.add_argument("--journal-events-per-day", type=int, default=10_000)
     ap.add_argument("--frames-days", type=int, default=365, help="recoloured frames per film per run")
     ap.add_argument("--year-days", type=int, default=365)
     ap.add_argument("--events-per-day", type=int, default=25_000)
@@ -352,7 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(machine) + f"\niptables_assets imported from {package_dir()}\nload average before: {load()}")
     fingerprint = source_fingerprint()
     command = "benchmarks/side_by_side.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    runners = {"parse": part_parse, "peers": part_peers, "frames": part_frames, "year": part_year}
+    runners = {"parse": part_parse, "peers": part_peers, "journal": part_journal, "frames": part_frames,
+               "year": part_year}
     stamp = f"Measured {time.strftime('%Y-%m-%d')} with `{command}`, medians of {args.runs} run(s)"
     sections = {}
     for name in (p for p in PARTS if p in parts):

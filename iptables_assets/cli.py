@@ -28,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--hosts", type=int, default=1,
                      help="1 (default): one host's /var/log in OUT; N > 1: a fleet as a central log host keeps it, "
                           "OUT/remote/web01 … with shared attackers and horizontal scans, fleet truth in OUT")
+    gen.add_argument("--sources", choices=("text", "journal", "both"), default="text",
+                     help="what the host keeps: rsyslog's text files (default), a systemd journal "
+                          "(OUT/journal/<machine id>/, needs systemd-journal-remote), or both")
+    gen.add_argument("--journal-from", type=date.fromisoformat, default=None,
+                     help="YYYY-MM-DD: the journal's first day (default: the logs' first day)")
     gen.set_defaults(func=_generate)
 
     parse = commands.add_parser("parse", help="parse log files/folders into firewall records")
@@ -99,6 +104,8 @@ def _generate(args: argparse.Namespace) -> int:
 
     if args.hosts < 1:
         raise settings.ConfigError(f"--hosts {args.hosts} is not a number of hosts; use 1 or more")
+    if args.hosts > 1 and args.sources != "text":
+        raise settings.ConfigError("--sources journal/both is for one host; leave out --hosts")
     started = time.perf_counter()
     if args.hosts > 1:
         truth = generate_fleet(args.out, args.hosts, days=args.days, seed=args.seed, start=args.start,
@@ -109,9 +116,11 @@ def _generate(args: argparse.Namespace) -> int:
               f"{args.out} in {time.perf_counter() - started:.1f} s")
         return 0
     truth = generate_logs(args.out, days=args.days, seed=args.seed, start=args.start,
-                          events_per_day=args.events_per_day)
+                          events_per_day=args.events_per_day, sources=args.sources, journal_from=args.journal_from)
     events = sum(truth["records_per_day"].values())
-    print(f"wrote {len(truth['lines_per_file'])} log files, {events} firewall events over "
+    kept = [f"{len(truth['lines_per_file'])} log files"] if args.sources != "journal" else []
+    kept += ["a systemd journal"] if args.sources != "text" else []
+    print(f"wrote {' and '.join(kept)}, {events} firewall events over "
           f"{len(truth['days'])} days to {args.out} in {time.perf_counter() - started:.1f} s")
     return 0
 

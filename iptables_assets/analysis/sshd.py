@@ -22,6 +22,7 @@ from typing import Iterable, Iterator, Sequence
 import polars as pl
 
 from iptables_assets import tables
+from iptables_assets.days import moments_of
 from iptables_assets.ingest import journal_files, scanner, syslog
 from iptables_assets.ingest.classify import header_time
 from iptables_assets.ingest.journal_coverage import JournalCoverage, coverage_of
@@ -116,13 +117,15 @@ class SshdDays:
 
 
 def parse_sshd_days(files: Sequence[LogFile], tz: str, anchors: dict[str, datetime] | None,
-                    folder: Path) -> SshdDays:
+                    folder: Path, days: Sequence[date] = ()) -> SshdDays:
     """Read every file once (as `parse_sshd_files`) and write its sshd lines to
-    `folder/<day>/<reading order>.parquet`, so that a long window is held one day at a time."""
+    `folder/<day>/<reading order>.parquet`, so that a long window is held one day at a time;
+    journal files only from the first to the last of `days`, if given."""
+    window = moments_of(min(days), max(days), tz) if days else None
     parsed = SshdDays(folder, tz, {f.relative: i for i, f in enumerate(files)})
     read: list[SshdFile] = []
     for index, result in enumerate(syslog.read_newest_first(
-        files, lambda f, anchor: _read_file(f, anchor, tz), lambda result: result.first, anchors
+        files, lambda f, anchor: _read_file(f, anchor, tz, window), lambda result: result.first, anchors
     )):
         read.append(dataclasses.replace(result, rows=result.rows.clear()))  # its span and hosts, not its rows
         if result.damage:
@@ -150,7 +153,7 @@ def _events(rows: pl.DataFrame | None, file_order: dict[str, int], tz: str,
 @dataclass
 class SshdFile:
     """One file's sshd lines (resolved times), its line count and time span, what damage stopped
-    the reading early, and a journal file's hosts (for `journal_coverage`)."""
+    the reading early, and a journal file's hosts and covered stretch (for `journal_coverage`)."""
 
     file: LogFile
     rows: pl.DataFrame
@@ -159,12 +162,14 @@ class SshdFile:
     last: datetime | None
     damage: str | None
     hosts: tuple[str, ...] = ()
+    covers: tuple[datetime, datetime] | None = None
 
 
-def _read_file(file: LogFile, anchor: datetime, tz: str) -> SshdFile:
-    """One file's sshd lines (a damaged compressed file is read as far as it goes)."""
+def _read_file(file: LogFile, anchor: datetime, tz: str, window: journal_files.Window | None = None) -> SshdFile:
+    """One file's sshd lines (a damaged compressed file is read as far as it goes; a journal
+    file only in `window`, if given)."""
     timeline, rows, damage = [], [], []
-    for first_line, chunk in iter_line_chunks(file.path, file.compression, CHUNK_BYTES, damage):
+    for first_line, chunk in iter_line_chunks(file.path, file.compression, CHUNK_BYTES, damage, window):
         chunk, _originals = syslog.journal_json_chunk(chunk)
         scanned = scanner.scan(chunk, first_line, text_fields=("host", "tag", "message")).with_columns(
             header_time(tz).alias("ts"),
@@ -173,9 +178,10 @@ def _read_file(file: LogFile, anchor: datetime, tz: str) -> SshdFile:
         timeline.append(scanned.select("line_number", "md", "ts"))
         rows.append(scanned.filter(pl.col("tag").is_in(list(SSHD_PROGRAMS)).fill_null(False))
                     .select("line_number", "host", pl.col("tag").alias("program"), "message"))
-    hosts = journal_files.hosts(file.path) if file.compression == "journal" else ()
+    journal = journal_files.facts(file.path, file.compression)
     if not timeline:
-        return SshdFile(file, _raw_schema(), 0, None, None, damage[0] if damage else None, hosts)
+        return SshdFile(file, _raw_schema(), 0, None, None, damage[0] if damage else None, journal.hosts,
+                        journal.covers)
     times = syslog.resolve_timestamps(pl.concat(timeline), anchor, tz)
     stamps = times["ts"]
     found = pl.concat(rows)
@@ -188,7 +194,8 @@ def _read_file(file: LogFile, anchor: datetime, tz: str) -> SshdFile:
     )
     dated = stamps.drop_nulls()
     return SshdFile(file, found, times.height, dated.min() if dated.len() else None,
-                    dated.max() if dated.len() else None, damage[0] if damage else None, hosts)
+                    dated.max() if dated.len() else None, damage[0] if damage else None, journal.hosts,
+                    journal.covers)
 
 
 def classify(rows: pl.DataFrame) -> pl.DataFrame:

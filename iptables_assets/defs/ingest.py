@@ -207,7 +207,7 @@ def _sshd_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> dg.A
         files, anchors = _files_for(log_file_inventory, days, config.tz, sshd.is_sshd_family)
         where = partitioned.scratch(context, output_folder.base_path) / "sshd"
         try:
-            parsed = sshd.parse_sshd_days(files, config.tz, anchors, where / "lines")
+            parsed = sshd.parse_sshd_days(files, config.tz, anchors, where / "lines", days)
         except OSError as error:
             raise unreadable(error) from error
         by_day, kinds = {}, []

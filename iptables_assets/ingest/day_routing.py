@@ -43,14 +43,15 @@ def spill_file(file: LogFile, anchor: datetime, config: ParseConfig, folder: Pat
     raw = folder / "_raw" / tag
     raw.mkdir(parents=True, exist_ok=True)
     damage: list[str] = []
-    chunks = enumerate(iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage))
+    chunks = enumerate(iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage, config.window))
     parts = list(in_threads(chunks, lambda item: _classify_to_disk(item, config, raw, file.relative),
                             config.threads))
     times = _resolve([p.pop("timeline") for p in parts], anchor, config.tz)
     counts = _route_file(file, times, parts, config, folder, tag)
     shutil.rmtree(raw)
     counts.damage = damage[0] if damage else None
-    counts.hosts = journal_files.hosts(file.path) if file.compression == "journal" else ()
+    journal = journal_files.facts(file.path, file.compression)
+    counts.hosts, counts.covers = journal.hosts, journal.covers
     return counts
 
 

@@ -30,7 +30,7 @@ def parse_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfi
     timeline, records, rejects = [], [], []
     ignored = 0
     damage: list[str] = []
-    chunks = iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage)
+    chunks = iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage, config.window)
     for rows in in_threads(chunks, lambda item: classify_chunk(item[1], item[0], config), config.threads):
         timeline.append(rows.select("line_number", "md", "ts"))
         kind = pl.col("kind")
@@ -44,7 +44,8 @@ def parse_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfi
     parsed = _assemble(file, times, pl.concat(records, how="vertical_relaxed"),
                        pl.concat(rejects, how="vertical_relaxed"), ignored, config)
     parsed.damage = damage[0] if damage else None
-    parsed.hosts = journal_files.hosts(file.path) if file.compression == "journal" else ()
+    journal = journal_files.facts(file.path, file.compression)
+    parsed.hosts, parsed.covers = journal.hosts, journal.covers
     return parsed
 
 
@@ -125,7 +126,7 @@ def _raw_lines(file: LogFile, line_numbers: pl.Series, config: ParseConfig) -> p
     """Read some lines of a file again (rare: only for records found bad after year inference)."""
     wanted = set(line_numbers.to_list())
     found: dict[int, str] = {}
-    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes, []):
+    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes, [], config.window):
         for offset, line in enumerate(chunk.split(b"\n")):
             if first_line + offset in wanted:
                 found[first_line + offset] = line.rstrip(b"\r").decode("utf-8", "replace")
@@ -145,10 +146,24 @@ class FileScan:
 def scan_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:
     """Read only the syslog headers of a file (cheaper than `parse_file`) to date its content;
     a damaged compressed file is dated from what could be read and the damage is kept, so the
-    inventory can name it."""
+    inventory can name it. A journal file is dated by its header (`scan_journal`)."""
+    journal = scan_journal(file) if file.compression == "journal" else None
+    if journal is not None:
+        return journal
     damage: list[str] = []
     scan = scan_chunks(iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage), anchor, config)
     return dataclasses.replace(scan, damage=damage[0]) if damage else scan
+
+
+def scan_journal(f: LogFile) -> FileScan | None:
+    """A journal file's entries and span from its header, and `--verify`'s finding unless it is
+    still being written (no read of its entries: a live journal changes between every look);
+    None when journalctl refuses the header (the read then names the file)."""
+    head = journal_files.header(f.path)
+    if head.entries is None or (head.entries and head.head is None):
+        return None
+    failure = journal_files.verify_failure(f.path) if head.state != "ONLINE" else None
+    return FileScan(head.entries, head.head, head.tail, f"{str(f.path)!r}: journal damaged ({failure})" if failure else None)
 
 
 def scan_chunks(chunks: Iterable[tuple[int, bytes]], anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:

@@ -35,6 +35,7 @@ class _ReadFile(Protocol):
     first: datetime | None
     last: datetime | None
     hosts: tuple[str, ...]
+    covers: tuple[datetime, datetime] | None
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,14 @@ class JournalCoverage:
 
 
 def coverage_of(read: Iterable[_ReadFile]) -> JournalCoverage:
-    """The coverage of the journal files among `read` (those with hosts and a time span)."""
+    """The coverage of the journal files among `read`: each file's hosts over the stretch its
+    header gives (first to last entry: the whole file's, whatever part of it was read), else the
+    stretch of the entries read."""
     journals = [r for r in read if r.file.compression == "journal"]
+    stretches = [(r, r.covers or (r.first, r.last)) for r in journals]
     spans = tuple(sorted(
-        (host, r.first.replace(microsecond=0), r.last)
-        for r in journals if r.first is not None and r.last is not None for host in r.hosts
+        (host, first.replace(microsecond=0), last)
+        for r, (first, last) in stretches if first is not None and last is not None for host in r.hosts
     ))
     return JournalCoverage(frozenset(r.file.relative for r in journals), spans)
 

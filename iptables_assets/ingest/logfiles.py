@@ -196,7 +196,8 @@ def group_families(files: Sequence[LogFile]) -> dict[str, list[LogFile]]:
 
 
 def iter_line_chunks(
-    path: Path, compression: str | None = None, chunk_size: int = 32 << 20, damage: list[str] | None = None
+    path: Path, compression: str | None = None, chunk_size: int = 32 << 20, damage: list[str] | None = None,
+    window: journal_files.Window | None = None,
 ) -> Iterator[tuple[int, bytes]]:
     """Decompressed content in chunks that end on a line break: (first line number, bytes).
 
@@ -204,13 +205,16 @@ def iter_line_chunks(
     byte that can be recovered before the damage is yielded (a final partial line too) and a
     description naming the file is appended to the list.
 
+    A journal file gives its entries as `journalctl -o json` lines, only those of `window` if
+    given (other files are read whole).
+
     Each byte is copied once on its way into a chunk (the pieces up to the last line break are
     joined with the previous chunk's tail); a compressed file is decoded in a thread of its own
     (`_prefetched`), so decoding overlaps with the parsing of the chunks before.
     """
     line_no = 1
     carry = b""
-    pieces = decompressed_pieces(path, compression, damage)
+    pieces = decompressed_pieces(path, compression, damage, window)
     if (compression or detect_compression(path)) != "plain":
         pieces = _prefetched(pieces)
     for parts in _blocks(pieces, chunk_size):
@@ -288,14 +292,15 @@ class DamagedStream(OSError):
     """A compressed file that ends early or holds corrupt data (raised after its good part)."""
 
 
-def decompressed_pieces(path: Path, compression: str | None = None, damage: list[str] | None = None) -> Iterator[bytes]:
+def decompressed_pieces(path: Path, compression: str | None = None, damage: list[str] | None = None,
+                        window: journal_files.Window | None = None) -> Iterator[bytes]:
     """The file's decompressed bytes, piece by piece, fed from raw reads so that whatever was
     decoded before a truncation or corruption is kept. The damage then raises DamagedStream
     naming the file and the bytes recovered, or, given a `damage` list, is appended to it.
     A file that cannot be opened raises its OSError (that is not damage)."""
     compression = compression or detect_compression(path)
     if compression == "journal":
-        yield from journal_files.json_pieces(path, damage)
+        yield from journal_files.json_pieces(path, damage, window)
         return
     produced = 0
     with open(path, "rb") as raw:

@@ -101,6 +101,8 @@ def entry_key(file: LogFile, anchor: datetime, config: ParseConfig) -> str:
         "relative": file.relative, "size": file.size, "mtime": file.mtime, "anchor": anchor.isoformat(),
         "tz": config.tz, "trusted": list(config.trusted_programs), "parser": PARSER_VERSION,
     }
+    if file.compression == "journal" and config.window:  # read by time: the window is what was read
+        what["window"] = [moment.isoformat() for moment in config.window]
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -142,9 +144,12 @@ def _link(entry: Path, manifest: dict, target: Path, tag: str) -> dict:
 
 def _counts_to_json(counts: FileCounts) -> dict:
     fields = {f.name: getattr(counts, f.name) for f in dataclasses.fields(counts) if f.name != "file"}
+    fields["covers"] = [moment.isoformat() for moment in fields["covers"]] if fields.get("covers") else None
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()}
 
 
 def _counts_from_json(fields: dict) -> dict:
     fields = {k: datetime.fromisoformat(v) if k in ("first", "last") and v else v for k, v in fields.items()}
-    return {**fields, "hosts": tuple(fields.get("hosts", ()))}
+    covers = fields.get("covers")
+    return {**fields, "hosts": tuple(fields.get("hosts", ())),
+            "covers": tuple(datetime.fromisoformat(v) for v in covers) if covers else None}

@@ -44,6 +44,9 @@ class ParseConfig:
     # A streamed parse deduplicates and writes at most about this many records at a time
     # (more only when that many share one timestamp): what bounds its memory.
     batch_rows: int = 250_000
+    # Only this stretch (first and last moment, UTC) of files that can seek by time (journals);
+    # text files are read whole. Set by `parse_days` to the days it is asked for.
+    window: tuple[datetime, datetime] | None = None
 
 
 @dataclass
@@ -59,7 +62,8 @@ class FileParse:
     first: datetime | None
     last: datetime | None
     damage: str | None = None  # why reading stopped early (truncated/corrupt compressed file)
-    hosts: tuple[str, ...] = ()  # a journal file's hosts (`journal_coverage`); none for text files
+    hosts: tuple[str, ...] = ()  # a journal file's hosts and the stretch it covers (`journal_coverage`)
+    covers: tuple[datetime, datetime] | None = None
 
     @property
     def reject_lines(self) -> int:
@@ -79,7 +83,8 @@ class FileCounts:
     first: datetime | None
     last: datetime | None
     damage: str | None = None
-    hosts: tuple[str, ...] = ()  # a journal file's hosts (`journal_coverage`); none for text files
+    hosts: tuple[str, ...] = ()  # a journal file's hosts and the stretch it covers (`journal_coverage`)
+    covers: tuple[datetime, datetime] | None = None
 
 
 class Totals:

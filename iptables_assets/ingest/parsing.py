@@ -15,6 +15,7 @@ bounded batch of a day, at a time (`day_merge`), with exactly the rows and count
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import shutil
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import polars as pl
 
 from iptables_assets import progress
+from iptables_assets.days import moments_of
 from iptables_assets.ingest import syslog
 from iptables_assets.ingest.classify import header_time
 from iptables_assets.ingest.day_merge import DayBatch, merge_days
@@ -145,6 +147,8 @@ def parse_days(files: Sequence[LogFile], config: ParseConfig = ParseConfig(),
     parse. Every file is read once (or not at all when `cache` holds it); about one day of rows
     is held in memory at a time."""
     folder, wanted = Path(folder), sorted(set(days))
+    if wanted:  # journals are read by time: only the entries of these days
+        config = dataclasses.replace(config, window=moments_of(wanted[0], wanted[-1], config.tz))
     try:
         spilled = spill_logs(files, config, anchors, folder / "_spill", cache)
         result = DayParse(files=spilled.files, repeated_extra=spilled.counts.repeated_extra)

@@ -5,15 +5,21 @@ and of its first 4 KiB (or all of a shorter file). A file whose size and mtime a
 content hash was already known (a rotated or renamed copy, a touched file) brings nothing new;
 a plain file that only grew (same first 4 KiB) brings the lines after its old end; anything
 else brings its whole content. The days are those of the new lines' timestamps.
+
+A journal file is looked at through its header instead (no hash of a file journald rewrites in
+place): its file ID and last entry's time. The entries after the last time seen of the same file
+ID (under its old name too: journald renames the live file when it archives it) are new; the days
+are those from that time to its new last entry.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Sequence
 
 from iptables_assets.days import days_between
+from iptables_assets.ingest import journal_files
 from iptables_assets.ingest.logfiles import LogFile, content_hash
 from iptables_assets.ingest.file_parse import scan_chunks, scan_file
 from iptables_assets.ingest.parse_types import ParseConfig
@@ -30,13 +36,21 @@ def _head(path, length: int = HEAD_BYTES) -> str:
 
 def look(files: Sequence[LogFile], previous: dict[str, dict], config: ParseConfig) -> tuple[dict, set[date], list[str]]:
     """(state now, days touched by new content, relative paths of files with new content)."""
-    known = {state["sha256"] for state in previous.values()}
+    known = {state.get("sha256") for state in previous.values()} - {None}
+    journals = {state["file_id"]: state for state in previous.values() if state.get("file_id")}
     state, days, changed = {}, set(), []
     for file in files:
         stat = file.path.stat()
         old = previous.get(file.relative)
         if old and old["size"] == stat.st_size and old["mtime_ns"] == stat.st_mtime_ns:
             state[file.relative] = old
+            continue
+        journal = _journal_look(file, stat, journals, config.tz) if file.compression == "journal" else None
+        if journal is not None:
+            state[file.relative], new_days = journal
+            if new_days:
+                days |= new_days
+                changed.append(file.relative)
             continue
         digest = content_hash(file.path)
         state[file.relative] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest,
@@ -48,6 +62,25 @@ def look(files: Sequence[LogFile], previous: dict[str, dict], config: ParseConfi
             days |= new_days
             changed.append(file.relative)
     return state, days, changed
+
+
+def _journal_look(file: LogFile, stat, journals: dict[str, dict], tz: str) -> tuple[dict, set[date]] | None:
+    """A journal file's state (size, mtime, file ID, last entry) and the days of its entries
+    after those seen before of the same file ID; None when its header cannot be read."""
+    head = journal_files.header(file.path)
+    if head.file_id is None or (head.entries and head.tail is None):
+        return None
+    now = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "file_id": head.file_id,
+           "tail": head.tail.isoformat() if head.tail else None}
+    seen = journals.get(head.file_id)
+    if seen and seen["tail"]:  # appended to: from its first entry after the last one seen
+        after = datetime.fromisoformat(seen["tail"]) + timedelta(microseconds=1)
+        since = journal_files.first_entry_from(file.path, after) if head.tail and head.tail >= after else None
+    else:
+        since = head.head
+    if head.tail is None or since is None:
+        return now, set()
+    return now, set(days_between(_local_day(since, tz), _local_day(head.tail, tz)))
 
 
 def days_of_files_written_since(files: Sequence[LogFile], since: datetime, config: ParseConfig) -> set[date]:

@@ -12,22 +12,25 @@ import os
 import shutil
 import struct
 import subprocess
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from iptables_assets.analysis.sshd import is_sshd_family, parse_sshd_files
-from iptables_assets.ingest import journal_files
+from iptables_assets.days import days_between, moments_of
+from iptables_assets.ingest import journal_files, watching
+from iptables_assets.ingest.inventory import build_inventory
 from iptables_assets.ingest.logfiles import detect_compression, discover, rotation_key
-from iptables_assets.ingest.parsing import ParseConfig, parse_paths
+from iptables_assets.ingest.parsing import ParseConfig, parse_days, parse_paths
 from iptables_assets.sample import generate_logs
 from iptables_assets.sample.journal import journal_remote
 
 START = date(2025, 3, 1)
 DAYS = 21
 JOURNAL_FROM = date(2025, 3, 8)  # the split host's journal starts a week in
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _require_journal_tools() -> str:
@@ -135,9 +138,11 @@ def parsed_events(folder: Path) -> int:
 def _export(entries: list[dict[str, bytes]]) -> bytes:
     out = bytearray()
     for i, fields in enumerate(entries):
-        out += b"__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n" % (
-            1741000000_000000 + i * 1_000_000, 1 + i, b"0" * 32)
+        realtime = int(fields.get("__REALTIME_TIMESTAMP", 1741000000_000000 + i * 1_000_000))
+        out += b"__REALTIME_TIMESTAMP=%d\n__MONOTONIC_TIMESTAMP=%d\n_BOOT_ID=%s\n" % (realtime, 1 + i, b"0" * 32)
         for key, value in fields.items():
+            if key == "__REALTIME_TIMESTAMP":
+                continue
             out += key.encode() + b"\n" + struct.pack("<Q", len(value)) + value + b"\n"
         out += b"\n"
     return bytes(out)
@@ -235,3 +240,81 @@ def test_time_zone_setting_does_not_move_journal_times(hosts, parsed):
     utc = parsed["journal"].records["timestamp"]
     tokyo = parse_paths([hosts["journal"]], ParseConfig(tz="Asia/Tokyo")).records["timestamp"]
     assert tokyo.dt.convert_time_zone("UTC").equals(utc.dt.convert_time_zone("UTC"))
+
+
+def _live(hosts) -> Path:
+    (folder,) = (hosts["journal"] / "journal").iterdir()
+    return folder / "system.journal"
+
+
+@pytest.mark.parametrize("batch_rows", [250_000, 700])
+def test_days_read_from_both_sources_are_the_truth_batch_by_batch(hosts, tmp_path, batch_rows):
+    truth = _truth(hosts["split"])
+    days = [date.fromisoformat(d) for d in truth["days"]]
+    result = parse_days(discover(hosts["split"]), ParseConfig(batch_rows=batch_rows), days=days, folder=tmp_path)
+    assert {d.isoformat(): n for d, n in result.events_per_day.items() if n} == \
+        {d: n for d, n in truth["records_per_day"].items() if n}
+
+
+def test_a_day_reads_only_that_days_journal_entries(hosts, tmp_path):
+    day = JOURNAL_FROM + timedelta(days=3)
+    result = parse_days(discover(hosts["journal"]), days=[day], folder=tmp_path)
+    (journal,) = result.files
+    first, last = moments_of(day, day, "UTC")
+    stamps = [int(json.loads(line)["__REALTIME_TIMESTAMP"])
+              for line in b"".join(journal_files.json_pieces(_live(hosts))).splitlines()]
+    assert journal.lines == sum(first.timestamp() * 1e6 <= t <= last.timestamp() * 1e6 for t in stamps)
+    assert journal.lines < len(stamps) / 4
+    assert result.events_per_day == {day: _truth(hosts["journal"])["records_per_day"][day.isoformat()]}
+    assert journal.first >= first and journal.last <= last
+    assert journal.covers == (journal_files.header(_live(hosts)).head, journal_files.header(_live(hosts)).tail)
+
+
+def _copy_entries(source: Path, target: Path, since: datetime | None = None, until: datetime | None = None) -> None:
+    """Entries of `source` (of a stretch) appended to `target`, as journald appends them."""
+    window = [f"--since=@{since.timestamp():.6f}"] if since else []
+    window += [f"--until=@{until.timestamp():.6f}"] if until else []
+    export = subprocess.run(["journalctl", "--file", str(source), "-o", "export", *window], check=True,
+                            capture_output=True).stdout
+    target.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([_require_journal_tools(), "--output", str(target), "-"], input=export, check=True,
+                   capture_output=True)
+
+
+def test_the_sensor_sees_a_grown_journal_by_its_new_day_and_a_rotated_one_as_nothing_new(hosts, tmp_path):
+    last_day = START + timedelta(days=DAYS - 1)
+    midnight = moments_of(last_day, last_day, "UTC")[0]
+    grown = tmp_path / "logs" / "system.journal"
+    _copy_entries(_live(hosts), grown, until=midnight - timedelta(microseconds=1))
+    config = ParseConfig()
+    state, days, changed = watching.look(discover(tmp_path / "logs"), {}, config)
+    assert (days, changed) == (set(days_between(START, last_day - timedelta(days=1))), ["system.journal"])
+    _copy_entries(_live(hosts), grown, since=midnight)
+    state, days, changed = watching.look(discover(tmp_path / "logs"), state, config)
+    assert (days, changed) == ({last_day}, ["system.journal"])
+    assert watching.look(discover(tmp_path / "logs"), state, config)[1:] == (set(), [])
+    grown.rename(grown.with_name("system@0123abcd-0000000000000001-0005f1e2d3c4b5a6.journal"))  # archived
+    assert watching.look(discover(tmp_path / "logs"), state, config)[1:] == (set(), [])
+
+
+def test_the_inventory_dates_a_journal_by_its_header(hosts):
+    (row,) = build_inventory(discover(hosts["journal"]), ParseConfig()).iter_rows(named=True)
+    head = journal_files.header(_live(hosts))
+    assert (row["compression"], row["lines"], row["first_timestamp"], row["last_timestamp"], row["damage"]) == (
+        "journal", head.entries, head.head, head.tail, None)
+    assert row["family"].endswith("/system.journal")
+
+
+def test_a_days_window_holds_its_first_and_last_microsecond(tmp_path):
+    day = date(2025, 3, 9)
+    first, last = moments_of(day, day, "Europe/Berlin")
+    edges = [first - timedelta(microseconds=1), first, last, last + timedelta(microseconds=1)]
+    entries = [{**_kernel(1000 + i), "__REALTIME_TIMESTAMP": str((t - EPOCH) // timedelta(microseconds=1)).encode()}
+               for i, t in enumerate(edges)]
+    _journal(tmp_path / "logs" / "system.journal", entries)
+    result = parse_days(discover(tmp_path / "logs"), ParseConfig(tz="Europe/Berlin"), days=[day],
+                        folder=tmp_path / "days")
+    assert result.files[0].lines == 2
+    events = pl.read_parquet(result.events[day])
+    assert events["dst_port"].to_list() == [1001, 1002]
+    assert events["timestamp"].dt.convert_time_zone("UTC").to_list() == [first, last]
