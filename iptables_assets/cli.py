@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from iptables_assets import settings
+from iptables_assets.atomic import CannotWrite
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,6 +180,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         summary = run_everything(args.logs.resolve(), args.out.resolve(), args.first, args.last,
                                  executor=args.executor, fan_out=args.fan_out, parallel=args.parallel)
+    except CannotWrite as error:  # an output of the inventory, before any stage (a full disk)
+        print(f"iptables-assets: stopped: {error}", file=sys.stderr)
+        return 1
     except OSError as error:  # the log folder itself, or the output folder, cannot be used
         print(f"iptables-assets: cannot use {str(error.filename or '')!r}: {error.strerror or error}", file=sys.stderr)
         return 1

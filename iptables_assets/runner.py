@@ -86,27 +86,52 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
     with stages.timed("inventory"):
         inventory_run = _run_job(dg, defs, instance, config, INVENTORY_JOB, cli, _SILENT)
 
+    if not inventory_run.success:
+        return _stopped(instance, "inventory", [inventory_run.run_id], stages)
+
     with stages.timed("per-day assets"):
         daily = _per_day_stage(dg, defs, instance, config, ranges, cli, runs_at_once)
     _say_per_day_done(daily, config.fan_out)
+    if not all(run.success for run in daily):
+        return _stopped(instance, "per-day assets", [run.run_id for run in daily if not run.success], stages)
     for line in _per_day_lines(out_dir, first_day, last_day):
         _say(line)
     _say("whole-history assets and figures")
     with stages.timed("whole history and figures"):
         history = _run_job(dg, defs, instance, config, HISTORY_JOB, cli, _QUIET)
-    _say(f"whole-history assets done ({'ok' if history.success else 'FAILED'}); animation frames of {first_day}..{last_day}")
+    if not history.success:
+        return _stopped(instance, "whole history and figures", [history.run_id], stages)
+    _say(f"whole-history assets done (ok); animation frames of {first_day}..{last_day}")
     with stages.timed("animation frames"):
         frames = _run_frames(dg, instance, config, ranges, cli, (last_day - first_day).days + 1)
-    _say(f"frames done ({'ok' if frames else 'FAILED'}); GIFs and journal")
+    if failed := [run.run_id for run in frames if not run.success]:
+        return _stopped(instance, "animation frames", failed, stages)
+    _say("frames done (ok); GIFs and journal")
     with stages.timed("GIFs and journal"):
         publish = _run_job(dg, defs, instance, config, PUBLISH_JOB, cli, _QUIET)
+    if not publish.success:
+        return _stopped(instance, "GIFs and journal", [publish.run_id], stages)
     summary = _summarise(_per_day_totals(dg, instance, daily), inventory_run, daily, history, publish,
                          (first_day, last_day), out_dir, problems, time.perf_counter() - started)
-    summary["success"] = summary["success"] and frames
     summary["stage seconds"] = stages.seconds
     for key, value in summary.items():
         _say(f"{key}: {value}")
     return summary
+
+
+def _stopped(instance, stage: str, run_ids: list[str | None], stages: _Stages) -> dict:
+    """A stage failed: what stopped it in one line (its first step failure's innermost cause, e.g.
+    `cannot write '<path>': No space left on device`), and no later stage is started. What the
+    earlier stages stored stays as it is; a run after the cause is fixed goes on from there."""
+    from iptables_assets.defs.run_health import first_failure
+
+    cause = next((found for run_id in run_ids if run_id and (found := first_failure(instance, run_id))), None)
+    failed = ", ".join(run_id for run_id in run_ids if run_id) or "none started"
+    line = f"stopped: {stage} failed: {cause or 'see the failed runs'} (run {failed}; its event log has the details)"
+    _say(line)
+    print(f"iptables-assets: {line}", file=sys.stderr)
+    return {"success": False, "stopped at": stage, "failure": cause, "failed runs": failed,
+            "stage seconds": stages.seconds}
 
 
 def _check_settings(config: settings.Settings) -> None:
@@ -256,7 +281,8 @@ def _run_job(dg, defs, instance, config: settings.Settings, name: str, tags: dic
     reconstructable job (`execute_in_process` would ignore the job's executor), which each
     worker rebuilds from the same settings (`definitions.settings_job`)."""
     if config.executor == "default":
-        return defs.resolve_job_def(name).execute_in_process(instance=instance, tags=tags, run_config=run_config)
+        return defs.resolve_job_def(name).execute_in_process(instance=instance, tags=tags, run_config=run_config,
+                                                             raise_on_error=False)
     return execute_reconstructable(dg, instance, config, name, tags, run_config)
 
 
@@ -265,11 +291,11 @@ def execute_reconstructable(dg, instance, config: settings.Settings, name: str, 
     step; the result (its events) stays readable after the run."""
     job = dg.build_reconstructable_job("iptables_assets.defs.definitions", "settings_job",
                                        reconstructable_kwargs={"job_name": name, **dataclasses.asdict(config)})
-    with dg.execute_job(job, instance=instance, tags=tags, run_config=run_config) as result:
+    with dg.execute_job(job, instance=instance, tags=tags, run_config=run_config, raise_on_error=False) as result:
         return result
 
 
-def _run_frames(dg, instance, config: settings.Settings, ranges: list[tuple[str, str]], cli: dict, days: int) -> bool:
+def _run_frames(dg, instance, config: settings.Settings, ranges: list[tuple[str, str]], cli: dict, days: int) -> list:
     """The frames job with the multiprocess executor (one process per film, up to the cores) or
     on the Celery workers, each step process rebuilding the definitions from the same settings;
     its progress read from the frames appearing in the journal folder."""
@@ -287,9 +313,14 @@ def _run_frames(dg, instance, config: settings.Settings, ranges: list[tuple[str,
     folders = [journal / FRAMES_FOLDER / name for name in FILMS]
     from iptables_assets.defs.automation import range_tags
 
+    results = []
     with _watch_new_files(folders, len(folders) * days, "animation frames", "frames"):
-        return all(execute_reconstructable(dg, instance, config, FRAMES_JOB, {**range_tags(a, b), **cli},
-                                           run_config).success for a, b in ranges)
+        for a, b in ranges:  # a range that fails stops the stage
+            results.append(execute_reconstructable(dg, instance, config, FRAMES_JOB, {**range_tags(a, b), **cli},
+                                                   run_config))
+            if not results[-1].success:
+                break
+    return results
 
 
 @contextmanager

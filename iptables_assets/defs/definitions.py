@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from iptables_assets.defs import analysis, automation, enrich, ingest, publish, resources
+from iptables_assets.defs import analysis, automation, console, enrich, ingest, publish, resources
 from iptables_assets.defs.engine import executor_for
 from iptables_assets.defs.io_manager import TableIOManagerFactory
 from iptables_assets.defs.jobs import build_jobs
@@ -31,6 +31,7 @@ def build_definitions(config: Settings) -> dg.Definitions:
         assets=build_assets(config),
         jobs=build_jobs(executor),
         executor=executor,
+        loggers={"console": console.console},
         schedules=[automation.daily_schedule(config)],
         sensors=[automation.new_log_files, automation.automation_sensor(), dead_run_workers],
         resources={

@@ -1,12 +1,14 @@
 """Ingest: raw log files -> file inventory -> firewall events and rejects, and sshd events, per day."""
 
 import shutil
+from pathlib import Path
 from datetime import date
 
 import dagster as dg
 import polars as pl
 
 from iptables_assets import settings
+from iptables_assets.atomic import CannotWrite, is_write_fault, what_went_wrong
 from iptables_assets.analysis import sshd
 from iptables_assets.defs import checks, partitioned, partitions
 from iptables_assets.defs.automation import WHEN_MISSING
@@ -24,8 +26,16 @@ from iptables_assets.spill import Spilled, spill
 GROUP = "ingest"
 
 
-def unreadable(error: OSError) -> dg.Failure:
-    """A failure that names the file that could not be read (retried by the read retry policy)."""
+def unreadable(error: OSError, scratch: Path | None = None) -> dg.Failure:
+    """A failure that names the file that could not be read (retried by the read retry policy),
+    or, when storage refused a write (a full disk, a read-only folder), the file or the scratch
+    folder that could not be written (not retried: waiting does not free a disk)."""
+    if is_write_fault(error):
+        where = error.filename or scratch
+        said = str(error) if isinstance(error, CannotWrite) else \
+            f"cannot write {str(where)!r}: {what_went_wrong(error)}"
+        return dg.Failure(description=said, allow_retries=False,
+                          metadata={"path": dg.MetadataValue.path(str(where))} if where else None)
     return dg.Failure(
         description=f"cannot read log file {error.filename!r}: {error.strerror or error}",
         metadata={"file": dg.MetadataValue.path(str(error.filename))} if error.filename else None,
@@ -129,7 +139,7 @@ def _firewall_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> 
         try:
             result = parse_days(files, config, anchors=anchors, days=days, folder=where, cache=cache)
         except OSError as error:
-            raise unreadable(error) from error
+            raise unreadable(error, where) from error
         events = {day: Spilled(result.events[day]) for day in days}
         rejects = {day: Spilled(result.rejects[day]) for day in days}
         facts = {day: _day_facts(day, events[day]) for day in days}
@@ -209,7 +219,7 @@ def _sshd_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> dg.A
         try:
             parsed = sshd.parse_sshd_days(files, config.tz, anchors, where / "lines", days)
         except OSError as error:
-            raise unreadable(error) from error
+            raise unreadable(error, where) from error
         by_day, kinds = {}, []
         with geoip.lookup() as lookup:
             for day, events in parsed.days(days):

@@ -99,3 +99,33 @@ def dead_run_workers(context: dg.SensorEvaluationContext):
     for line in marked:
         context.log.warning(line)
     return dg.SkipReason(f"marked {len(marked)} dead run(s) failed" if marked else "every unfinished run has a live process")
+
+
+# Errors that say what failed in their own words (a write that names its file, a step's own Failure).
+_TELLING = ("CannotWrite", "Failure")
+
+
+def first_failure(instance: dg.DagsterInstance, run_id: str) -> str | None:
+    """What stopped a run, in one line: the cause of its first failed step (the error that says
+    it in its own words, else the innermost), else of the run itself."""
+    for of_type in (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE):
+        for record in instance.all_logs(run_id, of_type=of_type):
+            event = record.dagster_event
+            error = getattr(event.event_specific_data, "error", None) if event else None
+            if error is not None:
+                return _in_one_line(error)
+            if record.message:
+                return record.message.splitlines()[0]
+    return None
+
+
+def _in_one_line(error) -> str:
+    """A SerializableErrorInfo chain in one line: the first error of a telling kind, else the innermost."""
+    chain = [error]
+    while chain[-1].cause is not None:
+        chain.append(chain[-1].cause)
+    chosen = next((e for e in chain if e.cls_name in _TELLING), chain[-1])
+    text = (chosen.message or chosen.cls_name or "").strip().splitlines()
+    first = text[0] if text else chosen.cls_name or "unknown error"
+    kind, said, rest = first.partition(": ")  # `module.Class: what it says`
+    return rest if said and " " not in kind else first

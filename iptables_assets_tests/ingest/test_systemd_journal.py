@@ -12,11 +12,14 @@ import os
 import shutil
 import struct
 import subprocess
+import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from iptables_assets.analysis.sshd import is_sshd_family, parse_sshd_files
 from iptables_assets.days import days_between, moments_of
@@ -318,3 +321,38 @@ def test_a_days_window_holds_its_first_and_last_microsecond(tmp_path):
     events = pl.read_parquet(result.events[day])
     assert events["dst_port"].to_list() == [1001, 1002]
     assert events["timestamp"].dt.convert_time_zone("UTC").to_list() == [first, last]
+
+
+@pytest.fixture(scope="module")
+def small_journal(tmp_path_factory) -> tuple[bytes, pl.DataFrame, int]:
+    """A three-day host's journal: its bytes, its records and its entries."""
+    _require_journal_tools()
+    root = tmp_path_factory.mktemp("small_journal")
+    generate_logs(root, days=3, seed=5, start=START, events_per_day=300, sources="journal")
+    (live,) = root.rglob("system.journal")
+    result = parse_paths([live])
+    return live.read_bytes(), _comparable(result.records), result.summary()["lines_read"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(damage=st.lists(st.tuples(st.floats(0, 1), st.integers(1, 64), st.integers(0, 255)), min_size=1, max_size=4),
+       cut=st.none() | st.floats(0.0, 1.0))
+def test_random_damage_is_named_or_changes_nothing(small_journal, tmp_path, damage, cut):
+    """Bytes overwritten anywhere in the written part (and the file perhaps cut short, as a crash
+    or a copy leaves it): the run never fails, and a file not named as damaged gives exactly the
+    events of the intact file: never silently wrong."""
+    original, records, entries = small_journal
+    data = bytearray(original)
+    written = len(original.rstrip(b"\0"))
+    for where, length, value in damage:
+        at = 8 + int((written - 8) * where)  # the magic stays: it is what makes the file a journal
+        data[at:at + length] = bytes([value]) * min(length, len(data) - at)
+    if cut is not None:
+        data = data[: 8 + int((written - 8) * cut)]
+    target = tmp_path / f"case-{uuid.uuid4().hex}" / "system@00-01-02.journal"
+    target.parent.mkdir()
+    target.write_bytes(bytes(data))
+    result = parse_paths([target.parent])
+    assert result.summary()["lines_read"] <= entries
+    if not result.damaged_files:
+        assert _comparable(result.records).equals(records)
