@@ -132,7 +132,7 @@ def _parse(args: argparse.Namespace) -> int:
     (and in --summary) while the rest is parsed. Every file is read once into spill files in a
     temporary folder, then the outputs are written day by day (memory stays bounded)."""
     from iptables_assets import parse_output
-    from iptables_assets.ingest.logfiles import discover
+    from iptables_assets.ingest.finding import by_kind, find_logs
     from iptables_assets.ingest.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig, spill_logs
 
     # The imports (numba, polars) leave hundreds of thousands of objects that every full
@@ -146,9 +146,10 @@ def _parse(args: argparse.Namespace) -> int:
     if args.format == "parquet" and not args.output and not args.summary:
         raise settings.ConfigError("--format parquet needs -o FILE")
     blocked: list[tuple[str, str]] = []
+    passed_over: list[tuple[str, str]] = []
     with tempfile.TemporaryDirectory(prefix="iptables-assets-parse-") as scratch:
         try:
-            files = [f for path in args.paths for f in discover(path, unreadable=blocked)]
+            files = [f for path in args.paths for f in find_logs(path, unreadable=blocked, passed_over=passed_over)]
             spilled = spill_logs(files, ParseConfig(tz=tz, trusted_programs=trusted), None, Path(scratch))
         except OSError as error:
             print(f"iptables-assets: cannot read {str(error.filename or '')!r}: {error.strerror or error}",
@@ -157,8 +158,11 @@ def _parse(args: argparse.Namespace) -> int:
         parse_output.write(spilled, args.output, args.format == "parquet", args.rejects, args.summary)
     for path, reason in {**dict(blocked), **spilled.counts.damaged_files}.items():
         print(f"iptables-assets: warning: {path}: {reason}", file=sys.stderr)
+    for why, paths in by_kind(passed_over).items():
+        print(f"iptables-assets: not read, {why}: {', '.join(paths)}", file=sys.stderr)
     if args.summary:
-        print(json.dumps({**spilled.counts.summary(), "unreadable_paths": dict(blocked)}, indent=2))
+        print(json.dumps({**spilled.counts.summary(), "unreadable_paths": dict(blocked),
+                          "passed_over": by_kind(passed_over)}, indent=2))
     return 0
 
 

@@ -17,8 +17,8 @@ from iptables_assets import progress, settings
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.days import days_between
 from iptables_assets.fan_out import DRIVER_PID_TAG, DayRun, run_days
-from iptables_assets.ingest import inventory
-from iptables_assets.ingest.logfiles import discover
+from iptables_assets.ingest import finding, inventory
+from iptables_assets.ingest.finding import find_logs
 
 # Dagster's console logger at WARNING: progress lines come from this module, details are in the UI.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -60,8 +60,10 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
     with stages.timed("inventory"):
         span, problems = _inventory(config)
     if span is None:
-        _say("no timestamped log lines found; nothing to do")
-        return {"success": True, "days": 0}
+        passed = sum(len(paths) for paths in problems["passed over"].values())
+        _say(f"no timestamped log lines found in {config.log_dir} ({passed} other files, listed above, and "
+             f"{len(problems['unreadable paths'])} it cannot read); nothing to do")
+        return {"success": True, "days": 0, **{what: found for what, found in problems.items() if found}}
 
     import dagster as dg  # after the inventory: a run without logs to read needs no Dagster
 
@@ -197,17 +199,26 @@ def _inventory(config: settings.Settings) -> tuple[tuple[date, date] | None, dic
 
     parse_config = ParseConfig(tz=config.timezone)
     _say(f"inventory of {config.log_dir}")
-    unreadable: list[tuple[str, str]] = []
-    table = inventory.refresh(discover(Path(config.log_dir), unreadable=unreadable), parse_config, config.out_dir,
-                              lambda message: _say(f"warning: {message}"))
-    problems = {"damaged files": inventory.damaged_files(table), "unreadable paths": dict(unreadable)}
+    unreadable, passed_over = [], []
+    table = inventory.refresh(find_logs(Path(config.log_dir), unreadable=unreadable, passed_over=passed_over),
+                              parse_config, config.out_dir, lambda message: _say(f"warning: {message}"))
+    problems = {"damaged files": inventory.damaged_files(table), "unreadable paths": dict(unreadable),
+                "passed over": finding.by_kind(passed_over)}
     for path, reason in problems["unreadable paths"].items():
         _say(f"warning: cannot read {path}: {reason}")
     for path, reason in problems["damaged files"].items():
         _say(f"warning: damaged log file {path}: {reason}")
     span = inventory.days_covered(table, parse_config.tz)
     _say(f"{table.height} log files" + (f", days {span[0]}..{span[1]}" if span else ""))
+    for why, paths in problems["passed over"].items():
+        _say(f"not read, {why}: {_some(paths)}")
     return span, problems
+
+
+def _some(paths: list[str], shown: int = 8) -> str:
+    """Up to `shown` paths, then how many more."""
+    more = f" and {len(paths) - shown} more" if len(paths) > shown else ""
+    return ", ".join(paths[:shown]) + more
 
 
 def _per_day_lines(out_dir: Path, first_day: date, last_day: date) -> list[str]:
@@ -431,7 +442,9 @@ def _summarise(totals: dict[tuple[str, str], int], inventory_run, daily: list[Da
         "sshd events": totals["sshd_events", "dagster/row_count"],
         "log files parsed": totals["firewall_events", "files_parsed"],
         "log files from the parse cache": totals["firewall_events", "files_from_parse_cache"],
-        **{what: sorted(paths) for what, paths in problems.items() if paths},
+        **{what: sorted(paths) for what, paths in problems.items() if paths and what != "passed over"},
+        **({"passed over": {why: len(paths) for why, paths in problems["passed over"].items()}}
+           if problems.get("passed over") else {}),
         "output": str(out_dir),
         "journal": journal[0] if journal else "not written",
         "seconds": round(seconds, 1),

@@ -18,6 +18,7 @@ from iptables_assets.defs.table_checks import definition_metadata, schema_check,
 from iptables_assets.enrich.geo import geotag
 from iptables_assets.ingest import inventory as inv
 from iptables_assets.ingest import parse_cache
+from iptables_assets.ingest.finding import by_kind
 from iptables_assets.ingest.parse_cache import ParseCache, entry_key
 from iptables_assets.ingest.parse_types import DayParse
 from iptables_assets.ingest.parsing import parse_days
@@ -58,8 +59,9 @@ def _inventory_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) ->
         holds; damaged files and paths that cannot be read are named (warnings, the rest is read)."""
         config = log_source.parse_config()
         blocked: list[tuple[str, str]] = []
+        passed_over: list[tuple[str, str]] = []
         try:
-            files = log_source.discover(blocked)
+            files = log_source.discover(blocked, passed_over)
             # files the cache knows are not read again; a damaged cache is rebuilt (a warning)
             table = inv.refresh(files, config, output_folder.base_path, context.log.warning)
         except OSError as error:
@@ -71,7 +73,7 @@ def _inventory_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) ->
         for path, reason in [*blocked_paths.items(), *damaged.items()]:
             context.log.warning(f"log file problem: {path}: {reason}")
         _add_log_days(context, span, log_source.first_day())
-        metadata = _inventory_metadata(table, log_source, span, blocked_paths, damaged)
+        metadata = _inventory_metadata(table, log_source, span, blocked_paths, damaged, by_kind(passed_over))
         return stored("log_file_inventory", table, metadata, config.tz, [checks.check_log_files_readable(blocked_paths)])
 
     return log_file_inventory
@@ -92,10 +94,12 @@ def _add_log_days(context: dg.AssetExecutionContext, span, start: date | None) -
         context.log.info(f"daily partitions added: {len(added)} days, {added[0]}..{added[-1]}")
 
 
-def _inventory_metadata(table: pl.DataFrame, log_source: LogSource, span, blocked: dict, damaged: dict) -> dict:
+def _inventory_metadata(table: pl.DataFrame, log_source: LogSource, span, blocked: dict, damaged: dict,
+                        passed_over: dict[str, list[str]]) -> dict:
     return {
         "damaged_files": dg.MetadataValue.json(damaged),
         "unreadable_paths": dg.MetadataValue.json(blocked),
+        "passed_over": dg.MetadataValue.json(passed_over),  # {why not read: [paths]} (`finding`)
         "dagster/row_count": table.height,
         "log_dir": log_source.log_dir,
         "total_bytes": int(table["size"].sum() or 0),

@@ -28,7 +28,8 @@ from iptables_assets.enrich.geo import (
     GeoLookup,
     credit_for,
 )
-from iptables_assets.ingest.logfiles import DEFAULT_PATTERNS, LogFile, discover
+from iptables_assets.ingest.finding import find_logs
+from iptables_assets.ingest.logfiles import DEFAULT_PATTERNS, LogFile
 from iptables_assets.ingest.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig
 from iptables_assets.publish import figures
 from iptables_assets.publish.catalog import Look
@@ -59,16 +60,18 @@ class LogSource(dg.ConfigurableResource):
         """The start date setting, if any: no daily partition before it."""
         return settings.parse_date(self.start_date, "LogSource.start_date") if self.start_date else None
 
-    def discover(self, unreadable: list[tuple[str, str]] | None = None) -> list[LogFile]:
+    def discover(self, unreadable: list[tuple[str, str]] | None = None,
+                 passed_over: list[tuple[str, str]] | None = None) -> list[LogFile]:
         """The log files; sub-folders and files that cannot be read go to `unreadable` as
-        (path, reason) (logged as warnings without it)."""
+        (path, reason) (logged as warnings without it), the other files to `passed_over` with
+        why they are not read (`finding`)."""
         root = Path(self.log_dir)
         if not root.exists():
             raise settings.ConfigError(
                 f"log directory {self.log_dir!r} does not exist: set {settings.ENV_LOG_DIR} or the "
                 "LogSource resource's log_dir (for the bundled sample run `iptables-assets generate`)"
             )
-        return discover(root, self.patterns, unreadable)
+        return find_logs(root, self.patterns, unreadable, passed_over)
 
 
 class OutputFolder(dg.ConfigurableResource):

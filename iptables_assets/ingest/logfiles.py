@@ -110,13 +110,15 @@ def rotation_key(name: str) -> tuple[str, int, date | None]:
 
 
 def discover(
-    root: Path | str, patterns: Sequence[str] = DEFAULT_PATTERNS, unreadable: list[tuple[str, str]] | None = None
+    root: Path | str, patterns: Sequence[str] = DEFAULT_PATTERNS, unreadable: list[tuple[str, str]] | None = None,
+    others: list[Path] | None = None,
 ) -> list[LogFile]:
     """Every regular file under `root` (recursively) whose name matches one of `patterns`.
 
     `root` may also be a single file, which is then taken whatever its name (and a root that
     cannot be read raises its OSError). A sub-folder or matching file that cannot be read is
-    never skipped in silence: (path, reason) goes to `unreadable`, or to a logged warning.
+    never skipped in silence: (path, reason) goes to `unreadable`, or to a logged warning. The
+    other files and symbolic links under `root` go to `others` (`finding` says what they are).
     """
     root = Path(root)
     if root.is_file():
@@ -125,7 +127,7 @@ def discover(
         raise FileNotFoundError(f"log directory {str(root)!r} does not exist")
     problems: list[tuple[str, str]] = []
     found = []
-    for path in _matching_files(root, patterns, problems):
+    for path in _matching_files(root, patterns, problems, others if others is not None else []):
         try:
             found.append(describe(path, root))
         except OSError as error:
@@ -137,9 +139,11 @@ def discover(
     return found
 
 
-def _matching_files(root: Path, patterns: Sequence[str], problems: list[tuple[str, str]]) -> list[Path]:
+def _matching_files(root: Path, patterns: Sequence[str], problems: list[tuple[str, str]],
+                    others: list[Path]) -> list[Path]:
     """Regular files (not symlinks) under `root` whose names match, sorted; folders that cannot
-    be listed go to `problems` (the root itself raises: nothing at all could be read)."""
+    be listed go to `problems` (the root itself raises: nothing at all could be read), the
+    other files and the symbolic links to `others`."""
 
     def failed(error: OSError) -> None:
         if error.filename == os.fspath(root):
@@ -147,15 +151,20 @@ def _matching_files(root: Path, patterns: Sequence[str], problems: list[tuple[st
         problems.append((str(error.filename), error.strerror or str(error)))
 
     paths = []
-    for folder, _dirs, names in os.walk(root, onerror=failed):
+    for folder, dirs, names in os.walk(root, onerror=failed):
+        others.extend(Path(folder, name) for name in dirs if os.path.islink(os.path.join(folder, name)))
         for name in names:
-            if any(fnmatch.fnmatch(name, pat) for pat in patterns):
-                path = Path(folder, name)
-                try:
-                    if stat.S_ISREG(path.lstat().st_mode):
-                        paths.append(path)
-                except OSError as error:
-                    problems.append((str(path), error.strerror or str(error)))
+            path = Path(folder, name)
+            try:
+                mode = path.lstat().st_mode
+            except OSError as error:
+                problems.append((str(path), error.strerror or str(error)))
+                continue
+            if stat.S_ISREG(mode) and any(fnmatch.fnmatch(name, pat) for pat in patterns):
+                paths.append(path)
+            elif stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+                others.append(path)
+    others.sort()
     return sorted(paths)
 
 

@@ -37,6 +37,7 @@ from iptables_assets.ingest.file_parse import (
     scan_chunks,
     scan_file,
 )
+from iptables_assets.ingest.finding import find_logs
 from iptables_assets.ingest.logfiles import LogFile, discover
 from iptables_assets.ingest.merging import combine, deduplicate
 from iptables_assets.ingest.parse_cache import ParseCache
@@ -69,7 +70,7 @@ def parse_paths(paths: Sequence[Path | str], config: ParseConfig = ParseConfig()
     """Parse files and/or directories (found recursively with the default name patterns)."""
     files: list[LogFile] = []
     for p in paths:
-        files.extend(discover(p, **kw))
+        files.extend(find_logs(p, **kw))
     return parse_files(files, config)
 
 
