@@ -17,7 +17,7 @@ from iptables_assets import progress, settings
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.days import days_between
 from iptables_assets.fan_out import DRIVER_PID_TAG, DayRun, run_days
-from iptables_assets.ingest import finding, inventory
+from iptables_assets.ingest import dating, finding, inventory
 from iptables_assets.ingest.finding import find_logs
 
 # Dagster's console logger at WARNING: progress lines come from this module, details are in the UI.
@@ -202,12 +202,16 @@ def _inventory(config: settings.Settings) -> tuple[tuple[date, date] | None, dic
     unreadable, passed_over = [], []
     table = inventory.refresh(find_logs(Path(config.log_dir), unreadable=unreadable, passed_over=passed_over),
                               parse_config, config.out_dir, lambda message: _say(f"warning: {message}"))
+    copies = [(f"{copy} (= {kept})", finding.COPY) for copy, kept in dating.copies(table).items()]
     problems = {"damaged files": inventory.damaged_files(table), "unreadable paths": dict(unreadable),
-                "passed over": finding.by_kind(passed_over)}
+                "passed over": finding.by_kind(passed_over + copies),
+                "dated only by a far mtime": dating.dated_only_by_a_far_mtime(table)}
     for path, reason in problems["unreadable paths"].items():
         _say(f"warning: cannot read {path}: {reason}")
     for path, reason in problems["damaged files"].items():
         _say(f"warning: damaged log file {path}: {reason}")
+    for path, why in problems["dated only by a far mtime"].items():
+        _say(f"warning: {path} is dated by its {why}, and shares no line with a dated file: its year may be too late")
     span = inventory.days_covered(table, parse_config.tz)
     _say(f"{table.height} log files" + (f", days {span[0]}..{span[1]}" if span else ""))
     for why, paths in problems["passed over"].items():

@@ -18,7 +18,8 @@ from iptables_assets.defs.table_checks import definition_metadata, schema_check,
 from iptables_assets.enrich.geo import geotag
 from iptables_assets.ingest import inventory as inv
 from iptables_assets.ingest import parse_cache
-from iptables_assets.ingest.finding import by_kind
+from iptables_assets.ingest import dating
+from iptables_assets.ingest.finding import COPY, by_kind
 from iptables_assets.ingest.parse_cache import ParseCache, entry_key
 from iptables_assets.ingest.parse_types import DayParse
 from iptables_assets.ingest.parsing import parse_days
@@ -73,7 +74,9 @@ def _inventory_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) ->
         for path, reason in [*blocked_paths.items(), *damaged.items()]:
             context.log.warning(f"log file problem: {path}: {reason}")
         _add_log_days(context, span, log_source.first_day())
-        metadata = _inventory_metadata(table, log_source, span, blocked_paths, damaged, by_kind(passed_over))
+        copies = [(f"{copy} (= {kept})", COPY) for copy, kept in dating.copies(table).items()]
+        metadata = _inventory_metadata(table, log_source, span, blocked_paths, damaged, by_kind(passed_over + copies))
+        metadata["dated_only_by_a_far_mtime"] = dg.MetadataValue.json(dating.dated_only_by_a_far_mtime(table))
         return stored("log_file_inventory", table, metadata, config.tz, [checks.check_log_files_readable(blocked_paths)])
 
     return log_file_inventory

@@ -4,6 +4,7 @@ only (`scan_file`: line count and time span), RFC 3164 years resolved from the f
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import polars as pl
 
 from iptables_assets.ingest import journal_files, scanner, syslog
 from iptables_assets.ingest.classify import classify_chunk, header_time
-from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
+from iptables_assets.ingest.logfiles import LogFile, content_hash, iter_line_chunks
 from iptables_assets.ingest.parse_types import FileParse, ParseConfig
 
 T = TypeVar("T")
@@ -141,6 +142,8 @@ class FileScan:
     first: datetime | None
     last: datetime | None
     damage: str | None = None  # why reading stopped early (truncated/corrupt compressed file)
+    sha256: str | None = None  # of the decompressed content (of the stored bytes for a journal)
+    year_less: int = 0  # lines with an RFC 3164 header (no year: dated by the anchor)
 
 
 def scan_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:
@@ -151,8 +154,10 @@ def scan_file(file: LogFile, anchor: datetime, config: ParseConfig = ParseConfig
     if journal is not None:
         return journal
     damage: list[str] = []
-    scan = scan_chunks(iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage), anchor, config)
-    return dataclasses.replace(scan, damage=damage[0]) if damage else scan
+    digest = hashlib.sha256()
+    chunks = iter_line_chunks(file.path, file.compression, config.chunk_bytes, damage)
+    scan = scan_chunks(((first, digest.update(chunk) or chunk) for first, chunk in chunks), anchor, config)
+    return dataclasses.replace(scan, damage=damage[0] if damage else None, sha256=digest.hexdigest())
 
 
 def scan_journal(f: LogFile) -> FileScan | None:
@@ -163,7 +168,8 @@ def scan_journal(f: LogFile) -> FileScan | None:
     if head.entries is None or (head.entries and head.head is None):
         return None
     failure = journal_files.verify_failure(f.path) if head.state != "ONLINE" else None
-    return FileScan(head.entries, head.head, head.tail, f"{str(f.path)!r}: journal damaged ({failure})" if failure else None)
+    return FileScan(head.entries, head.head, head.tail, f"{str(f.path)!r}: journal damaged ({failure})" if failure else None,
+                    content_hash(f.path))
 
 
 def scan_chunks(chunks: Iterable[tuple[int, bytes]], anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:
@@ -178,7 +184,31 @@ def scan_chunks(chunks: Iterable[tuple[int, bytes]], anchor: datetime, config: P
     if not pieces:
         return FileScan(0, None, None)
     rows = syslog.resolve_timestamps(pl.concat(pieces), anchor, config.tz)
-    stamps = rows["ts"].drop_nulls()
+    stamps, year_less = rows["ts"].drop_nulls(), rows["md"].count()
     if stamps.len() == 0:
-        return FileScan(rows.height, None, None)
-    return FileScan(rows.height, stamps.min(), stamps.max())
+        return FileScan(rows.height, None, None, year_less=year_less)
+    return FileScan(rows.height, stamps.min(), stamps.max(), year_less=year_less)
+
+
+def shared_line_times(file: LogFile, anchor: datetime, wanted: pl.Series | None,
+                      config: ParseConfig = ParseConfig()) -> pl.DataFrame:
+    """(md, key, ts) of the file's RFC 3164 lines: their month-day-time, a hash of the text after
+    the time (host, program, message: what identifies a line, with the kernel's uptime stamp)
+    and the time resolved from `anchor`; only those whose key is in `wanted`, if given. What
+    dates a file by the lines it shares with another (`dating`)."""
+    pieces = []
+    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes, []):
+        rows = scanner.scan(syslog.journal_json_chunk(chunk)[0], first_line, text_fields=("host", "tag", "message"))
+        pieces.append(rows.filter(pl.col("fmt") == scanner.FMT_RFC3164).select(
+            pl.col("md"),
+            header_time(config.tz).alias("ts"),
+            pl.concat_str("host", "tag", "message", separator="\x00", ignore_nulls=True).hash()
+            .reinterpret(signed=True).alias("key"),
+        ))
+    empty = pl.DataFrame(schema={"md": pl.Int64, "key": pl.Int64, "ts": pl.Datetime("us", "UTC")})
+    if not pieces:
+        return empty
+    rows = syslog.resolve_timestamps(pl.concat(pieces), anchor, config.tz).filter(pl.col("ts").is_not_null())
+    if wanted is not None:
+        rows = rows.filter(pl.col("key").is_in(wanted.implode()))
+    return rows.select(pl.col("md").cast(pl.Int64), pl.col("key").cast(pl.Int64), "ts")

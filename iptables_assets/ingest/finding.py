@@ -28,6 +28,7 @@ BINARY = "binary file"
 EMPTY = "empty file"
 LINK = "symbolic link (not followed)"
 OTHER = "another program's log (no firewall line in its first 64 KiB)"
+COPY = "copy of another file (the same content, read once from the other)"  # (`dating`)
 SSHD_ELSEWHERE = "sshd lines under a name the sshd stage does not read (it reads secure*, auth.log* and journals)"
 SSHD_PROGRAMS = ("sshd", "sshd-session", "sshd-auth")  # as `analysis.sshd` reads them
 

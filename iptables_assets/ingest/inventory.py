@@ -1,4 +1,5 @@
-"""File inventory: every log file with size, mtime, compression, hash and the time span it holds."""
+"""File inventory: every log file with size, mtime, compression, hash, the time span it holds,
+what dates its year and whether it is a copy of another (`dating`)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import polars as pl
 from upath import UPath
 
 from iptables_assets import storage, tables
+from iptables_assets.ingest import dating
 from iptables_assets.ingest.file_parse import scan_file
-from iptables_assets.ingest.logfiles import LogFile, content_hash
+from iptables_assets.ingest.logfiles import LogFile
 from iptables_assets.ingest.parse_types import ParseConfig
 from iptables_assets.ingest.syslog import read_newest_first
 
@@ -24,18 +26,30 @@ def build_inventory(
 ) -> pl.DataFrame:
     """One row per file. Files whose path, size, mtime and year anchor match a row of `cache`
     (a previous inventory) are not read again."""
-    known = {}
+    known, redated = {}, {}
     # A cache from before a column existed (e.g. `damage`) cannot say what that column holds.
     if cache is not None and cache.height and set(INVENTORY_SCHEMA) <= set(cache.columns):
         for row in cache.iter_rows(named=True):
             known[tuple(row[k] for k in _CACHE_KEY)] = row
-    rows = list(read_newest_first(files, lambda f, anchor: _describe(f, anchor, known, config),
+            if (row["year_evidence"] or "").startswith(dating.SHARED):  # its anchor is not the one computed
+                redated[(row["path"], row["size"], row["mtime"])] = row
+    newer: dict[str, str | None] = {}
+    rows = list(read_newest_first(files, lambda f, anchor: _described(f, anchor, known, redated, newer, config),
                                   lambda row: row["first_timestamp"]))
     frame = pl.DataFrame(rows, schema=INVENTORY_SCHEMA) if rows else pl.DataFrame(schema=INVENTORY_SCHEMA)
-    return frame.sort("relative")
+    by_path = {f.relative: f for f in files}
+    frame = dating.redate(frame, by_path, config, lambda f, anchor: _describe(f, anchor, {}, config, "?"))
+    return dating.mark_copies(frame).sort("relative")
 
 
-def _describe(f: LogFile, anchor: datetime, known: dict, config: ParseConfig) -> dict:
+def _described(f: LogFile, anchor: datetime, known: dict, redated: dict, newer: dict, config: ParseConfig) -> dict:
+    """`_describe`, knowing the newer rotation of the file's family read just before it."""
+    row = redated.get((str(f.path), f.size, f.mtime)) or _describe(f, anchor, known, config, newer.get(f.family))
+    newer[f.family] = f.relative
+    return {**row, "relative": f.relative, "family": f.family}
+
+
+def _describe(f: LogFile, anchor: datetime, known: dict, config: ParseConfig, newer: str | None) -> dict:
     cached = known.get((str(f.path), f.size, f.mtime, anchor.astimezone(timezone.utc)))
     if cached is not None:
         return {**cached, "relative": f.relative, "family": f.family}
@@ -49,12 +63,14 @@ def _describe(f: LogFile, anchor: datetime, known: dict, config: ParseConfig) ->
         "size": f.size,
         "mtime": f.mtime,
         "compression": f.compression,
-        "sha256": content_hash(f.path),
+        "sha256": scan.sha256,
         "lines": scan.lines,
         "year_anchor": anchor,
         "first_timestamp": scan.first,
         "last_timestamp": scan.last,
         "damage": scan.damage,
+        "year_evidence": dating.evidence(f, scan.year_less, newer, scan.last),
+        "copy_of": None,
     }
 
 
@@ -83,7 +99,8 @@ def files_for_days(inventory: pl.DataFrame, first_day: date, last_day: date, tz:
     mtime_day = pl.from_epoch(pl.col("mtime"), time_unit="s").dt.replace_time_zone("UTC").dt.convert_time_zone(tz).dt.date()
     dated = pl.col("first_timestamp").is_not_null() & (first <= last_day) & (last >= first_day)
     undated = pl.col("first_timestamp").is_null() & mtime_day.is_between(first_day, last_day)
-    return inventory.filter(dated | undated)
+    read = pl.col("copy_of").is_null() if "copy_of" in inventory.columns else pl.lit(True)  # a copy's content is read once
+    return inventory.filter((dated | undated) & read)
 
 
 def damaged_files(inventory: pl.DataFrame) -> dict[str, str]:
@@ -92,8 +109,10 @@ def damaged_files(inventory: pl.DataFrame) -> dict[str, str]:
 
 
 def days_covered(inventory: pl.DataFrame, tz: str) -> tuple[date, date] | None:
-    """First and last calendar day (in `tz`) of any timestamp in the inventory."""
-    dated = inventory.filter(pl.col("first_timestamp").is_not_null())
+    """First and last calendar day (in `tz`) of any timestamp in the inventory (copies aside: their
+    content is another file's)."""
+    read = pl.col("copy_of").is_null() if "copy_of" in inventory.columns else pl.lit(True)  # an older cache
+    dated = inventory.filter(pl.col("first_timestamp").is_not_null() & read)
     if dated.height == 0:
         return None
     first = dated["first_timestamp"].dt.convert_time_zone(tz).dt.date().min()

@@ -40,7 +40,7 @@ FIGURE_LIST = ("section", "file", "title", "caption")
 TABLES: dict[str, Table] = {
     "log_file_inventory": Table((
         "path", "relative", "family", "rotation_index", "rotation_date", "size", "mtime", "compression",
-        "sha256", "lines", "year_anchor", "first_timestamp", "last_timestamp", "damage",
+        "sha256", "lines", "year_anchor", "first_timestamp", "last_timestamp", "damage", "year_evidence", "copy_of",
     ), key=("path",)),
     "firewall_events": Table(NETFILTER_EVENT),
     "firewall_rejects": Table(REJECTED_LINE),
