@@ -91,6 +91,16 @@ def say(row: Row, run: Run) -> None:
     print(f"  {row.label:<36} {status}", flush=True)
 
 
+def interleaved(commands, runs: int, title: str) -> list[Row]:
+    """Each (row, command) run `runs` times, one of each in turn (so load drifts hit all alike)."""
+    print(f"\n{title}, {runs} run(s) each, interleaved; load average {load()}")
+    for _ in range(runs):
+        for row, command in commands:
+            row.runs.append(command())
+            say(row, row.runs[-1])
+    return [row for row, _ in commands]
+
+
 def regex_loop(path: Path, expected: int, count: Path) -> Run:
     """regex_baseline.py over `path` in a fresh process; it must find every netfilter line."""
     argv = [sys.executable, str(HERE / "regex_baseline.py"), str(path)]
@@ -146,13 +156,7 @@ def part_parse(args, work: Path) -> list[str]:
         (Row("Python, one regex a line, gzip", data.lines),
          lambda: regex_loop(data.gz, data.netfilter_lines, work / "sbs.out")),
     )
-    print(f"\n[parse] {data.lines:,} lines ({data.netfilter_lines:,} netfilter), {args.runs} run(s) each, "
-          f"interleaved; load average {load()}")
-    for i in range(args.runs):
-        for row, command in commands:
-            row.runs.append(command())
-            say(row, row.runs[-1])
-    rows = [row for row, _ in commands]
+    rows = interleaved(commands, args.runs, f"[parse] {data.lines:,} lines ({data.netfilter_lines:,} netfilter)")
     for row, name in zip(rows, ("plain", "gzip")):
         records = parquet_rows(work / f"sbs-{name}.parquet")
         row.check = "OK" if records == data.netfilter_lines else f"MISMATCH: {records} records"
@@ -189,13 +193,8 @@ def part_journal(args, work: Path) -> list[str]:
         (Row("`journalctl -o json > /dev/null`", count),
          lambda: measure(["sh", "-c", f"{journalctl} -o json --all > /dev/null"])),
     )
-    print(f"\n[journal] {count:,} entries ({events:,} firewall events) in {len(files)} file(s), {args.runs} run(s) "
-          f"each, interleaved; load average {load()}")
-    for _ in range(args.runs):
-        for row, command in commands:
-            row.runs.append(command())
-            say(row, row.runs[-1])
-    rows = [row for row, _ in commands]
+    rows = interleaved(commands, args.runs, f"[journal] {count:,} entries ({events:,} firewall events) in "
+                                            f"{len(files)} file(s)")
     records = parquet_rows(work / "sbs-journal.parquet")
     rows[0].check = "OK" if records == events else f"MISMATCH: {records} records"
     print(f"  {rows[0].label}: {records} records, expected {events:,} [{rows[0].check}]")

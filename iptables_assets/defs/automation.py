@@ -15,8 +15,8 @@ import dagster as dg
 from iptables_assets import settings
 from iptables_assets.defs import partitions
 from iptables_assets.defs.jobs import ingest_job
-from iptables_assets.defs.resources import LogSource
-from iptables_assets.ingest import watching
+from iptables_assets.defs.resources import LogSource, OutputFolder
+from iptables_assets.ingest import inventory, watching
 
 A = dg.AutomationCondition
 
@@ -118,13 +118,17 @@ def daily_schedule(config: settings.Settings) -> dg.ScheduleDefinition:
                 "first look lists the days every file holds as the daily partitions and starts nothing; rotated "
                 "or renamed copies of known content start nothing.",
 )
-def new_log_files(context: dg.SensorEvaluationContext, log_source: LogSource):
+def new_log_files(context: dg.SensorEvaluationContext, log_source: LogSource, output_folder: OutputFolder):
     previous = json.loads(context.cursor) if context.cursor else None
     try:
         files, config, start = log_source.discover(), log_source.parse_config(), log_source.first_day()
     except settings.ConfigError as error:
         return dg.SkipReason(str(error))
-    state, days, changed = watching.look(files, previous or {}, config)
+    # a new file is dated as the inventory dates it (its neighbours, lines shared with a dated file; a
+    # copy brings no day); the inventory's cache spares the unchanged files a scan
+    dated = lambda: inventory.build_inventory(  # noqa: E731 - built only when a new file needs it
+        files, config, inventory.read_cache(output_folder.base_path, context.log.warning))
+    state, days, changed = watching.look(files, previous or {}, config, dated)
     days = {d for d in days if start is None or d >= start}
     cursor = json.dumps(state, sort_keys=True)
     known = partitions.known_days(context.instance)

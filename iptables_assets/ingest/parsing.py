@@ -38,7 +38,7 @@ from iptables_assets.ingest.file_parse import (
     scan_file,
 )
 from iptables_assets.ingest.finding import find_logs
-from iptables_assets.ingest.logfiles import LogFile, discover
+from iptables_assets.ingest.logfiles import LogFile
 from iptables_assets.ingest.merging import combine, deduplicate
 from iptables_assets.ingest.parse_cache import ParseCache
 from iptables_assets.ingest.parse_types import (

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime, timedelta
-from typing import Sequence
+from typing import Callable, Sequence
+
+import polars as pl
 
 from iptables_assets.days import days_between
 from iptables_assets.ingest import journal_files
@@ -34,8 +36,14 @@ def _head(path, length: int = HEAD_BYTES) -> str:
         return hashlib.sha256(handle.read(length)).hexdigest()
 
 
-def look(files: Sequence[LogFile], previous: dict[str, dict], config: ParseConfig) -> tuple[dict, set[date], list[str]]:
-    """(state now, days touched by new content, relative paths of files with new content)."""
+def look(files: Sequence[LogFile], previous: dict[str, dict], config: ParseConfig,
+         dated: Callable[[], pl.DataFrame] | None = None) -> tuple[dict, set[date], list[str]]:
+    """(state now, days touched by new content, relative paths of files with new content).
+
+    `dated()` gives the inventory of `files` (built when first needed): a new file is then
+    dated as the run will date it (its rotation neighbours, the lines it shares with a dated
+    file: `dating`), and a copy of a known file's content brings no day at all."""
+    inventory = _once(dated) if dated is not None else None
     known = {state.get("sha256") for state in previous.values()} - {None}
     journals = {state["file_id"]: state for state in previous.values() if state.get("file_id")}
     state, days, changed = {}, set(), []
@@ -57,7 +65,7 @@ def look(files: Sequence[LogFile], previous: dict[str, dict], config: ParseConfi
                                 "head": _head(file.path)}
         if digest in known:
             continue
-        new_days = _days_of_new_content(file, old, state[file.relative], config)
+        new_days = _days_of_new_content(file, old, state[file.relative], config, inventory)
         if new_days:
             days |= new_days
             changed.append(file.relative)
@@ -96,7 +104,13 @@ def days_of_files_written_since(files: Sequence[LogFile], since: datetime, confi
     return days
 
 
-def _days_of_new_content(file: LogFile, old: dict | None, now: dict, config: ParseConfig) -> set[date]:
+def _once(build: Callable[[], pl.DataFrame]) -> Callable[[], pl.DataFrame]:
+    made: list[pl.DataFrame] = []
+    return lambda: made[0] if made else made.append(build()) or made[0]
+
+
+def _days_of_new_content(file: LogFile, old: dict | None, now: dict, config: ParseConfig,
+                         inventory: Callable[[], pl.DataFrame] | None) -> set[date]:
     anchor = year_anchor(file, None)
     # Grown in place: the bytes the old head hash covered (its first min(4 KiB, old size)) are unchanged.
     appended = (old is not None and file.compression == "plain" and now["size"] > old["size"]
@@ -106,11 +120,20 @@ def _days_of_new_content(file: LogFile, old: dict | None, now: dict, config: Par
             handle.seek(old["size"])
             tail = handle.read()
         span = scan_chunks([(1, tail)], anchor, config)
+    elif inventory is not None and (row := _row(inventory(), file.relative)) is not None:
+        if row["copy_of"] is not None or row["first_timestamp"] is None:
+            return set()
+        span = scan_file(file, row["year_anchor"], config)
     else:
         span = scan_file(file, anchor, config)
     if span.first is None:
         return set()
     return set(days_between(_local_day(span.first, config.tz), _local_day(span.last, config.tz)))
+
+
+def _row(inventory: pl.DataFrame, relative: str) -> dict | None:
+    rows = inventory.filter(pl.col("relative") == relative).rows(named=True)
+    return rows[0] if rows else None
 
 
 def _local_day(moment: datetime, tz: str) -> date:

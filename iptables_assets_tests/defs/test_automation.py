@@ -14,7 +14,7 @@ import graph
 from iptables_assets.days import days_between
 from iptables_assets.defs import partitions
 from iptables_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG, daily_schedule, new_log_files
-from iptables_assets.defs.resources import LogSource
+from iptables_assets.defs.resources import LogSource, OutputFolder
 from iptables_assets.ingest import watching
 from iptables_assets.ingest.logfiles import discover
 from iptables_assets.ingest.parsing import ParseConfig
@@ -104,7 +104,8 @@ def _look(resources, instance, cursor):
 
 
 def test_sensor_lists_the_logs_days_then_requests_runs_for_new_days(logs):
-    resources = {"log_source": LogSource(log_dir=str(logs), timezone="UTC")}
+    resources = {"log_source": LogSource(log_dir=str(logs), timezone="UTC"),
+                 "output_folder": OutputFolder(base_path=str(logs.parent / "out"))}
     with dg.instance_for_test() as instance:
         with dg.build_sensor_context(resources=resources, instance=instance) as first:
             result = new_log_files(first)

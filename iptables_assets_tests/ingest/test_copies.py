@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iptables_assets.days import days_between
-from iptables_assets.ingest import dating
+from iptables_assets.ingest import dating, watching
 from iptables_assets.ingest.finding import find_logs
 from iptables_assets.ingest.inventory import build_inventory, days_covered, files_for_days, log_file_from_row
 from iptables_assets.ingest.logfiles import decompressed_pieces
@@ -102,3 +102,24 @@ def test_every_file_says_what_dated_it_and_copies_name_the_file_read(base, tmp_p
     assert dating.copies(inventory) == {"archive/kern.log.gz": "kern.log", "archive/messages.1": "messages.1"}
     (far,) = dating.dated_only_by_a_far_mtime(inventory).items()
     assert far[0] == "elsewhere/messages" and far[1].startswith("mtime, ") and far[1].endswith("days after its last line")
+
+
+def test_the_sensor_dates_a_new_copy_as_the_run_does(base, tmp_path):
+    root, truth, _names = base
+    tree = tmp_path / "logs"
+    shutil.copytree(root, tree)
+    config = ParseConfig()
+    state, _days, _changed = watching.look(find_logs(tree), {}, config)
+    year_on = (tree / "messages").stat().st_mtime + 365 * 86400
+    (tree / "archive").mkdir()
+    (tree / "archive" / "kern.log.gz").write_bytes(gzip.compress((tree / "kern.log").read_bytes()))
+    lines = (tree / "messages.1").read_bytes().splitlines(keepends=True)
+    (tree / "archive" / "messages-part").write_bytes(b"".join(lines[len(lines) // 3: len(lines) // 2]))
+    for path in (tree / "archive").iterdir():
+        os.utime(path, (year_on, year_on))
+    files = find_logs(tree)
+    naive = watching.look(files, state, config)[1]
+    _state, days, changed = watching.look(files, state, config, lambda: build_inventory(files, config))
+    assert changed == ["archive/messages-part"]  # the exact copy brings nothing
+    assert days and {d.isoformat() for d in days} <= set(truth["days"])
+    assert min(naive) > max(days)  # dated by its mtime alone, the part would be a year late
