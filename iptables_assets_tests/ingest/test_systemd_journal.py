@@ -12,6 +12,7 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -356,3 +357,20 @@ def test_random_damage_is_named_or_changes_nothing(small_journal, tmp_path, dama
     assert result.summary()["lines_read"] <= entries
     if not result.damaged_files:
         assert _comparable(result.records).equals(records)
+
+
+def test_run_on_a_journald_only_host_needs_no_setting(tmp_path):
+    """`iptables-assets run --logs` on a folder holding only a journal (Debian 12+, Fedora, Arch):
+    every event and sshd event of the truth, with no setting."""
+    _require_journal_tools()
+    truth = generate_logs(tmp_path / "var-log", days=3, seed=13, start=START, events_per_day=300, sources="journal")
+    cli = Path(sys.executable).parent / "iptables-assets"
+    done = subprocess.run([str(cli), "run", "--logs", str(tmp_path / "var-log"), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "DAGSTER_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr[-3000:]
+    said = dict(line.split("] ", 1)[1].split(": ", 1) for line in done.stdout.splitlines()
+                if line.startswith("[") and ": " in line.split("] ", 1)[-1])
+    assert said["events"] == str(sum(truth["records_per_day"].values()))
+    assert said["sshd events"] == str(sum(truth["sshd_per_kind"].values()))
+    assert said["days"] == "3"
