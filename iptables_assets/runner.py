@@ -105,7 +105,7 @@ def run_everything(log_dir: Path, out_dir: Path, first: date | None, last: date 
         return _stopped(instance, "whole history and figures", [history.run_id], stages)
     _say(f"whole-history assets done (ok); animation frames of {first_day}..{last_day}")
     with stages.timed("animation frames"):
-        frames = _run_frames(dg, instance, config, ranges, cli, (last_day - first_day).days + 1)
+        frames = _run_frames(dg, defs, instance, config, ranges, cli, (last_day - first_day).days + 1)
     if failed := [run.run_id for run in frames if not run.success]:
         return _stopped(instance, "animation frames", failed, stages)
     _say("frames done (ok); GIFs and journal")
@@ -310,10 +310,18 @@ def execute_reconstructable(dg, instance, config: settings.Settings, name: str, 
         return result
 
 
-def _run_frames(dg, instance, config: settings.Settings, ranges: list[tuple[str, str]], cli: dict, days: int) -> list:
-    """The frames job with the multiprocess executor (one process per film, up to the cores) or
-    on the Celery workers, each step process rebuilding the definitions from the same settings;
-    its progress read from the frames appearing in the journal folder."""
+# Up to this many days a window's frames are drawn in this process: a process per film costs an
+# interpreter and its imports (~3 s each, measured: a one-day run's frames stage 9 s -> see README),
+# more than drawing a few frames takes.
+FRAMES_IN_PROCESS_DAYS = 7
+
+
+def _run_frames(dg, defs, instance, config: settings.Settings, ranges: list[tuple[str, str]], cli: dict,
+                days: int) -> list:
+    """The frames job: for a short window (the daily run) in this process; else with the
+    multiprocess executor (one process per film, up to the cores) or on the Celery workers, each
+    step process rebuilding the definitions from the same settings; its progress read from the
+    frames appearing in the journal folder."""
     from iptables_assets.defs.jobs import FRAMES_JOB
     from iptables_assets.defs.publish.films import FRAMES_FOLDER
     from iptables_assets.publish.catalog import FILMS
@@ -329,10 +337,12 @@ def _run_frames(dg, instance, config: settings.Settings, ranges: list[tuple[str,
     from iptables_assets.defs.automation import range_tags
 
     results = []
+    in_process = config.executor == "default" and days <= FRAMES_IN_PROCESS_DAYS
     with _watch_new_files(folders, len(folders) * days, "animation frames", "frames"):
         for a, b in ranges:  # a range that fails stops the stage
-            results.append(execute_reconstructable(dg, instance, config, FRAMES_JOB, {**range_tags(a, b), **cli},
-                                                   run_config))
+            tags = {**range_tags(a, b), **cli}
+            results.append(_run_job(dg, defs, instance, config, FRAMES_JOB, tags, _QUIET) if in_process
+                           else execute_reconstructable(dg, instance, config, FRAMES_JOB, tags, run_config))
             if not results[-1].success:
                 break
     return results
