@@ -28,9 +28,9 @@ from iptables_assets.ingest.classify import header_time
 from iptables_assets.ingest.journal_coverage import JournalCoverage, coverage_of
 from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
 from iptables_assets.ingest.merging import deduplicate
+from iptables_assets.ingest.parse_types import SSHD_PROGRAMS
 from iptables_assets.tables.catalog import SSHD_EVENT
 
-SSHD_PROGRAMS = ("sshd", "sshd-session", "sshd-auth")
 SSHD_FAMILIES = ("secure", "auth.log", "journal")  # file name stems the sshd stage reads
 CHUNK_BYTES = 8 << 20
 

@@ -174,16 +174,9 @@ def scan_journal(f: LogFile) -> FileScan | None:
 
 def scan_chunks(chunks: Iterable[tuple[int, bytes]], anchor: datetime, config: ParseConfig = ParseConfig()) -> FileScan:
     """Line count and first/last timestamps of (first line number, bytes) chunks of one file."""
-    pieces = []
-    for first_line, chunk in chunks:
-        rows = scanner.scan(syslog.journal_json_chunk(chunk)[0], first_line, text_fields=())
-        pieces.append(rows.select(
-            pl.when(pl.col("fmt") == scanner.FMT_RFC3164).then(pl.col("md")).alias("md"),
-            header_time(config.tz).alias("ts"),
-        ))
-    if not pieces:
+    rows = _dated_lines(chunks, anchor, config)
+    if rows is None:
         return FileScan(0, None, None)
-    rows = syslog.resolve_timestamps(pl.concat(pieces), anchor, config.tz)
     stamps, year_less = rows["ts"].drop_nulls(), rows["md"].count()
     if stamps.len() == 0:
         return FileScan(rows.height, None, None, year_less=year_less)
@@ -196,19 +189,27 @@ def shared_line_times(file: LogFile, anchor: datetime, wanted: pl.Series | None,
     the time (host, program, message: what identifies a line, with the kernel's uptime stamp)
     and the time resolved from `anchor`; only those whose key is in `wanted`, if given. What
     dates a file by the lines it shares with another (`dating`)."""
-    pieces = []
-    for first_line, chunk in iter_line_chunks(file.path, file.compression, config.chunk_bytes, []):
-        rows = scanner.scan(syslog.journal_json_chunk(chunk)[0], first_line, text_fields=("host", "tag", "message"))
-        pieces.append(rows.filter(pl.col("fmt") == scanner.FMT_RFC3164).select(
-            pl.col("md"),
-            header_time(config.tz).alias("ts"),
-            pl.concat_str("host", "tag", "message", separator="\x00", ignore_nulls=True).hash()
-            .reinterpret(signed=True).alias("key"),
-        ))
-    empty = pl.DataFrame(schema={"md": pl.Int64, "key": pl.Int64, "ts": pl.Datetime("us", "UTC")})
-    if not pieces:
-        return empty
-    rows = syslog.resolve_timestamps(pl.concat(pieces), anchor, config.tz).filter(pl.col("ts").is_not_null())
+    key = pl.concat_str("host", "tag", "message", separator="\x00", ignore_nulls=True).hash().reinterpret(signed=True)
+    chunks = iter_line_chunks(file.path, file.compression, config.chunk_bytes, [])
+    rows = _dated_lines(chunks, anchor, config, ("host", "tag", "message"), key.alias("key"))
+    if rows is None:
+        return pl.DataFrame(schema={"md": pl.Int64, "key": pl.Int64, "ts": pl.Datetime("us", "UTC")})
+    rows = rows.filter(pl.col("md").is_not_null() & pl.col("ts").is_not_null())
     if wanted is not None:
         rows = rows.filter(pl.col("key").is_in(wanted.implode()))
     return rows.select(pl.col("md").cast(pl.Int64), pl.col("key").cast(pl.Int64), "ts")
+
+
+def _dated_lines(chunks: Iterable[tuple[int, bytes]], anchor: datetime, config: ParseConfig,
+                 text_fields: tuple[str, ...] = (), *columns: pl.Expr) -> pl.DataFrame | None:
+    """Every line's RFC 3164 month-day-time (`md`, null for other headers), its time resolved
+    from `anchor` (`ts`) and `columns`; None for no lines."""
+    pieces = []
+    for first_line, chunk in chunks:
+        rows = scanner.scan(syslog.journal_json_chunk(chunk)[0], first_line, text_fields=text_fields)
+        pieces.append(rows.select(
+            pl.when(pl.col("fmt") == scanner.FMT_RFC3164).then(pl.col("md")).alias("md"),
+            header_time(config.tz).alias("ts"),
+            *columns,
+        ))
+    return syslog.resolve_timestamps(pl.concat(pieces), anchor, config.tz) if pieces else None

@@ -10,6 +10,7 @@ symbolic links (not followed, so nothing is read twice or outside the folder).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
@@ -18,7 +19,7 @@ from iptables_assets.ingest.classify import classify_chunk
 from iptables_assets.ingest.logfiles import (
     DEFAULT_PATTERNS, LogFile, decompressed_pieces, describe, detect_compression, discover, rotation_key,
 )
-from iptables_assets.ingest.parse_types import ParseConfig
+from iptables_assets.ingest.parse_types import SSHD_PROGRAMS, ParseConfig
 
 SAMPLE_BYTES = 64 << 10
 LOGIN_RECORDS = ("wtmp", "btmp", "utmp", "lastlog", "faillog")  # binary records of logins, not syslog
@@ -30,7 +31,6 @@ LINK = "symbolic link (not followed)"
 OTHER = "another program's log (no firewall line in its first 64 KiB)"
 COPY = "copy of another file (the same content, read once from the other)"  # (`dating`)
 SSHD_ELSEWHERE = "sshd lines under a name the sshd stage does not read (it reads secure*, auth.log* and journals)"
-SSHD_PROGRAMS = ("sshd", "sshd-session", "sshd-auth")  # as `analysis.sshd` reads them
 
 
 def find_logs(root: Path | str, patterns: Sequence[str] = DEFAULT_PATTERNS,
@@ -57,11 +57,20 @@ def find_logs(root: Path | str, patterns: Sequence[str] = DEFAULT_PATTERNS,
 
 
 def why_not_read(path: Path) -> str | None:
-    """Why a file whose name is not a log's is not read (None: it holds firewall lines, read it)."""
+    """Why a file whose name is not a log's is not read (None: it holds firewall lines, read it).
+    Judged once per content as stat sees it: the new-logs sensor asks at every look."""
     if path.is_symlink():
         return LINK
     if rotation_key(path.name)[0] in LOGIN_RECORDS:
         return LOGIN
+    stat = path.stat()
+    return _judged(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _judged(name: str, _size: int, _mtime_ns: int) -> str | None:
+    """`why_not_read` of a regular file by its sample (the size and mtime key the cache)."""
+    path = Path(name)
     compression = detect_compression(path)
     if compression == "journal":
         return None

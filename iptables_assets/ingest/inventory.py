@@ -38,7 +38,7 @@ def build_inventory(
                                   lambda row: row["first_timestamp"]))
     frame = pl.DataFrame(rows, schema=INVENTORY_SCHEMA) if rows else pl.DataFrame(schema=INVENTORY_SCHEMA)
     by_path = {f.relative: f for f in files}
-    frame = dating.redate(frame, by_path, config, lambda f, anchor: _describe(f, anchor, {}, config, "?"))
+    frame = dating.redate(frame, by_path, config, lambda f, anchor: _describe(f, anchor, {}, config, None))
     return dating.mark_copies(frame).sort("relative")
 
 
@@ -99,8 +99,12 @@ def files_for_days(inventory: pl.DataFrame, first_day: date, last_day: date, tz:
     mtime_day = pl.from_epoch(pl.col("mtime"), time_unit="s").dt.replace_time_zone("UTC").dt.convert_time_zone(tz).dt.date()
     dated = pl.col("first_timestamp").is_not_null() & (first <= last_day) & (last >= first_day)
     undated = pl.col("first_timestamp").is_null() & mtime_day.is_between(first_day, last_day)
-    read = pl.col("copy_of").is_null() if "copy_of" in inventory.columns else pl.lit(True)  # a copy's content is read once
-    return inventory.filter((dated | undated) & read)
+    return inventory.filter((dated | undated) & _not_a_copy(inventory))
+
+
+def _not_a_copy(inventory: pl.DataFrame) -> pl.Expr:
+    """The rows whose content is read (a copy's content is another file's; an older cache has no copies)."""
+    return pl.col("copy_of").is_null() if "copy_of" in inventory.columns else pl.lit(True)
 
 
 def damaged_files(inventory: pl.DataFrame) -> dict[str, str]:
@@ -111,8 +115,7 @@ def damaged_files(inventory: pl.DataFrame) -> dict[str, str]:
 def days_covered(inventory: pl.DataFrame, tz: str) -> tuple[date, date] | None:
     """First and last calendar day (in `tz`) of any timestamp in the inventory (copies aside: their
     content is another file's)."""
-    read = pl.col("copy_of").is_null() if "copy_of" in inventory.columns else pl.lit(True)  # an older cache
-    dated = inventory.filter(pl.col("first_timestamp").is_not_null() & read)
+    dated = inventory.filter(pl.col("first_timestamp").is_not_null() & _not_a_copy(inventory))
     if dated.height == 0:
         return None
     first = dated["first_timestamp"].dt.convert_time_zone(tz).dt.date().min()

@@ -16,6 +16,7 @@ from iptables_assets.ingest.logfiles import LogFile
 from iptables_assets.tables import TABLES
 
 DEFAULT_TRUSTED_PROGRAMS = ("kernel", "pve-firewall", "unifi")
+SSHD_PROGRAMS = ("sshd", "sshd-session", "sshd-auth")  # OpenSSH 9.8+ logs as sshd-session / sshd-auth
 
 # Reasons a netfilter-looking line is rejected instead of becoming a record.
 REJECT_REASONS = {

@@ -14,6 +14,7 @@ are those from that time to its new last entry.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import date, datetime, timedelta
 from typing import Callable, Sequence
@@ -23,7 +24,7 @@ import polars as pl
 from iptables_assets.days import days_between
 from iptables_assets.ingest import journal_files
 from iptables_assets.ingest.logfiles import LogFile, content_hash
-from iptables_assets.ingest.file_parse import scan_chunks, scan_file
+from iptables_assets.ingest.file_parse import FileScan, scan_chunks, scan_file
 from iptables_assets.ingest.parse_types import ParseConfig
 from iptables_assets.ingest.syslog import year_anchor
 
@@ -43,7 +44,7 @@ def look(files: Sequence[LogFile], previous: dict[str, dict], config: ParseConfi
     `dated()` gives the inventory of `files` (built when first needed): a new file is then
     dated as the run will date it (its rotation neighbours, the lines it shares with a dated
     file: `dating`), and a copy of a known file's content brings no day at all."""
-    inventory = _once(dated) if dated is not None else None
+    inventory = functools.cache(dated) if dated is not None else None
     known = {state.get("sha256") for state in previous.values()} - {None}
     journals = {state["file_id"]: state for state in previous.values() if state.get("file_id")}
     state, days, changed = {}, set(), []
@@ -104,11 +105,6 @@ def days_of_files_written_since(files: Sequence[LogFile], since: datetime, confi
     return days
 
 
-def _once(build: Callable[[], pl.DataFrame]) -> Callable[[], pl.DataFrame]:
-    made: list[pl.DataFrame] = []
-    return lambda: made[0] if made else made.append(build()) or made[0]
-
-
 def _days_of_new_content(file: LogFile, old: dict | None, now: dict, config: ParseConfig,
                          inventory: Callable[[], pl.DataFrame] | None) -> set[date]:
     anchor = year_anchor(file, None)
@@ -122,8 +118,8 @@ def _days_of_new_content(file: LogFile, old: dict | None, now: dict, config: Par
         span = scan_chunks([(1, tail)], anchor, config)
     elif inventory is not None and (row := _row(inventory(), file.relative)) is not None:
         if row["copy_of"] is not None or row["first_timestamp"] is None:
-            return set()
-        span = scan_file(file, row["year_anchor"], config)
+            return set()  # the inventory has just scanned it: its span is there
+        span = FileScan(row["lines"], row["first_timestamp"], row["last_timestamp"])
     else:
         span = scan_file(file, anchor, config)
     if span.first is None:
