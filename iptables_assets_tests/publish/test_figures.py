@@ -7,6 +7,8 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from matplotlib.colors import to_rgb
 from PIL import Image
 
@@ -224,3 +226,16 @@ def test_preview_is_small():
 @pytest.mark.parametrize("port,label", [(22, "Port 22: ssh"), (445, "Port 445: microsoft-ds"), (65000, "Port 65000")])
 def test_port_labels(port, label):
     assert figures.port_label(port) == label
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(st.characters(codec="latin-1", exclude_categories=("Cc", "Cs", "Z")), min_size=1, max_size=12),  # matplotlib: no TextPath of spaces alone
+       size=st.floats(2, 40))
+def test_label_extents_are_matplotlibs_to_the_bit(text, size):
+    from matplotlib.path import Path
+    from matplotlib.textpath import TextPath
+
+    path = TextPath((0, 0), text, size=size)
+    assert plotting.path_extents(path) == tuple(path.get_extents().extents)
+    circle = Path.circle((1, 2), 3)  # cubic curves: matplotlib's own answer
+    assert plotting.path_extents(circle) == tuple(circle.get_extents().extents)
