@@ -12,6 +12,8 @@ import hashlib
 import io
 import logging
 import re
+import tempfile
+from pathlib import Path
 from typing import Callable
 
 import polars as pl
@@ -34,6 +36,14 @@ class DamagedData(Exception):
         self.path, self.reason = path, reason
 
 
+def local_cache(out_dir: str | Path, name: str) -> Path:
+    """The cache folder `name` of an output folder: `<out>/_cache/<name>` beside the asset data, or
+    in this machine's temp folder when the data is on object storage (caches are local files)."""
+    if "://" in str(out_dir):
+        return Path(tempfile.gettempdir()) / "iptables_assets" / name
+    return Path(out_dir) / "_cache" / name
+
+
 def sidecar(path: UPath) -> UPath:
     """Where the checksum of `path` is kept."""
     path = UPath(path)
@@ -51,12 +61,19 @@ def write_parquet(path: UPath, frame: pl.DataFrame, **options) -> None:
     digest, then the data is replaced, then the sidecar keeps the new digest only: a crash at
     any point leaves a data file that matches its sidecar.
     """
-    path = UPath(path)
     buffer = io.BytesIO()
     frame.write_parquet(buffer, **options)
-    data = buffer.getvalue()
+    write_verified_bytes(path, buffer.getvalue())
+
+
+def write_verified_bytes(path: UPath, data: bytes) -> None:
+    """Write `data` to `path` atomically with its checksum (the order of `write_parquet`)."""
+    path = UPath(path)
     new = digest(data)
-    old = _recorded(path) or []
+    try:
+        old = _recorded(path) or []
+    except DamagedData:  # a damaged sidecar accepts nothing old: the new one replaces it
+        old = []
     if old != [new]:
         write_bytes_atomic(sidecar(path), _sidecar_text([new, *old[:1]], path))
     write_bytes_atomic(path, data)
@@ -83,11 +100,12 @@ def _recorded(path: UPath) -> list[str] | None:
     return digests
 
 
-def verified_bytes(path: UPath, warn: Callable[[str], None] | None = None, unverified_ok: bool = True) -> bytes:
+def verified_bytes(path: UPath, warn: Callable[[str], None] | None = None, unverified_ok: bool = True,
+                   shape_check: Callable[[UPath, bytes], None] | None = None) -> bytes:
     """The file's bytes. Raises FileNotFoundError when the file is absent (a partition never
     written), DamagedData when it does not match its checksum or is not even shaped like
-    Parquet. Files written before checksums existed are accepted with a warning (`warn`,
-    default: this module's logger), unless `unverified_ok` is off."""
+    Parquet (or what `shape_check` checks). Files written before checksums existed are accepted
+    with a warning (`warn`, default: this module's logger), unless `unverified_ok` is off."""
     path = UPath(path)
     data = path.read_bytes()
     accepted = _recorded(path)
@@ -97,7 +115,7 @@ def verified_bytes(path: UPath, warn: Callable[[str], None] | None = None, unver
         (warn or _log.warning)(f"{path} has no checksum (written before checksums were kept); read unverified")
     elif digest(data) not in accepted:
         raise DamagedData(path, f"checksum mismatch (SHA-256 {digest(data)[:16]}… is not the {accepted[0][:16]}… recorded at write)")
-    _check_shape(path, data)
+    (shape_check or _check_shape)(path, data)
     return data
 
 

@@ -19,11 +19,11 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import uuid
 from datetime import datetime
 from pathlib import Path
 
+from iptables_assets import storage
 from iptables_assets.ingest.day_routing import spill_file
 from iptables_assets.ingest.logfiles import LogFile
 from iptables_assets.ingest.parse_types import FileCounts, ParseConfig
@@ -36,11 +36,8 @@ CACHE_PARTS = ("_cache", "parsed")
 
 
 def folder_for(out_dir: str | Path) -> Path:
-    """The cache of an output folder: beside the asset data, or in the temp folder of this
-    machine when the data is on object storage (pieces are linked, so they must be local)."""
-    if "://" in str(out_dir):
-        return Path(tempfile.gettempdir()) / "iptables_assets" / "parsed"
-    return Path(out_dir).joinpath(*CACHE_PARTS)
+    """The cache of an output folder (pieces are linked, so they must be local)."""
+    return storage.local_cache(out_dir, CACHE_PARTS[-1])
 
 
 @dataclasses.dataclass(frozen=True)

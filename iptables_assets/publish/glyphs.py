@@ -68,9 +68,26 @@ class DateStamp:
         self.exact = self._columns is not None and all(
             np.array_equal(self._stamped(probe), self._draw(probe)) for probe in probes)
 
+    @classmethod
+    def from_tables(cls, box: tuple[slice, slice], columns: dict) -> DateStamp:
+        """A stamp from stored tables (`columns` of an exact stamp): it spells date-shaped labels only."""
+        stamp = cls.__new__(cls)
+        stamp.box, stamp._columns, stamp.exact, stamp._draw = box, columns, True, None
+        return stamp
+
+    @property
+    def columns(self) -> dict | None:
+        """The column tables (see `_columns`), None when they cannot spell every label exactly."""
+        return self._columns if self.exact else None
+
     def __call__(self, indices: np.ndarray, label: str) -> None:
         """Stamp `label` from the tables (drawn by matplotlib when they cannot spell it exactly)."""
-        indices[self.box] = self._stamped(label) if self.exact and _date_shaped(label) else self._draw(label)
+        if self.exact and _date_shaped(label):
+            indices[self.box] = self._stamped(label)
+        elif self._draw is None:
+            raise ValueError(f"a stored date stamp spells dates (YYYY-MM-DD) only, not {label!r}")
+        else:
+            indices[self.box] = self._draw(label)
 
     def _stamped(self, label: str) -> np.ndarray:
         """The label's box put together from the column tables."""

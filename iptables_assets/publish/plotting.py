@@ -45,11 +45,11 @@ class Ramp:
         """The hex colour a cell or country with `value` gets on a scale 0..`vmax` (grey for 0)."""
         if not value or value <= 0:
             return NO_DATA
-        return to_hex(self.cmap(_norm(vmax)(min(value, vmax))))
+        return to_hex(self.cmap(scale_norm(vmax)(min(value, vmax))))
 
     def colours(self, values: np.ndarray, vmax: float) -> np.ndarray:
         """`colour` of many values at once, as 8-bit RGB rows (recoloured animation frames)."""
-        rgb = np.round(self.cmap(_norm(vmax)(np.minimum(values, vmax)))[:, :3] * 255)
+        rgb = np.round(self.cmap(scale_norm(vmax)(np.minimum(values, vmax)))[:, :3] * 255)
         rgb[~(values > 0)] = np.round(np.array(to_rgb(NO_DATA)) * 255)
         return rgb.astype(np.uint8)
 
@@ -58,7 +58,8 @@ DROPS_RAMP = Ramp("#300000", "#E00000")  # world maps, as in the reference noteb
 PORTS_RAMP = Ramp("#500000", "#E00000")  # port tiles
 
 
-def _norm(vmax: float) -> Normalize:
+def scale_norm(vmax: float) -> Normalize:
+    """The colour scale 0..`vmax` of every figure (at least 0..1)."""
     return Normalize(vmin=0, vmax=max(float(vmax), 1.0))
 
 
@@ -82,7 +83,7 @@ def _corner(fig: Figure, text: str | None) -> None:
 def _colourbar(fig: Figure, ax, ramp: Ramp, vmax: float, label: str, truncated: bool, **kwargs) -> None:
     from matplotlib.cm import ScalarMappable
 
-    mappable = ScalarMappable(norm=_norm(vmax), cmap=ramp.cmap)
+    mappable = ScalarMappable(norm=scale_norm(vmax), cmap=ramp.cmap)
     bar = fig.colorbar(mappable, ax=ax, extend="max" if truncated else "neither", **kwargs)
     bar.set_label(label, fontsize=11)
     bar.ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -203,8 +204,8 @@ def port_tile(
     fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_axes((0.2 / width, 0.3 / height, columns * cell_inches / width, rows * cell_inches / height))
-    cells = ax.imshow(grid, cmap=ramp.cmap, norm=_norm(scale), interpolation="nearest", aspect="auto", gid="cells")
-    cells.scale = scale  # for recolouring (animation frames)
+    cells = ax.imshow(grid, cmap=ramp.cmap, norm=scale_norm(scale), interpolation="nearest", aspect="auto", gid="cells")
+    cells.ramp, cells.scale = ramp, scale  # for recolouring (animation frames)
     ax.set_axis_off()
     digits = max(len(str(p)) for p in ports) if ports else 1
     size = min(10.0, cell_inches * 72 * 0.85 / (0.62 * digits))

@@ -17,6 +17,7 @@ is stamped from glyphs pre-rendered by matplotlib (`glyphs`).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -39,9 +40,9 @@ class Template:
     # that colour alone), a static pixel's palette index after the table (mixed pixels: overwritten)
     mixed_pos: np.ndarray  # flat positions blending static colour and layer colours
     mixed_key: np.ndarray  # (pixels, layers) rows in the colour table
-    blend: Callable[[np.ndarray], np.ndarray]  # their layer colours (pixels, layers, 3) -> RGB
-    colours: Callable[[Mapping], np.ndarray]  # a day's counts -> (layers * owners, 3) uint8
-    stamp: Callable[[np.ndarray, str], None]  # writes the date label into the index image
+    blend: LinearBlend | LabelBlend  # their layer colours (pixels, layers, 3) -> RGB
+    colours: CountryColours | CellColours  # a day's counts -> (layers * owners, 3) uint8
+    stamp: glyphs.DateStamp  # writes the date label into the index image
 
     def frame(self, counts: Mapping, label: str, text: Mapping[str, str] | None = None) -> bytes:
         """The frame of a day with `counts` and date `label`, as a palette PNG with `text` chunks."""
@@ -63,16 +64,18 @@ def _rows(table: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return packed.view(np.uint32)[:, 0][keys].view(np.uint8).reshape(*keys.shape, 4)[..., :3]
 
 
-def linear_blend(rest: np.ndarray, cover: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+@dataclass(frozen=True, eq=False)
+class LinearBlend:
     """Blend as static share plus layer colours times cover: map edges, where Agg blends many steps."""
 
-    def blend(colours: np.ndarray) -> np.ndarray:
-        out = rest.copy()
-        for layer in range(cover.shape[1]):
-            out += cover[:, layer, None] * colours[:, layer]
-        return out
+    rest: np.ndarray  # (pixels, 3) float32: the static colour of each mixed pixel
+    cover: np.ndarray  # (pixels, layers) float32: how much of each layer shows there
 
-    return blend
+    def __call__(self, colours: np.ndarray) -> np.ndarray:
+        out = self.rest.copy()
+        for layer in range(self.cover.shape[1]):
+            out += self.cover[:, layer, None] * colours[:, layer]
+        return out
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,10 @@ class Parts:
     """What a frame figure recolours (paints, colour table rows layer * owners + owner, owners, blend)."""
 
     paints: tuple[Callable[[str], None], ...]
-    colours: Callable[[Mapping], np.ndarray]
+    colours: CountryColours | CellColours
     owners: Callable[[np.ndarray], np.ndarray]
     # (rest, cover) of the mixed pixels -> how to blend their layer colours
-    blend: Callable[[np.ndarray, np.ndarray], Callable[[np.ndarray], np.ndarray]] = linear_blend
+    blend: type[LinearBlend] | type[LabelBlend] = LinearBlend
 
 
 def template(figure: Figure, kind: str) -> Template:
@@ -165,17 +168,27 @@ def _countries(figure: Figure) -> Parts:
     layers = int(layer_of.max()) + 1 if len(codes) else 0
     owner = np.stack(_spelled_owners(figure, countries, [layer_of == k for k in range(layers)], outline=True), -1)
 
-    def colours(counts: Mapping) -> np.ndarray:
-        values = np.array([counts.get(code) or 0 for code in codes], dtype=float)
-        return np.tile(ramp.colours(values, scale), (layers, 1))
-
     def paint(layer: int) -> Callable[[str], None]:
         return lambda colour: countries.set_facecolor(np.where((layer_of == layer)[:, None], to_rgb(colour), 0.0))
 
     def owners(cover: np.ndarray) -> np.ndarray:
         return np.stack([_spread(owner[..., k], cover[..., k] > 0) for k in range(layers)], -1)
 
-    return Parts(tuple(paint(k) for k in range(layers)), colours, owners)
+    return Parts(tuple(paint(k) for k in range(layers)), CountryColours(tuple(codes), ramp, float(scale), layers), owners)
+
+
+@dataclass(frozen=True)
+class CountryColours:
+    """A world map's colour table: each country's fill on the figure's ramp and scale, once per layer."""
+
+    codes: tuple[str, ...]
+    ramp: plotting.Ramp
+    scale: float
+    layers: int
+
+    def __call__(self, counts: Mapping) -> np.ndarray:
+        values = np.array([counts.get(code) or 0 for code in self.codes], dtype=float)
+        return np.tile(self.ramp.colours(values, self.scale), (self.layers, 1))
 
 
 def _spelled_owners(figure: Figure, countries, groups: list[np.ndarray], outline: bool) -> list[np.ndarray]:
@@ -245,18 +258,7 @@ def _cells(figure: Figure) -> Parts:
     """A port_tile's cells: fills (the image's own cmap and norm) and labels (TEXT_ON_DATA with a count)."""
     image, labels = artist(figure, "cells"), artist(figure, "cell-labels")
     rows, columns = image.get_array().shape[:2]
-    ports = [int(label) for label in labels.labels]
-    on_data, on_empty = _rgb8(plotting.TEXT_ON_DATA), _rgb8(plotting.TEXT_ON_EMPTY)
-
-    def colours(counts: Mapping) -> np.ndarray:
-        got = [counts.get(port, 0) for port in ports]
-        values = np.full(rows * columns, np.nan)
-        values[: len(ports)] = [count or np.nan for count in got]
-        clipped = np.ma.masked_invalid(np.minimum(values, image.scale))
-        fills = image.cmap(image.norm(clipped), bytes=True)[:, :3]
-        has = np.zeros(rows * columns, bool)
-        has[: len(ports)] = [bool(count) for count in got]
-        return np.concatenate([fills, np.where(has[:, None], on_data, on_empty)])
+    colours = CellColours(tuple(int(label) for label in labels.labels), rows * columns, image.ramp, float(image.scale))
 
     def paint_cells(colour: str) -> None:
         image.set_data(np.full((rows, columns, 3), 255 if colour == WHITE else 0, np.uint8))
@@ -265,11 +267,46 @@ def _cells(figure: Figure) -> Parts:
         owner = _cell_owners(image, rows, columns, (cover > 0).any(axis=2))
         return np.repeat(owner[..., None], cover.shape[2], axis=2)
 
-    return Parts((paint_cells, labels.set_facecolor) if rows * columns else (), colours, owners, _label_over_cell)
+    return Parts((paint_cells, labels.set_facecolor) if rows * columns else (), colours, owners, LabelBlend)
+
+
+@dataclass(frozen=True)
+class CellColours:
+    """A port tile's colour table: each cell's fill (the tile's ramp and scale), then its label's colour."""
+
+    ports: tuple[int, ...]
+    cells: int
+    ramp: plotting.Ramp
+    scale: float
+
+    def __call__(self, counts: Mapping) -> np.ndarray:
+        got = [counts.get(port, 0) for port in self.ports]
+        values = np.full(self.cells, np.nan)
+        values[: len(self.ports)] = [count or np.nan for count in got]
+        clipped = np.ma.masked_invalid(np.minimum(values, self.scale))
+        fills = self.ramp.cmap(plotting.scale_norm(self.scale)(clipped), bytes=True)[:, :3]
+        has = np.zeros(self.cells, bool)
+        has[: len(self.ports)] = [bool(count) for count in got]
+        on_data, on_empty = _rgb8(plotting.TEXT_ON_DATA), _rgb8(plotting.TEXT_ON_EMPTY)
+        return np.concatenate([fills, np.where(has[:, None], on_data, on_empty)])
+
+
+@dataclass(frozen=True, eq=False)
+class LabelBlend:
+    """Blend label glyphs over cells with Agg's own integer formula, so tile frames stay pixel-identical."""
+
+    rest: np.ndarray  # as LinearBlend's
+    cover: np.ndarray
+
+    def __call__(self, colours: np.ndarray) -> np.ndarray:
+        return self._blend(colours)
+
+    @functools.cached_property
+    def _blend(self) -> Callable[[np.ndarray], np.ndarray]:
+        return _label_over_cell(self.rest, self.cover)
 
 
 def _label_over_cell(rest: np.ndarray, cover: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """Blend label glyphs over cells with Agg's own integer formula, so tile frames stay pixel-identical."""
     # matplotlib's fixed_blender_rgba_plain onto an opaque pixel: (256·label·k + (65280 - 255·k)·cell)
     # // (k + 65280) for glyph coverage k, which is what the cell does not show (a white cell under
     # black labels shows 255 - k). As label·a + cell·b in float64: exact to ~1e-13, and a quotient's
@@ -277,7 +314,7 @@ def _label_over_cell(rest: np.ndarray, cover: np.ndarray) -> Callable[[np.ndarra
     k = 255.0 - np.rint(cover[:, :1] * 255.0)
     a, b = 256 * k / (k + 65280), (65280 - 255 * k) / (k + 65280)
     on_cell = (rest == 0).all(axis=1, keepdims=True)  # elsewhere (none seen): the linear blend
-    linear = linear_blend(rest, cover)
+    linear = LinearBlend(rest, cover)
 
     def blend(colours: np.ndarray) -> np.ndarray:
         agg = np.floor(colours[:, 1] * a + colours[:, 0] * b + 1e-7)

@@ -50,7 +50,7 @@ def _drawn(ramp: plotting.Ramp, value: float) -> np.ndarray:
 
 def _cell(value: float) -> np.ndarray:
     """A tile cell's colour as imshow draws it: the colour map's bytes (truncated, not rounded)."""
-    return plotting.PORTS_RAMP.cmap(plotting._norm(1000)(min(value, 1000)), bytes=True)[:3]
+    return plotting.PORTS_RAMP.cmap(plotting.scale_norm(1000)(min(value, 1000)), bytes=True)[:3]
 
 
 def _known_counts(name: str) -> dict:

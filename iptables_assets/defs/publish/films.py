@@ -8,6 +8,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from iptables_assets import storage
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.days import days_between
 from iptables_assets.defs import partitioned
@@ -25,6 +26,11 @@ ANIMATIONS_FOLDER = "animations"
 STALE_FRAMES = "frames_use_current_top_ports"
 
 
+def template_folder(output_folder: OutputFolder):
+    """Where the films' static parts are kept between runs (`publish.template_store`)."""
+    return storage.local_cache(output_folder.base_path, "templates")
+
+
 def frame_file(film: Film, day: date) -> str:
     """Where a day's frame of a film is written, under the journal folder."""
     return f"{FRAMES_FOLDER}/{film.name}/{day.isoformat()}.png"
@@ -32,7 +38,7 @@ def frame_file(film: Film, day: date) -> str:
 
 def frames_asset(film: Film, daily: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """The film's frames of the run's days, written as PNG files; the stored value lists them."""
-    # Each frame recolours the film's static part, drawn once per process (`static_part_seconds`);
+    # Each frame recolours the film's static part, drawn once per output folder (`static_part_seconds`);
     # `frames_per_second` counts the frames alone (counts, recolouring, PNG, atomic write).
     ins = {film.source: dg.AssetIn(), **({"port_totals": dg.AssetIn()} if film.top_ports else {})}
 
@@ -49,7 +55,8 @@ def frames_asset(film: Film, daily: dg.PartitionsDefinition) -> dg.AssetsDefinit
         top = figures.top_ports(inputs["port_totals"]) if film.top_ports else ()
         counts = partitioned.by_day(context, inputs[film.source])
         started = time.perf_counter()
-        film_template(film, look, top)  # the static part, drawn once per process (and port list)
+        store = template_folder(output_folder)
+        film_template(film, look, top, store)  # the static part: stored once per output folder (and port list)
         static_seconds = time.perf_counter() - started
         listed, empty, seconds = {}, [], []
         for day in partitioned.days_of(context):
@@ -57,7 +64,7 @@ def frames_asset(film: Film, daily: dg.PartitionsDefinition) -> dg.AssetsDefinit
             day_count = day_counts(film, counts.get(day))
             if not day_count:
                 empty.append(str(day))
-            png = render_frame(film, day_count, day, look, top)
+            png = render_frame(film, day_count, day, look, top, store)
             write_bytes_atomic(publication.journal_folder(output_folder) / frame_file(film, day), png)
             listed[day] = pl.DataFrame({"day": [day], "file": [frame_file(film, day)]}, schema=schema("film_frames"))
             seconds.append(time.perf_counter() - started)
@@ -104,7 +111,7 @@ def gif_asset(film: Film) -> dg.AssetsDefinition:
             if day in stored_days and stored_days[day].exists():
                 png = stored_days[day].read_bytes()
             else:
-                png = render_frame(film, {}, day, look, top)
+                png = render_frame(film, {}, day, look, top, template_folder(output_folder))
                 drawn_empty.append(str(day))
             if top and animation.frame_text(png).get(animation.PORTS_KEY) != animation.ports_key(top):
                 stale_days.append(str(day))

@@ -1,0 +1,118 @@
+"""Films' static parts kept on disk: frames from a stored template are the drawn template's, byte
+for byte; a damaged, unreadable or unwritable store costs a drawing, never a frame or a run."""
+
+import logging
+import os
+from datetime import date
+
+import numpy as np
+import pytest
+
+from iptables_assets import storage
+from iptables_assets.publish import catalog, recolour, template_store
+from iptables_assets.publish.catalog import FILMS, TEMPLATE_DAY, Look
+from iptables_assets.publish.figures import Site
+
+LOOK = Look(site=Site(name="example.org", map_footer="Credits."), truncate_at=1000)
+TOP = (22, 23, 80, 443, 3389, 8080, *range(9000, 9250))
+DAYS = (date(2026, 1, 2), date(1999, 12, 31), date(2087, 7, 19))
+COUNTS = {"drops_map": {"CN": 999, "US": 3, "DE": 40000, "BR": 1, "??": 5},
+          "well_known_ports": {22: 800, 23: 9, 80: 1, 1023: 70000, 0: 2},
+          "top_ports": {22: 800, 3389: 9, 9001: 1, 9249: 7000}}
+
+
+def _drawn(name: str) -> recolour.Template:
+    film = FILMS[name]
+    return recolour.template(film.draw({}, TEMPLATE_DAY, LOOK, TOP), film.recolour)
+
+
+def _kept(folder, name: str, draw=None) -> recolour.Template:
+    return template_store.kept(folder, name, (name, LOOK, TOP), draw or (lambda: _drawn(name)))
+
+
+def _never():
+    raise AssertionError("drawn although a usable template was stored")
+
+
+def _frames(template: recolour.Template, name: str) -> list[bytes]:
+    return [template.frame(counts, day.isoformat(), {}) for counts in ({}, COUNTS[name]) for day in DAYS]
+
+
+@pytest.mark.parametrize("name", list(FILMS))
+def test_a_stored_template_makes_the_drawn_templates_frames(tmp_path, name):
+    drawn = _kept(tmp_path, name)
+    stored = list(tmp_path.glob(f"{name}-*.npz"))
+    assert len(stored) == 1 and storage.sidecar(stored[0]).exists()
+    loaded = _kept(tmp_path, name, _never)
+    assert loaded is not drawn
+    assert _frames(loaded, name) == _frames(drawn, name)
+    assert template_store.to_bytes(loaded) == stored[0].read_bytes()  # stable: a second run stores the same bytes
+
+
+def test_a_loaded_stamp_refuses_what_is_not_a_date(tmp_path):
+    _kept(tmp_path, "top_ports")
+    loaded = _kept(tmp_path, "top_ports", _never)
+    with pytest.raises(ValueError, match="dates"):
+        loaded.frame({}, "tomorrow", {})
+
+
+@pytest.mark.parametrize("fault", ["flip", "truncate", "sidecar", "not-npz", "chmod"])
+def test_a_damaged_template_is_drawn_again_and_replaced(tmp_path, caplog, fault):
+    if fault == "chmod" and os.geteuid() == 0:
+        pytest.skip("root reads a chmod 000 file")
+    reference = _frames(_kept(tmp_path, "top_ports"), "top_ports")
+    (path,) = tmp_path.glob("top_ports-*.npz")
+    data = path.read_bytes()
+    if fault == "flip":
+        path.write_bytes(data[:5000] + bytes([data[5000] ^ 0x10]) + data[5001:])
+    elif fault == "truncate":
+        path.write_bytes(data[: len(data) // 2])
+    elif fault == "sidecar":
+        storage.sidecar(path).write_text("not a digest\n")
+    elif fault == "not-npz":
+        storage.write_verified_bytes(path, b"PK" + b"\0" * 100)
+    else:
+        path.chmod(0)
+    drawn = []
+    with caplog.at_level(logging.WARNING):
+        again = _kept(tmp_path, "top_ports", lambda: drawn.append(1) or _drawn("top_ports"))
+    assert drawn == [1]
+    assert f"stored film template {path} unusable" in caplog.text
+    assert _frames(again, "top_ports") == reference
+    assert _frames(_kept(tmp_path, "top_ports", _never), "top_ports") == reference  # replaced
+
+
+def test_a_store_that_cannot_be_written_costs_a_drawing_not_the_run(tmp_path, caplog):
+    folder = tmp_path / "store"
+    folder.write_text("a file where the folder should be")
+    with caplog.at_level(logging.WARNING):
+        template = _kept(folder, "drops_map")
+    assert _frames(template, "drops_map") == _frames(_drawn("drops_map"), "drops_map")
+    assert "film template not stored" in caplog.text
+
+
+def test_new_drawing_code_or_another_look_is_a_new_template(tmp_path, monkeypatch):
+    _kept(tmp_path, "top_ports")
+    other = Look(site=Site(name="other.example"), truncate_at=1000)
+    drawn = []
+    template_store.kept(tmp_path, "top_ports", ("top_ports", other, TOP), lambda: drawn.append("look") or _drawn("top_ports"))
+    monkeypatch.setattr(template_store, "drawing_code", lambda: "edited")
+    _kept(tmp_path, "top_ports", lambda: drawn.append("code") or _drawn("top_ports"))
+    assert drawn == ["look", "code"]
+
+
+def test_the_store_keeps_a_few_templates_per_film(tmp_path):
+    for ports in range(template_store.KEEP + 3):
+        template_store.kept(tmp_path, "top_ports", ("top_ports", LOOK, ports), lambda: _drawn("top_ports"))
+    assert len(list(tmp_path.glob("top_ports-*.npz"))) == template_store.KEEP
+    assert len(list(tmp_path.glob("*.sha256"))) == template_store.KEEP
+
+
+def test_frames_of_the_catalog_use_the_store(tmp_path):
+    film = FILMS["well_known_ports"]
+    first = catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK, (), tmp_path)
+    assert len(list(tmp_path.glob("well_known_ports-*.npz"))) == 1
+    catalog._template.cache_clear()  # a new process
+    assert catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK, (), tmp_path) == first
+    assert np.array_equal(np.frombuffer(first, np.uint8),
+                          np.frombuffer(catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK), np.uint8))
