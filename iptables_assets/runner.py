@@ -313,7 +313,7 @@ def execute_reconstructable(dg, instance, config: settings.Settings, name: str, 
 # Up to this many days a window's frames are drawn in this process: a process per film costs an
 # interpreter and its imports (~3 s each, measured: a one-day run's frames stage 9 s -> see README),
 # more than drawing a few frames takes.
-FRAMES_IN_PROCESS_DAYS = 7
+FRAMES_IN_PROCESS_DAYS = 100000
 
 
 def _run_frames(dg, defs, instance, config: settings.Settings, ranges: list[tuple[str, str]], cli: dict,

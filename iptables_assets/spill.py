@@ -15,6 +15,8 @@ from pathlib import Path
 
 import polars as pl
 
+from iptables_assets import storage
+
 SPILL_FOLDER = "_spill"
 
 
@@ -23,6 +25,7 @@ class Spilled:
     """A frame waiting in a scratch file to be stored as asset data."""
 
     path: Path
+    stored_form: bool = False  # the file holds the bytes of stored asset data (`storage.parquet_bytes`)
 
     def scan(self) -> pl.LazyFrame:
         return pl.scan_parquet(self.path)
@@ -55,11 +58,12 @@ def folder(out_dir: str | Path, run_id: str) -> Path:
 
 
 def spill(frame: pl.DataFrame, where: Path, name: str) -> Spilled:
-    """Write `frame` to `where/name.parquet` (uncompressed: it is read once, soon)."""
+    """Write `frame` to `where/name.parquet` as stored asset data will hold it, so that storing
+    it is a copy (decoding and encoding it again cost ~2.5 ms a table and day)."""
     path = where / f"{name}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(path, compression="uncompressed", statistics=False)
-    return Spilled(path)
+    path.write_bytes(storage.parquet_bytes(frame))
+    return Spilled(path, stored_form=True)
 
 
 def remove_others(out_dir: str | Path, live_run_ids: set[str]) -> list[str]:

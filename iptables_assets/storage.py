@@ -54,20 +54,27 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def write_parquet(path: UPath, frame: pl.DataFrame, **options) -> None:
-    """Write `frame` to `path` atomically with its checksum.
+def write_parquet(path: UPath, frame: pl.DataFrame) -> None:
+    """Write `frame` to `path` as stored asset data (`parquet_bytes`), atomically with its
+    checksum (`write_verified_bytes`)."""
+    write_verified_bytes(path, parquet_bytes(frame))
 
-    Two files cannot be replaced in one step, so the sidecar first lists the old and the new
-    digest, then the data is replaced, then the sidecar keeps the new digest only: a crash at
-    any point leaves a data file that matches its sidecar.
-    """
+
+def parquet_bytes(frame: pl.DataFrame) -> bytes:
+    """`frame` as the Parquet bytes of stored asset data (zstd, column statistics)."""
     buffer = io.BytesIO()
-    frame.write_parquet(buffer, **options)
-    write_verified_bytes(path, buffer.getvalue())
+    frame.write_parquet(buffer, compression="zstd", statistics=True)
+    return buffer.getvalue()
 
 
 def write_verified_bytes(path: UPath, data: bytes) -> None:
-    """Write `data` to `path` atomically with its checksum (the order of `write_parquet`)."""
+    """Write `data` to `path` atomically with its checksum.
+
+    Two files cannot be replaced in one step, so the sidecar first lists the old and the new
+    digest, then the data is replaced, then the sidecar keeps the new digest only: a crash at
+    any point leaves a data file that matches its sidecar. (A new file's first sidecar already
+    lists its digest alone.)
+    """
     path = UPath(path)
     new = digest(data)
     try:
@@ -77,7 +84,8 @@ def write_verified_bytes(path: UPath, data: bytes) -> None:
     if old != [new]:
         write_bytes_atomic(sidecar(path), _sidecar_text([new, *old[:1]], path))
     write_bytes_atomic(path, data)
-    write_bytes_atomic(sidecar(path), _sidecar_text([new], path))
+    if old and old != [new]:
+        write_bytes_atomic(sidecar(path), _sidecar_text([new], path))
 
 
 def _sidecar_text(digests: list[str], path: UPath) -> bytes:

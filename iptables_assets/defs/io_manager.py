@@ -40,9 +40,13 @@ class TableIOManager(dg.UPathIOManager):
         self.timezone = timezone
 
     def dump_to_path(self, context: dg.OutputContext, obj, path: UPath) -> None:
-        """Store a polars or pandas frame, or a frame a step spilled to scratch (then removed)."""
-        frame = obj.read() if isinstance(obj, Spilled) else pl.from_pandas(obj) if isinstance(obj, pd.DataFrame) else obj
-        storage.write_parquet(path, frame, compression="zstd", statistics=True)
+        """Store a polars or pandas frame, or a frame a step spilled to scratch (then removed; one
+        spilled as stored data is copied, not decoded and encoded again)."""
+        if isinstance(obj, Spilled) and obj.stored_form:
+            storage.write_verified_bytes(path, obj.path.read_bytes())
+        else:
+            frame = obj.read() if isinstance(obj, Spilled) else pl.from_pandas(obj) if isinstance(obj, pd.DataFrame) else obj
+            storage.write_parquet(path, frame)
         if isinstance(obj, Spilled):
             obj.discard()
 
