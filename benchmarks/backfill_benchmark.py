@@ -44,14 +44,19 @@ def backfill(days: int, per_day: int, seed: int) -> dict:
     return {"days": days, **measured_run(logs_for(days, per_day, seed), f"{days}d")}
 
 
-def measured_run(logs: Path, name: str, env: dict | None = None, args: Sequence[str] = ()) -> dict:
-    """`iptables-assets run` on `logs` into a fresh output folder and instance (named `name`),
-    measured: ok, wall time, peak RSS of the process tree, events, the stage times it prints."""
-    out, home = WORK / f"out-{name}", WORK / f"home-{name}"
-    for folder in (out, home):
-        shutil.rmtree(folder, ignore_errors=True)
-    home.mkdir(parents=True)
-    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+def measured_run(logs: Path, name: str, env: dict | None = None, args: Sequence[str] = (),
+                 out: Path | None = None) -> dict:
+    """`iptables-assets run` on `logs` into a fresh output folder and instance (named `name`), or
+    into the existing output `out` of an earlier run (and its instance), measured: ok, wall time,
+    peak RSS of the process tree, events, the stage times it prints."""
+    if out is None:
+        out, home = WORK / f"out-{name}", WORK / f"home-{name}"
+        for folder in (out, home):
+            shutil.rmtree(folder, ignore_errors=True)
+        home.mkdir(parents=True)
+        shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    else:
+        home = WORK / f"home-{out.name.removeprefix('out-')}"
     log = WORK / f"run-{name}.log"
     env = {**os.environ, "DAGSTER_HOME": str(home), **(env or {})}
     with open(log, "w") as handle:

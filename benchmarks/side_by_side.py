@@ -43,13 +43,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from backfill_benchmark import backfill
+from backfill_benchmark import backfill, logs_for, measured_run
+from daily_benchmark import measure_daily, table_lines
 from harness import CLI, REPO, Run, load, machine_info, measure, median, package_dir, source_fingerprint, warn_if_changed
 from netfilter_sample import prepare, warm_cache
 from parse_benchmark import run_baseline, run_parser
 
 HERE = Path(__file__).resolve().parent
-PARTS = ("parse", "peers", "journal", "frames", "year")
+PARTS = ("parse", "peers", "journal", "daily", "frames", "year")
+PARSE_GOAL = 0.5  # issue 23: parse >= 0.5x `zcat | wc -l` (gzip and plain)
+YEAR_GOAL_S, YEAR_RSS_GOAL, YEAR_DAY_GOAL_S = 120.0, 2e9, 15.0
 BEGIN, END = "<!-- performance:begin -->", "<!-- performance:end -->"
 PART_MARK = "<!-- performance:part {} -->"
 
@@ -169,7 +172,21 @@ def part_parse(args, work: Path) -> list[str]:
                    [row.cells(zcat) for row in rows]), "",
             "The regex loop (`benchmarks/regex_baseline.py`) keeps SRC, DST, PROTO and DPT of each netfilter line "
             "in a list: no time stamps, checks, rejects or output file, a lower bound rather than a parser. "
-            "`≤`: smaller than the measuring process, so not measurable by `wait4`."]
+            "`≤`: smaller than the measuring process, so not measurable by `wait4`.", "",
+            *(f"Goal (issue 23): {row.label} ≥ {PARSE_GOAL}× `zcat | wc -l`: {row.rate() / zcat:.2f}× "
+              f"({'met' if row.rate() / zcat >= PARSE_GOAL else '**not met**'})." for row in rows[:2])]
+
+
+def part_daily(args, work: Path) -> list[str]:
+    print(f"\n[daily] the bundled sample: whole run cold and warm, one day again, a new day; {args.runs} round(s); "
+          f"load average {load()}", flush=True)
+    rows = measure_daily(args.runs, work / "daily")
+    return ["What a user waits for on the bundled sample (60 days, ~124,000 events; `make demo`'s logs): "
+            "`iptables-assets run`, a fresh process each, Python start-up and Dagster's bookkeeping included "
+            "(`benchmarks/daily_benchmark.py`: *fresh clone* = new output folder, Dagster home and numba cache; "
+            "*again* = the same command on that output; *the last day again* = `--from D --to D` on it; "
+            "*a new day* = `--from D --to D` on an output holding every day before D):", "",
+            *table_lines(rows)]
 
 
 def part_journal(args, work: Path) -> list[str]:
@@ -337,12 +354,24 @@ def part_year(args, work: Path) -> list[str]:
     events = median(r["events"] for r in good)
     rows = [[name, f"{median(r['stages'][name] for r in good if name in r['stages']):.1f} s"] for name in stages]
     rows.append(["**whole run** (fresh process, Python start-up included)", f"**{wall:.1f} s**"])
+    last = good[-1]
+    day = re.search(r"days (\S+)\.\.(\S+) in the logs", Path(last["log"]).read_text())
+    again = measured_run(logs_for(args.year_days, args.events_per_day, args.seed), "year-last-day",
+                         args=("--from", day.group(2), "--to", day.group(2)), out=Path(last["out"])) if day else None
+    peak = max(r["peak_rss"] for r in good)
+    goals = [f"whole run < {YEAR_GOAL_S:.0f} s: {'met' if wall < YEAR_GOAL_S else '**not met**'}",
+             f"peak RSS < {YEAR_RSS_GOAL / 1e9:.0f} GB: {'met' if peak < YEAR_RSS_GOAL else '**not met**'}"]
+    if again and again["ok"]:
+        rows.append([f"the last day again on that output (`--from {day.group(2)} --to {day.group(2)}`)",
+                     f"{again['wall_s']:.1f} s"])
+        goals.append(f"a day on the year's output < {YEAR_DAY_GOAL_S:.0f} s: "
+                     f"{'met' if again['wall_s'] < YEAR_DAY_GOAL_S else '**not met**'}")
     failed = len(results) - sum(r["ok"] for r in results)
     return [f"The year end to end: `iptables-assets run` over generated logs of {args.year_days} days "
             f"({args.events_per_day:,} events a day, {events:,.0f} events), fresh output folder and instance; "
             f"{events / wall:,.0f} events/s, peak RSS of the process tree "
             f"{max(r['peak_rss'] for r in good) / 1e6:,.0f} MB" + (f"; {failed} run(s) FAILED" if failed else "") + ":",
-            "", *table(["stage", "seconds"], rows)]
+            "", *table(["stage", "seconds"], rows), "", "Goals (issue 23): " + "; ".join(goals) + "."]
 
 
 # --------------------------------------------------------------------------- report
@@ -395,8 +424,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(machine) + f"\niptables_assets imported from {package_dir()}\nload average before: {load()}")
     fingerprint = source_fingerprint()
     command = "benchmarks/side_by_side.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    runners = {"parse": part_parse, "peers": part_peers, "journal": part_journal, "frames": part_frames,
-               "year": part_year}
+    runners = {"parse": part_parse, "peers": part_peers, "journal": part_journal, "daily": part_daily,
+               "frames": part_frames, "year": part_year}
     stamp = f"Measured {time.strftime('%Y-%m-%d')} with `{command}`, medians of {args.runs} run(s)"
     sections = {}
     for name in (p for p in PARTS if p in parts):
