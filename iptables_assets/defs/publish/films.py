@@ -17,7 +17,7 @@ from iptables_assets.defs.automation import AFTER_COUNTS_THEN_PORT_LIST, AFTER_F
 from iptables_assets.defs.publish.figures import GROUP, published_file
 from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
 from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
-from iptables_assets.publish import animation, figures
+from iptables_assets.publish import animation, figures, gif_files
 from iptables_assets.publish.catalog import FILMS, Film, day_counts, film_template, render_frame
 from iptables_assets.tables import schema
 
@@ -84,7 +84,8 @@ def frames_asset(film: Film, daily: dg.PartitionsDefinition) -> dg.AssetsDefinit
 
 def gif_asset(film: Film) -> dg.AssetsDefinition:
     """The film as a GIF of every stored frame in date order (days without one, or whose file
-    is gone from the journal folder, drawn empty)."""
+    is gone from the journal folder, drawn empty); frames unchanged since the last GIF are not
+    encoded again (`gif_files`)."""
     frames_name = f"{film.name}_frames"
     stale = [dg.AssetCheckSpec(STALE_FRAMES, asset=f"{film.name}_animation",
                                description="Every frame of the top-256 film shows the current whole-history "
@@ -116,9 +117,11 @@ def gif_asset(film: Film) -> dg.AssetsDefinition:
             if top and animation.frame_text(png).get(animation.PORTS_KEY) != animation.ports_key(top):
                 stale_days.append(str(day))
             pngs.append(png)
-        data = animation.assemble_gif(pngs)
         relative = f"{ANIMATIONS_FOLDER}/{film.name}.gif"
+        record = storage.local_cache(output_folder.base_path, "gifs") / f"{film.name}.json"
+        data, encoded = gif_files.updated_gif(pngs, _previous(folder / relative), gif_files.read_record(record))
         _path, metadata = published_file(publication, output_folder, relative, data, pngs[-1])
+        gif_files.write_record(record, gif_files.record_of(data, pngs))
         row = {"section": "animations", "file": relative, "title": film.title, "caption": film.caption}
         checks = [dg.AssetCheckResult(
             check_name=STALE_FRAMES, passed=not stale_days, severity=dg.AssetCheckSeverity.WARN,
@@ -127,6 +130,7 @@ def gif_asset(film: Film) -> dg.AssetsDefinition:
         return stored(f"{film.name}_animation", pl.DataFrame([row], schema=schema("figure_list")), {
             **metadata,
             "frames": len(pngs),
+            "frames_encoded": encoded,
             "first_day": str(min(stored_days)),
             "last_day": str(max(stored_days)),
             "bytes": len(data),
@@ -135,6 +139,14 @@ def gif_asset(film: Film) -> dg.AssetsDefinition:
         }, checks=checks)
 
     return gif
+
+
+def _previous(path) -> bytes | None:
+    """The GIF as the last run wrote it (None: absent or unreadable, then encoded in full)."""
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def film_assets(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
