@@ -206,6 +206,10 @@ def top_country_series(daily_countries: pl.DataFrame, totals: pl.DataFrame, days
     )
 
 
+# What `longterm_port_scans` reads of the daily source summaries (a year of the rest is ~2x as much memory).
+LONGTERM_COLUMNS = ["day", "host", "src_ip", "country_code", "country_name", "packets", "distinct_ports", "dst_ports"]
+
+
 def longterm_port_scans(summaries: pl.DataFrame, threshold: int = DEFAULT_SCAN_THRESHOLD) -> pl.DataFrame:
     """("nmap -T paranoid"-like) sources whose distinct destination ports of one host over all
     days exceed `threshold`, including slow scanners that stay under it every day."""

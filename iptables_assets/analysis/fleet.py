@@ -33,10 +33,18 @@ def host_probes(counted: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _reachable(probes: pl.DataFrame | pl.LazyFrame, min_hosts: int) -> pl.LazyFrame:
+    """The probes, or none of them when they hold no more than `min_hosts` hosts in all: then no
+    source can reach more, and a year of one host's probes is not grouped for nothing (~2 s)."""
+    probes = probes.lazy()
+    hosts = probes.select(pl.col("host").n_unique()).collect().item()
+    return probes if hosts > min_hosts else probes.head(0)
+
+
 def horizontal_scans(probes: pl.DataFrame | pl.LazyFrame, min_hosts: int = FLEET_SCAN_HOSTS) -> pl.DataFrame:
     """(day, source, port) reaching more than `min_hosts` hosts that day, with the hosts."""
     return (
-        probes.lazy().group_by("day", "src_ip", "dst_port")
+        _reachable(probes, min_hosts).group_by("day", "src_ip", "dst_port")
         .agg(
             pl.col("host").n_unique().cast(pl.Int64).alias("hosts_reached"),
             pl.col("host").unique().sort().alias("hosts"),
@@ -53,9 +61,10 @@ def longterm_horizontal_scans(probes: pl.DataFrame | pl.LazyFrame, min_hosts: in
     """(source, port) reaching more than `min_hosts` hosts over the whole history, with the
     hosts, first and last day, days active and whether it was slow (never over the daily
     threshold `daily_min_hosts` on any one day)."""
-    per_day = probes.lazy().group_by("day", "src_ip", "dst_port").agg(
+    probes = _reachable(probes, min_hosts)
+    per_day = probes.group_by("day", "src_ip", "dst_port").agg(
         pl.col("host").n_unique().alias("__hosts_that_day"))
-    per_pair = probes.lazy().group_by("src_ip", "dst_port").agg(
+    per_pair = probes.group_by("src_ip", "dst_port").agg(
         pl.col("host").n_unique().cast(pl.Int64).alias("hosts_reached"),
         pl.col("host").unique().sort().alias("hosts"),
         pl.col("day").min().alias("first_day"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable, Collection
 from datetime import date
 from pathlib import PurePosixPath
 
@@ -39,6 +40,8 @@ def rows_by(frame: pl.DataFrame, column: str) -> dict:
     """The rows of each value of `column` (None: null), in one pass."""
     if frame.height == 0:
         return {}
+    if frame[column].n_unique() == 1:  # one host (most outputs): the frame itself, not a copy
+        return {frame[column][0]: frame}
     return {key[0]: part for key, part in frame.partition_by(column, as_dict=True, maintain_order=True).items()}
 
 
@@ -47,31 +50,43 @@ def split_by_host(frame: pl.DataFrame) -> dict[str | None, pl.DataFrame]:
     return rows_by(frame, "host")
 
 
+# The tables a host's `host_summary` line reads (a host without a page of its own needs no more).
+LINE_TABLES = ("daily_country_counts", "country_totals", "port_scans", "longterm_port_scans", "sshd_kind_counts",
+               "port_totals")
+
+
 def host_history(daily: dict[str, pl.DataFrame], sshd_events: pl.DataFrame, reference: pl.DataFrame,
-                 days: list[date], scan_threshold: int, big_scan_threshold: int) -> HostHistory:
+                 days: list[date], scan_threshold: int, big_scan_threshold: int,
+                 only: Collection[str] | None = None) -> HostHistory:
     """The whole-history tables of one host from its rows of the daily tables (`daily`: name ->
-    every day's rows of this host) and its sshd events, over the fleet's window `days`."""
-    countries = daily["daily_country_counts"]
-    country_totals = agg.country_totals(countries, reference)
-    scans = daily["daily_port_scans"]
-    longterm = agg.longterm_port_scans(daily["daily_source_summary"], scan_threshold)
-    summary = agg.scan_summary(scans, longterm, big_scan_threshold)
-    return HostHistory(tables={
-        "country_totals": country_totals,
-        "top_country_daily_series": agg.top_country_series(countries, country_totals, days),
-        "port_totals": agg.port_totals(daily["daily_port_counts"]),
-        "daily_country_counts": countries,
-        "daily_port_counts": daily["daily_port_counts"],
-        "daily_country_port_counts": daily["daily_country_port_counts"],
-        "port_scans": scans,
-        "longterm_port_scans": longterm,
-        "scan_summary": agg.scan_summary_table(summary),
-        "daily_traffic_breakdown": daily["daily_traffic_breakdown"],
-        "sshd_notable_lines": sshd.notable_lines(sshd_events),
-        "sshd_kind_counts": sshd.kind_counts(sshd_events),
-        "sshd_top_sources": sshd.top_sources(sshd_events),
-        "sshd_scanners": sshd.scanners_at_sshd(sshd_events, scans, longterm),
-    }, days=days)
+    every day's rows of this host) and its sshd events, over the fleet's window `days`; `only`
+    those tables (and what they are made from) when given."""
+    made: dict[str, pl.DataFrame] = {}
+    makers: dict[str, Callable[[], pl.DataFrame]] = {
+        "country_totals": lambda: agg.country_totals(daily["daily_country_counts"], reference),
+        "top_country_daily_series": lambda: agg.top_country_series(daily["daily_country_counts"],
+                                                                   table("country_totals"), days),
+        "port_totals": lambda: agg.port_totals(daily["daily_port_counts"]),
+        "daily_country_counts": lambda: daily["daily_country_counts"],
+        "daily_port_counts": lambda: daily["daily_port_counts"],
+        "daily_country_port_counts": lambda: daily["daily_country_port_counts"],
+        "port_scans": lambda: daily["daily_port_scans"],
+        "longterm_port_scans": lambda: agg.longterm_port_scans(daily["daily_source_summary"], scan_threshold),
+        "scan_summary": lambda: agg.scan_summary_table(agg.scan_summary(
+            table("port_scans"), table("longterm_port_scans"), big_scan_threshold)),
+        "daily_traffic_breakdown": lambda: daily["daily_traffic_breakdown"],
+        "sshd_notable_lines": lambda: sshd.notable_lines(sshd_events),
+        "sshd_kind_counts": lambda: sshd.kind_counts(sshd_events),
+        "sshd_top_sources": lambda: sshd.top_sources(sshd_events),
+        "sshd_scanners": lambda: sshd.scanners_at_sshd(sshd_events, table("port_scans"), table("longterm_port_scans")),
+    }
+
+    def table(name: str) -> pl.DataFrame:
+        if name not in made:
+            made[name] = makers[name]()
+        return made[name]
+
+    return HostHistory(tables={name: table(name) for name in (only or makers)}, days=days)
 
 
 def host_line(host: str | None, page: str | None, history: HostHistory) -> dict:

@@ -210,8 +210,7 @@ def port_scans(output_folder: OutputFolder, daily_port_scans: dict[str, pl.DataF
 def longterm_port_scans(output_folder: OutputFolder, analysis: Analysis,
                         daily_source_summary: dict[str, pl.LazyFrame]):
     """nmap -T paranoid-like scanners: distinct destination ports over all days above the threshold."""
-    columns = ["day", "host", "src_ip", "country_code", "country_name", "packets", "distinct_ports", "dst_ports"]
-    summaries, present, missing = history("daily_source_summary", daily_source_summary, columns)
+    summaries, present, missing = history("daily_source_summary", daily_source_summary, agg.LONGTERM_COLUMNS)
     scanners = agg.longterm_port_scans(summaries, analysis.scan_threshold) if present else empty("longterm_port_scans")
     exported = export_table(output_folder, "longterm_port_scans", scanners)
     top = scanners.head(10).select("src_ip", "country_code", "distinct_ports", "days_active")

@@ -30,17 +30,19 @@ FORMAT = 1  # bump when the layout of the stored arrays changes
 KEEP = 4  # templates kept per film (looks and port lists)
 # Libraries whose output shapes a template's pixels.
 DRAWING_LIBRARIES = ("matplotlib", "cartopy", "shapely", "pyproj", "numpy", "pillow")
+# The modules that draw a film's frame figure and make its template (an edit to one draws them again).
+DRAWING_MODULES = ("animation", "catalog", "figures", "glyphs", "plotting", "recolour", "template_store")
 _PACKAGE = Path(__file__).resolve().parents[1]
 _log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=1)
 def drawing_code() -> str:
-    """A digest of what draws templates: this package's drawing modules, its bundled shapes and the
-    libraries' versions (an edit to any of them leaves older templates unused)."""
+    """A digest of what draws templates: the drawing modules, the bundled shapes and the libraries'
+    versions (an edit to any of them leaves older templates unused)."""
     digest = hashlib.sha256(json.dumps([FORMAT, *(metadata.version(name) for name in DRAWING_LIBRARIES)]).encode())
-    for path in sorted([*_PACKAGE.joinpath("publish").glob("*.py"), _PACKAGE / "enrich" / "countries.py",
-                        *_PACKAGE.joinpath("data", "natural_earth").rglob("*")]):
+    modules = [_PACKAGE / "publish" / f"{name}.py" for name in DRAWING_MODULES]
+    for path in sorted([*modules, _PACKAGE / "enrich" / "countries.py", *_PACKAGE.joinpath("data", "natural_earth").rglob("*")]):
         if path.is_file():
             digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest() if path.suffix == ".py" else

@@ -152,3 +152,23 @@ def test_psad_nmap_capture_is_one_scanner(tmp_path):
     assert scans["src_ip"].to_list() == ["192.168.10.55"]
     assert 450 <= scans["distinct_ports"][0] <= 501
     assert scans["scan_type"][0] == "SYN"
+
+
+def test_a_single_hosts_summary_line_is_its_view_of_every_daily_table(journal_run):
+    """One host: `fleet_pages` takes the whole history's tables as the host's view instead of
+    recomputing them; the line equals the one computed from the host's rows of every daily table."""
+    from iptables_assets.analysis import per_host
+    from iptables_assets.tables import empty
+
+    out, truth, _stdout = journal_run
+    summary = pl.read_parquet(out / "exports" / "host_summary.parquet")
+    daily = {name: pl.concat([pl.read_parquet(p) for p in sorted((out / name).glob("*.parquet"))],
+                             how="vertical_relaxed") for name in per_host.HOST_DAILY_TABLES}
+    (host,) = set(daily["daily_traffic_breakdown"]["host"])
+    sshd = pl.concat([pl.read_parquet(p) for p in sorted((out / "sshd_events").glob("*.parquet"))],
+                     how="vertical_relaxed") if list((out / "sshd_events").glob("*.parquet")) else empty("sshd_events")
+    days = sorted(set(daily["daily_traffic_breakdown"]["day"]))
+    view = per_host.host_history(daily, sshd, pl.read_parquet(out / "country_reference.parquet"),
+                                 [days[0] + timedelta(days=i) for i in range((days[-1] - days[0]).days + 1)], 50, 3000)
+    assert summary.to_dicts() == [per_host.host_line(host, None, view)]
+    assert summary["events"][0] == pl.read_parquet(out / "exports" / "country_totals.parquet")["events"].sum() > 0

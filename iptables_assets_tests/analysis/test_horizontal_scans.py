@@ -58,6 +58,16 @@ def test_one_host_has_no_horizontal_scans():
     assert fleet.horizontal_scans(probes).height == fleet.longterm_horizontal_scans(probes).height == 0
 
 
+def test_too_few_hosts_give_the_same_empty_tables_as_a_search_that_finds_nothing():
+    one = pl.DataFrame({"day": [dt.date(2026, 1, 1)] * 2, "src_ip": ["192.0.2.1"] * 2, "dst_port": [22, 23],
+                        "host": ["gw01"] * 2, "events": [5, 1]})
+    two = one.with_columns(pl.Series("host", ["gw01", "gw02"]))  # two hosts, but no pair reaches both
+    for search in (fleet.horizontal_scans, fleet.longterm_horizontal_scans):
+        skipped, searched = search(one, 1), search(two, 1)
+        assert skipped.height == searched.height == 0
+        assert skipped.schema == searched.schema
+
+
 def test_thresholds_are_more_than_not_at_least():
     hosts = [f"h{i}" for i in range(4)]
     probes = pl.DataFrame({"day": [dt.date(2026, 1, 1)] * 4, "src_ip": ["192.0.2.1"] * 4, "dst_port": [22] * 4,

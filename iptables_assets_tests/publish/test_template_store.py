@@ -116,3 +116,19 @@ def test_frames_of_the_catalog_use_the_store(tmp_path):
     assert catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK, (), tmp_path) == first
     assert np.array_equal(np.frombuffer(first, np.uint8),
                           np.frombuffer(catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK), np.uint8))
+
+
+def test_every_drawing_module_is_in_the_digest():
+    """What the frame figures import from this package is digested (a new drawing module must be listed)."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(template_store.__file__).parent
+    listed = set(template_store.DRAWING_MODULES)
+    for name in listed:
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                    and node.module == "iptables_assets.publish" for alias in node.names}
+        imported |= {node.module.rsplit(".", 1)[1] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                     and (node.module or "").startswith("iptables_assets.publish.")}
+        assert imported <= listed, (name, imported - listed)

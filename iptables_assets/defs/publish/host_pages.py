@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import dagster as dg
 import polars as pl
 
+from iptables_assets.analysis import aggregates as agg
 from iptables_assets.analysis import per_host
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.days import days_between
@@ -35,39 +36,83 @@ FLEET_TABLES = {
     check_specs=[schema_check(name) for name in FLEET_TABLES],
 )
 def fleet_pages(publication: Publication, analysis: Analysis, geoip: GeoIP, output_folder: OutputFolder,
-                country_reference: pl.DataFrame, log_file_inventory: pl.DataFrame, **days_of: dict):
+                country_reference: pl.DataFrame, log_file_inventory: pl.DataFrame, country_totals: pl.DataFrame,
+                port_totals: pl.DataFrame, port_scans: pl.DataFrame, longterm_port_scans: pl.DataFrame,
+                sshd_kind_counts: pl.DataFrame, daily_country_counts: dict[str, pl.LazyFrame],
+                daily_port_counts: dict[str, pl.LazyFrame], daily_country_port_counts: dict[str, pl.LazyFrame],
+                daily_source_summary: dict[str, pl.LazyFrame], daily_port_scans: dict[str, pl.LazyFrame],
+                daily_traffic_breakdown: dict[str, pl.LazyFrame], sshd_events: dict[str, pl.LazyFrame]):
     """Per-host views of a fleet: every host's whole-history tables from its rows of the daily
     tables; with more than one host, its journal page under `<journal>/hosts/` and the figure of
-    drops per host and day on the fleet page."""
-    loaded = {name: history(name, days_of[name]) for name in per_host.HOST_DAILY_TABLES}
-    daily = {name: frame for name, (frame, _present, _missing) in loaded.items()}
-    present = loaded["daily_traffic_breakdown"][1]
+    drops per host and day on the fleet page. With one host its view is the whole history's
+    tables (daily tables are read lazily: only what the path taken needs)."""
+    days_of = {"daily_country_counts": daily_country_counts, "daily_port_counts": daily_port_counts,
+               "daily_country_port_counts": daily_country_port_counts, "daily_source_summary": daily_source_summary,
+               "daily_port_scans": daily_port_scans, "daily_traffic_breakdown": daily_traffic_breakdown,
+               "sshd_events": sshd_events}
+    breakdown, present, _missing = history("daily_traffic_breakdown", days_of["daily_traffic_breakdown"])
+    countries = history("daily_country_counts", days_of["daily_country_counts"])[0]
+    hosts = sorted({*breakdown["host"].unique(), *_sshd_hosts(days_of["sshd_events"])},
+                   key=lambda h: (h is None, h or ""))
     days = days_between(present[0], present[-1]) if present else []
-    sshd = history("sshd_events", days_of["sshd_events"])[0]
-    slices = {name: per_host.split_by_host(frame) for name, frame in daily.items()}
-    sshd_slices = per_host.split_by_host(sshd)
-    hosts = sorted({*slices["daily_traffic_breakdown"], *sshd_slices}, key=lambda h: (h is None, h or ""))
-    folders = per_host.page_folders(hosts, publication.redact) if len(hosts) > 1 else {}
+    started = time.perf_counter()
+    if len(hosts) > 1:
+        lines, folders, workers = _host_views(publication, analysis, geoip, output_folder, country_reference,
+                                              log_file_inventory, days_of, hosts, days)
+    else:  # one host: its view is the whole history's tables, already made
+        view = per_host.HostHistory(tables={"daily_country_counts": countries, "country_totals": country_totals,
+                                            "port_totals": port_totals, "port_scans": port_scans,
+                                            "longterm_port_scans": longterm_port_scans,
+                                            "sshd_kind_counts": sshd_kind_counts}, days=days)
+        lines, folders, workers = [per_host.host_line(host, None, view) for host in hosts], {}, 0
+    removed = _remove_stale_pages(publication.journal_folder(output_folder), set(folders.values()))
+    summary = pl.DataFrame(lines, schema=schema("host_summary"))
+    per_day = per_host.drops_per_host_day(countries)
+    if folders:
+        _draw_fleet_figure(publication, output_folder, per_day, hosts, days, _context(publication, analysis, geoip,
+                                                                                     hosts))
+    seconds = time.perf_counter() - started
+    yield _summary_result(output_folder, summary, len(folders), workers, removed, seconds)
+    exported = export_table(output_folder, "drops_per_host_day", per_day)
+    yield stored("drops_per_host_day", per_day, {"dagster/row_count": per_day.height, "days": len(days), **exported})
+
+
+def _sshd_hosts(sshd_events: dict[str, pl.LazyFrame]) -> set:
+    """The hosts of the stored sshd events (their host column alone is read)."""
+    if not sshd_events:
+        return set()
+    return set(pl.concat([frame.select("host") for frame in sshd_events.values()]).unique().collect()["host"])
+
+
+def _host_views(publication: Publication, analysis: Analysis, geoip: GeoIP, output_folder: OutputFolder,
+                country_reference: pl.DataFrame, log_file_inventory: pl.DataFrame, days_of: dict,
+                hosts: list, days: list) -> tuple[list[dict], dict, int]:
+    """Each host's view from its rows of the daily tables, its summary line, and its journal page
+    (drawn by `PageWriters`): the lines, the page folders and the processes that drew them."""
+    slices = _host_slices(days_of)
+    sshd_slices = per_host.split_by_host(history("sshd_events", days_of["sshd_events"])[0])
+    folders = per_host.page_folders(hosts, publication.redact)
     context = _context(publication, analysis, geoip, hosts)
-    lines, started = [], time.perf_counter()
+    lines = []
     with host_pages.PageWriters(len(folders)) as writers:
         for host in hosts:
             mine = {name: parts.get(host, empty(name)) for name, parts in slices.items()}
             view = per_host.host_history(mine, sshd_slices.get(host, empty("sshd_events")), country_reference, days,
                                          analysis.scan_threshold, analysis.big_scan_threshold)
-            if host in folders:
-                folder = publication.journal_folder(output_folder) / host_pages.HOSTS_FOLDER / folders[host]
-                writers.write(folder, host, view, per_host.host_inventory(log_file_inventory, host), context)
-            lines.append(per_host.host_line(host, folders.get(host), view))
-    removed = _remove_stale_pages(publication.journal_folder(output_folder), set(folders.values()))
-    summary = pl.DataFrame(lines, schema=schema("host_summary"))
-    per_day = per_host.drops_per_host_day(daily["daily_country_counts"])
-    if folders:
-        _draw_fleet_figure(publication, output_folder, per_day, hosts, days, context)
-    seconds = time.perf_counter() - started
-    yield _summary_result(output_folder, summary, len(folders), writers.workers, removed, seconds)
-    exported = export_table(output_folder, "drops_per_host_day", per_day)
-    yield stored("drops_per_host_day", per_day, {"dagster/row_count": per_day.height, "days": len(days), **exported})
+            folder = publication.journal_folder(output_folder) / host_pages.HOSTS_FOLDER / folders[host]
+            writers.write(folder, host, view, per_host.host_inventory(log_file_inventory, host), context)
+            lines.append(per_host.host_line(host, folders[host], view))
+    return lines, folders, writers.workers
+
+
+def _host_slices(days_of: dict) -> dict:
+    """Each daily table's rows per host (one table in memory at a time besides the slices; the
+    source summaries with the columns the long-term detector reads)."""
+    slices = {}
+    for name in per_host.HOST_DAILY_TABLES:
+        columns = agg.LONGTERM_COLUMNS if name == "daily_source_summary" else None
+        slices[name] = per_host.split_by_host(history(name, days_of[name], columns)[0])
+    return slices
 
 
 def _context(publication: Publication, analysis: Analysis, geoip: GeoIP, hosts: list) -> host_pages.PageContext:
