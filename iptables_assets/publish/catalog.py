@@ -170,7 +170,8 @@ def draw_frame(film: Film, counts: Mapping, day: date, look: Look, top_ports: Se
     return animation.frame_png(film.draw(counts, day, look, top_ports), _frame_text(film, top_ports))
 
 
-def film_template(film: Film, look: Look, top_ports: Sequence[int] = (), store: UPath | None = None) -> recolour.Template:
+def film_template(film: Film, look: Look, top_ports: Sequence[int] = (),
+                  store: UPath | None = None) -> recolour.Template:
     """The static part of `film`'s frames, kept per process, look and (top-256 only) port list, and
     in `store` when given."""
     return _template(film, look, tuple(top_ports) if film.top_ports else (), store)

@@ -174,7 +174,8 @@ def _countries(figure: Figure) -> Parts:
     def owners(cover: np.ndarray) -> np.ndarray:
         return np.stack([_spread(owner[..., k], cover[..., k] > 0) for k in range(layers)], -1)
 
-    return Parts(tuple(paint(k) for k in range(layers)), CountryColours(tuple(codes), ramp, float(scale), layers), owners)
+    colours = CountryColours(tuple(codes), ramp, float(scale), layers)
+    return Parts(tuple(paint(k) for k in range(layers)), colours, owners)
 
 
 @dataclass(frozen=True)

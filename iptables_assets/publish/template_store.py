@@ -42,7 +42,8 @@ def drawing_code() -> str:
     versions (an edit to any of them leaves older templates unused)."""
     digest = hashlib.sha256(json.dumps([FORMAT, *(metadata.version(name) for name in DRAWING_LIBRARIES)]).encode())
     modules = [_PACKAGE / "publish" / f"{name}.py" for name in DRAWING_MODULES]
-    for path in sorted([*modules, _PACKAGE / "enrich" / "countries.py", *_PACKAGE.joinpath("data", "natural_earth").rglob("*")]):
+    shapes = _PACKAGE.joinpath("data", "natural_earth").rglob("*")
+    for path in sorted([*modules, _PACKAGE / "enrich" / "countries.py", *shapes]):
         if path.is_file():
             digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
             digest.update(hashlib.sha256(path.read_bytes()).digest() if path.suffix == ".py" else
@@ -50,7 +51,8 @@ def drawing_code() -> str:
     return digest.hexdigest()
 
 
-def kept(folder: UPath | None, name: str, depends_on: object, draw: Callable[[], recolour.Template]) -> recolour.Template:
+def kept(folder: UPath | None, name: str, depends_on: object,
+         draw: Callable[[], recolour.Template]) -> recolour.Template:
     """The template `draw` makes, read from `folder` when it holds one for `depends_on` (a repr-stable
     value: film, look, port list), else drawn and stored there; `folder` None: drawn."""
     if folder is None:

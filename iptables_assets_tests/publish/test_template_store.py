@@ -95,7 +95,8 @@ def test_new_drawing_code_or_another_look_is_a_new_template(tmp_path, monkeypatc
     _kept(tmp_path, "top_ports")
     other = Look(site=Site(name="other.example"), truncate_at=1000)
     drawn = []
-    template_store.kept(tmp_path, "top_ports", ("top_ports", other, TOP), lambda: drawn.append("look") or _drawn("top_ports"))
+    template_store.kept(tmp_path, "top_ports", ("top_ports", other, TOP),
+                        lambda: drawn.append("look") or _drawn("top_ports"))
     monkeypatch.setattr(template_store, "drawing_code", lambda: "edited")
     _kept(tmp_path, "top_ports", lambda: drawn.append("code") or _drawn("top_ports"))
     assert drawn == ["look", "code"]
@@ -114,8 +115,8 @@ def test_frames_of_the_catalog_use_the_store(tmp_path):
     assert len(list(tmp_path.glob("well_known_ports-*.npz"))) == 1
     catalog._template.cache_clear()  # a new process
     assert catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK, (), tmp_path) == first
-    assert np.array_equal(np.frombuffer(first, np.uint8),
-                          np.frombuffer(catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK), np.uint8))
+    in_memory = catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK)
+    assert np.array_equal(np.frombuffer(first, np.uint8), np.frombuffer(in_memory, np.uint8))
 
 
 def test_every_drawing_module_is_in_the_digest():
