@@ -310,39 +310,27 @@ def execute_reconstructable(dg, instance, config: settings.Settings, name: str, 
         return result
 
 
-# Up to this many days a window's frames are drawn in this process: a process per film costs an
-# interpreter and its imports (~3 s each, measured: a one-day run's frames stage 9 s -> see README),
-# more than drawing a few frames takes.
-FRAMES_IN_PROCESS_DAYS = 100000
-
-
 def _run_frames(dg, defs, instance, config: settings.Settings, ranges: list[tuple[str, str]], cli: dict,
                 days: int) -> list:
-    """The frames job: for a short window (the daily run) in this process; else with the
-    multiprocess executor (one process per film, up to the cores) or on the Celery workers, each
-    step process rebuilding the definitions from the same settings; its progress read from the
-    frames appearing in the journal folder."""
+    """The frames job: in this process with the default executor (a film's static part is stored
+    in the output folder, so its frames cost milliseconds, less than the interpreter and imports of
+    a process per film, ~3 s each: the sample's 180 frames 13.1 s -> 4.5 s); on the Celery workers
+    otherwise, each step process rebuilding the definitions from the same settings. Progress is
+    read from the frames appearing in the journal folder."""
+    from iptables_assets.defs.automation import range_tags
     from iptables_assets.defs.jobs import FRAMES_JOB
     from iptables_assets.defs.publish.films import FRAMES_FOLDER
-    from iptables_assets.publish.catalog import FILMS
-
-    run_config = _QUIET
-    if config.executor == "default":
-        run_config = {**_QUIET, "execution": {"config": {"max_concurrent": os.cpu_count() or 1}}}
     from iptables_assets.defs.resources import from_settings
+    from iptables_assets.publish.catalog import FILMS
 
     made = from_settings(config)
     journal = Path(str(made["publication"].journal_folder(made["output_folder"])))
     folders = [journal / FRAMES_FOLDER / name for name in FILMS]
-    from iptables_assets.defs.automation import range_tags
-
     results = []
-    in_process = config.executor == "default" and days <= FRAMES_IN_PROCESS_DAYS
     with _watch_new_files(folders, len(folders) * days, "animation frames", "frames"):
         for a, b in ranges:  # a range that fails stops the stage
             tags = {**range_tags(a, b), **cli}
-            results.append(_run_job(dg, defs, instance, config, FRAMES_JOB, tags, _QUIET) if in_process
-                           else execute_reconstructable(dg, instance, config, FRAMES_JOB, tags, run_config))
+            results.append(_run_job(dg, defs, instance, config, FRAMES_JOB, tags, _QUIET))
             if not results[-1].success:
                 break
     return results

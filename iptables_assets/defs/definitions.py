@@ -24,13 +24,15 @@ def build_assets(config: Settings) -> list[dg.AssetsDefinition]:
 def build_definitions(config: Settings) -> dg.Definitions:
     """Everything Dagster shows and runs, for these settings. With the Celery executor chosen,
     every job and every materialisation launched from the UI or `dagster asset materialize`
-    runs its steps on the workers."""
+    runs its steps on the workers; otherwise a run's steps run in its own process, one after the
+    other (a process per step would pay the interpreter and imports, ~2-3 s, for steps that mostly
+    take a fraction of a second), except the frames job's three films, drawn in parallel."""
     countries.use_bundled_natural_earth()  # maps draw from the bundled shapes; cartopy never downloads
     executor = executor_for(config)
     return dg.Definitions(
         assets=build_assets(config),
         jobs=build_jobs(executor),
-        executor=executor,
+        executor=executor or dg.in_process_executor,
         loggers={"console": console.console},
         schedules=[automation.daily_schedule(config)],
         sensors=[automation.new_log_files, automation.automation_sensor(), dead_run_workers],

@@ -1,6 +1,6 @@
-"""The daily run: `iptables-assets run --from D --to D` on an existing output redraws D's frames in
-its own process (a window of up to `runner.FRAMES_IN_PROCESS_DAYS` days) and publishes exactly what
-the full run, whose frames were drawn one process per film, published."""
+"""The daily run: `iptables-assets run --from D --to D` on an existing output redraws D's frame from
+the stored static parts, brings the GIFs up to date from the last ones, and publishes exactly what
+the full run published."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from iptables_assets import runner
 from iptables_assets.sample import generate_logs
 from published import published
 
@@ -20,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_a_one_day_run_in_process_publishes_the_full_runs_bytes(tmp_path):
-    days = runner.FRAMES_IN_PROCESS_DAYS + 2  # the full run's frames: the multiprocess path
+    days = 9
     generate_logs(tmp_path / "logs", days=days, seed=17, start=date(2025, 9, 1), events_per_day=200)
     cli = [str(Path(sys.executable).parent / "iptables-assets"), "run", "--logs", str(tmp_path / "logs"),
            "--out", str(tmp_path / "out")]
@@ -35,3 +34,7 @@ def test_a_one_day_run_in_process_publishes_the_full_runs_bytes(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"materialising {last}..{last}" in again.stdout
     assert published(tmp_path / "out") == before
+    templates = sorted(p.name.split("-")[0] for p in (tmp_path / "out" / "_cache" / "templates").glob("*.npz"))
+    assert templates == ["drops_map", "top_ports", "well_known_ports"]
+    records = sorted(p.name for p in (tmp_path / "out" / "_cache" / "gifs").glob("*.json"))
+    assert records == ["drops_map.json", "top_ports.json", "well_known_ports.json"]
