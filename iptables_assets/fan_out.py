@@ -138,7 +138,10 @@ def run_one_day(carried: dict, day: str, tags: dict[str, str], run_config: dict)
     from iptables_assets.defs.run_health import this_process_tags
     from iptables_assets.runner import execute_reconstructable
 
-    with dg.DagsterInstance.get() as instance:
-        result = execute_reconstructable(dg, instance, settings.Settings(**carried), DAILY_JOB,
-                                         {**tags, **this_process_tags()}, run_config)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            result = execute_reconstructable(dg, instance, settings.Settings(**carried), DAILY_JOB,
+                                             {**tags, **this_process_tags()}, run_config)
+    except Exception as error:  # sent back as text: an exception that does not pickle would break the pool
+        raise RuntimeError(f"{type(error).__name__}: {error}") from None
     return DayRun(day, result.run_id, result.success)

@@ -271,15 +271,9 @@ def _per_day_stage(dg, defs, instance, config: settings.Settings, ranges: list[t
                         **job.get_tags_for_partition_key(day.isoformat(), selected_asset_keys=None)}
                   for day in sorted(days)}
     _say(f"one run of {DAILY_JOB} per day, {min(runs_at_once, len(identities))} at once, each in a process of its own")
-    return run_days(instance, config, identities, cli, _day_run_config(config), runs_at_once)
-
-
-def _day_run_config(config: settings.Settings) -> dict:
-    """A day's run: its steps one after the other in its process (the days are what runs in
-    parallel), or on the Celery workers."""
-    if config.executor == "celery":
-        return _QUIET
-    return {**_QUIET, "execution": {"config": {"in_process": {}}}}
+    # A day's steps run one after the other in its process (the definitions' executor; the days
+    # are what runs in parallel), or on the Celery workers.
+    return run_days(instance, config, identities, cli, _QUIET, runs_at_once)
 
 
 def _say_per_day_done(daily: list[DayRun], fan_out: str) -> None:

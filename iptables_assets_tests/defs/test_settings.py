@@ -188,7 +188,7 @@ def test_the_celery_executor_runs_every_job_and_the_default_keeps_each_jobs_own(
     assert celery.resolve_implicit_global_asset_job_def().executor_def.name == "celery_redis"
     default = build_definitions(settings.Settings.from_environment({}))
     assert default.resolve_job_def("frames_job").executor_def is dg.multiprocess_executor
-    assert default.resolve_job_def(DAILY_JOB).executor_def.name == "multi_or_in_process_executor"
+    assert default.resolve_job_def(DAILY_JOB).executor_def.name == "in_process"
 
 
 def test_celery_with_no_worker_listening_stops_the_cli_before_reading_logs(old_logs, tmp_path, monkeypatch):

@@ -19,7 +19,7 @@ import dagster as dg
 import pytest
 
 from iptables_assets import cli, progress, runner, settings
-from iptables_assets.fan_out import DRIVER_PID_TAG, DayRun, _as_the_instance_says, _outcome
+from iptables_assets.fan_out import DRIVER_PID_TAG, DayRun, _as_the_instance_says, _outcome, _run_in_pool
 from iptables_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG
 from iptables_assets.defs.run_health import PID_TAG
 from iptables_assets.sample import generate_fleet
@@ -201,3 +201,17 @@ def test_a_day_whose_process_could_not_tell_is_looked_up_by_its_tags(tmp_path):
         found = _as_the_instance_says(instance, told, identities)
     assert found[date(2026, 3, 2)] == DayRun("2026-03-02", ran.run_id, True, lost)
     assert found[date(2026, 3, 3)] == told[date(2026, 3, 3)]
+
+
+def test_what_a_days_process_raises_comes_back_by_name_not_as_a_dead_pool(tmp_path, monkeypatch):
+    """An error of Dagster's that does not pickle (a run config its executor refuses) is said by
+    name through the pool, instead of breaking it as if the process had died."""
+    out = _prepared(tmp_path, monkeypatch, {})
+    (tmp_path / "home").mkdir()
+    config = settings.Settings.from_environment(log_dir=str(tmp_path / "logs"), out_dir=str(out))
+    bad = {"execution": {"config": {"no_such_executor_option": {}}}}
+    with progress.track("per-day runs", 1, "days") as shown:
+        told = _run_in_pool(config, {date(2026, 3, 1): {}}, bad, 1, shown)
+    (day,) = told.values()
+    assert day.run_id is None and day.success is False
+    assert "DagsterInvalidConfigError" in day.failure() and "died" not in day.failure()
