@@ -12,7 +12,7 @@ import dagster as dg
 from pydantic import Field
 from upath import UPath
 
-from iptables_assets import settings
+from iptables_assets import settings, storage
 from iptables_assets.analysis.aggregates import (
     DEFAULT_BIG_SCAN_THRESHOLD,
     DEFAULT_REJECT_RATE_WARN,
@@ -31,7 +31,7 @@ from iptables_assets.enrich.geo import (
 from iptables_assets.ingest.finding import find_logs
 from iptables_assets.ingest.logfiles import DEFAULT_PATTERNS, LogFile
 from iptables_assets.ingest.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig
-from iptables_assets.publish import figures
+from iptables_assets.publish import figures, static_store
 from iptables_assets.publish.catalog import Look
 from iptables_assets.publish.redaction import Redactor
 
@@ -82,6 +82,14 @@ class OutputFolder(dg.ConfigurableResource):
 
     def path(self, *parts: str) -> UPath:
         return UPath(self.base_path).joinpath(*parts)
+
+    def static_parts(self):
+        """Where the figures' static parts are kept between runs (`publish.static_store`)."""
+        return storage.local_cache(self.base_path, "static")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run's figures keep their static parts (label glyphs, projected countries) here."""
+        static_store.use(self.static_parts())
 
 
 class GeoIP(dg.ConfigurableResource):

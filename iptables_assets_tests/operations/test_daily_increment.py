@@ -34,7 +34,10 @@ def test_a_one_day_run_in_process_publishes_the_full_runs_bytes(tmp_path):
     assert again.returncode == 0, again.stderr[-3000:]
     assert f"materialising {last}..{last}" in again.stdout
     assert published(tmp_path / "out") == before
-    templates = sorted(p.name.split("-")[0] for p in (tmp_path / "out" / "_cache" / "templates").glob("*.npz"))
-    assert templates == ["drops_map", "top_ports", "well_known_ports"]
+    static = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "out" / "_cache" / "static").glob("*.npz"))
+    labels = [name for name in static if name.startswith("labels")]  # the tiles' and the frames' (other sizes)
+    assert labels.count("labels1024") == 2 and len(labels) == 3
+    assert [name for name in static if name not in labels] == ["countries-110m", "drops_map", "top_ports",
+                                                               "well_known_ports"]
     records = sorted(p.name for p in (tmp_path / "out" / "_cache" / "gifs").glob("*.json"))
     assert records == ["drops_map.json", "top_ports.json", "well_known_ports.json"]

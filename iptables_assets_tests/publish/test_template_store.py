@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from iptables_assets import storage
-from iptables_assets.publish import catalog, recolour, template_store
+from iptables_assets.publish import catalog, recolour, static_store, template_store
 from iptables_assets.publish.catalog import FILMS, TEMPLATE_DAY, Look
 from iptables_assets.publish.figures import Site
 
@@ -77,7 +77,7 @@ def test_a_damaged_template_is_drawn_again_and_replaced(tmp_path, caplog, fault)
     with caplog.at_level(logging.WARNING):
         again = _kept(tmp_path, "top_ports", lambda: drawn.append(1) or _drawn("top_ports"))
     assert drawn == [1]
-    assert f"stored film template {path} unusable" in caplog.text
+    assert f"stored static part {path} unusable" in caplog.text
     assert _frames(again, "top_ports") == reference
     assert _frames(_kept(tmp_path, "top_ports", _never), "top_ports") == reference  # replaced
 
@@ -88,7 +88,7 @@ def test_a_store_that_cannot_be_written_costs_a_drawing_not_the_run(tmp_path, ca
     with caplog.at_level(logging.WARNING):
         template = _kept(folder, "drops_map")
     assert _frames(template, "drops_map") == _frames(_drawn("drops_map"), "drops_map")
-    assert "film template not stored" in caplog.text
+    assert "static part not stored" in caplog.text
 
 
 def test_new_drawing_code_or_another_look_is_a_new_template(tmp_path, monkeypatch):
@@ -97,16 +97,16 @@ def test_new_drawing_code_or_another_look_is_a_new_template(tmp_path, monkeypatc
     drawn = []
     template_store.kept(tmp_path, "top_ports", ("top_ports", other, TOP),
                         lambda: drawn.append("look") or _drawn("top_ports"))
-    monkeypatch.setattr(template_store, "drawing_code", lambda: "edited")
+    monkeypatch.setattr(static_store, "drawing_code", lambda: "edited")
     _kept(tmp_path, "top_ports", lambda: drawn.append("code") or _drawn("top_ports"))
     assert drawn == ["look", "code"]
 
 
 def test_the_store_keeps_a_few_templates_per_film(tmp_path):
-    for ports in range(template_store.KEEP + 3):
+    for ports in range(static_store.KEEP + 3):
         template_store.kept(tmp_path, "top_ports", ("top_ports", LOOK, ports), lambda: _drawn("top_ports"))
-    assert len(list(tmp_path.glob("top_ports-*.npz"))) == template_store.KEEP
-    assert len(list(tmp_path.glob("*.sha256"))) == template_store.KEEP
+    assert len(list(tmp_path.glob("top_ports-*.npz"))) == static_store.KEEP
+    assert len(list(tmp_path.glob("*.sha256"))) == static_store.KEEP
 
 
 def test_frames_of_the_catalog_use_the_store(tmp_path):
@@ -124,8 +124,8 @@ def test_every_drawing_module_is_in_the_digest():
     import ast
     from pathlib import Path
 
-    folder = Path(template_store.__file__).parent
-    listed = set(template_store.DRAWING_MODULES)
+    folder = Path(static_store.__file__).parent
+    listed = set(static_store.DRAWING_MODULES)
     for name in listed:
         tree = ast.parse((folder / f"{name}.py").read_text())
         imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
@@ -133,3 +133,49 @@ def test_every_drawing_module_is_in_the_digest():
         imported |= {node.module.rsplit(".", 1)[1] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                      and (node.module or "").startswith("iptables_assets.publish.")}
         assert imported <= listed, (name, imported - listed)
+
+
+@pytest.fixture
+def stored_in(tmp_path):
+    """The process's static store pointed at a temporary folder for the test, then unset."""
+    from iptables_assets.publish import plotting
+
+    static_store.use(tmp_path)
+    plotting._projected_countries.cache_clear()
+    yield tmp_path
+    static_store.use(None)
+    plotting._projected_countries.cache_clear()
+
+
+def _same_paths(a, b) -> bool:
+    return len(a) == len(b) and all(np.array_equal(p.vertices, q.vertices) and np.array_equal(p.codes, q.codes)
+                                    for p, q in zip(a, b))
+
+
+def test_label_glyphs_and_projected_countries_read_back_exactly(stored_in):
+    from iptables_assets.publish import plotting
+
+    texts = tuple(str(port) for port in range(1024))
+    made = plotting.label_paths(texts, 7.3)
+    assert len(list(stored_in.glob("labels1024-*.npz"))) == 1
+    assert _same_paths(plotting.label_paths(texts, 7.3), made)
+    _projection, projected = plotting._projected_countries("110m")
+    plotting._projected_countries.cache_clear()
+    _projection, again = plotting._projected_countries("110m")
+    assert list(again) == list(projected) and _same_paths(list(again.values()), list(projected.values()))
+    drawn = plotting.png_bytes(plotting.world_map({"FR": 3, "BR": 9}, title="t", legend="l"))
+    static_store.use(None)
+    plotting._projected_countries.cache_clear()
+    assert plotting.png_bytes(plotting.world_map({"FR": 3, "BR": 9}, title="t", legend="l")) == drawn
+
+
+def test_damaged_labels_are_made_again(stored_in, caplog):
+    from iptables_assets.publish import plotting
+
+    texts = ("22", "23", "445")
+    made = plotting.label_paths(texts, 9.0)
+    (path,) = stored_in.glob("labels3-*.npz")
+    path.write_bytes(path.read_bytes()[:-10])
+    with caplog.at_level(logging.WARNING):
+        assert _same_paths(plotting.label_paths(texts, 9.0), made)
+    assert "unusable" in caplog.text

@@ -26,11 +26,6 @@ ANIMATIONS_FOLDER = "animations"
 STALE_FRAMES = "frames_use_current_top_ports"
 
 
-def template_folder(output_folder: OutputFolder):
-    """Where the films' static parts are kept between runs (`publish.template_store`)."""
-    return storage.local_cache(output_folder.base_path, "templates")
-
-
 def frame_file(film: Film, day: date) -> str:
     """Where a day's frame of a film is written, under the journal folder."""
     return f"{FRAMES_FOLDER}/{film.name}/{day.isoformat()}.png"
@@ -55,7 +50,7 @@ def frames_asset(film: Film, daily: dg.PartitionsDefinition) -> dg.AssetsDefinit
         top = figures.top_ports(inputs["port_totals"]) if film.top_ports else ()
         counts = partitioned.by_day(context, inputs[film.source])
         started = time.perf_counter()
-        store = template_folder(output_folder)
+        store = output_folder.static_parts()
         film_template(film, look, top, store)  # the static part: stored once per output folder (and port list)
         static_seconds = time.perf_counter() - started
         listed, empty, seconds = {}, [], []
@@ -112,7 +107,7 @@ def gif_asset(film: Film) -> dg.AssetsDefinition:
             if day in stored_days and stored_days[day].exists():
                 png = stored_days[day].read_bytes()
             else:
-                png = render_frame(film, {}, day, look, top, template_folder(output_folder))
+                png = render_frame(film, {}, day, look, top, output_folder.static_parts())
                 drawn_empty.append(str(day))
             if top and animation.frame_text(png).get(animation.PORTS_KEY) != animation.ports_key(top):
                 stale_days.append(str(day))
