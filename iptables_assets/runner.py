@@ -332,7 +332,8 @@ def _run_frames(dg, defs, instance, config: settings.Settings, ranges: list[tupl
 
 @contextmanager
 def _watch_new_files(folders: list[Path], total: int, label: str, unit: str):
-    """Progress of work done in other processes: files written into `folders` since now."""
+    """Progress of a job's work read from the files written into `folders` since now (the job runs
+    in this process or on Celery workers; either way its progress is what appears there)."""
     since, stop = time.time(), threading.Event()
 
     def count() -> int:

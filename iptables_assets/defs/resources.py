@@ -83,13 +83,10 @@ class OutputFolder(dg.ConfigurableResource):
     def path(self, *parts: str) -> UPath:
         return UPath(self.base_path).joinpath(*parts)
 
-    def static_parts(self):
-        """Where the figures' static parts are kept between runs (`publish.static_store`)."""
-        return storage.local_cache(self.base_path, "static")
-
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """A run's figures keep their static parts (label glyphs, projected countries) here."""
-        static_store.use(self.static_parts())
+        """A run's figures keep their static parts (film templates, label glyphs, projected
+        countries) in `<out>/_cache/static` (`publish.static_store`)."""
+        static_store.use(storage.local_cache(self.base_path, "static"))
 
 
 class GeoIP(dg.ConfigurableResource):

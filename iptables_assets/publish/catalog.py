@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from upath import UPath
 
-from iptables_assets.publish import animation, figures, recolour, template_store
+from iptables_assets.publish import animation, figures, recolour, static_store, template_store
 from iptables_assets.publish.figures import WELL_KNOWN_PORTS, Site
 
 DROPS = "Dropped packets"  # how the captions name what is counted
@@ -158,11 +158,10 @@ def day_counts(film: Film, frame: pl.DataFrame | None) -> dict:
     return dict(rows.iter_rows())
 
 
-def render_frame(film: Film, counts: Mapping, day: date, look: Look, top_ports: Sequence[int] = (),
-                 store: UPath | None = None) -> bytes:
+def render_frame(film: Film, counts: Mapping, day: date, look: Look, top_ports: Sequence[int] = ()) -> bytes:
     """One frame of `film` as a palette PNG, recoloured from the film's static part (top-256: + list
-    fingerprint); `store`: the folder keeping static parts between runs (`template_store`)."""
-    return film_template(film, look, top_ports, store).frame(counts, day.isoformat(), _frame_text(film, top_ports))
+    fingerprint)."""
+    return film_template(film, look, top_ports).frame(counts, day.isoformat(), _frame_text(film, top_ports))
 
 
 def draw_frame(film: Film, counts: Mapping, day: date, look: Look, top_ports: Sequence[int] = ()) -> bytes:
@@ -170,11 +169,10 @@ def draw_frame(film: Film, counts: Mapping, day: date, look: Look, top_ports: Se
     return animation.frame_png(film.draw(counts, day, look, top_ports), _frame_text(film, top_ports))
 
 
-def film_template(film: Film, look: Look, top_ports: Sequence[int] = (),
-                  store: UPath | None = None) -> recolour.Template:
+def film_template(film: Film, look: Look, top_ports: Sequence[int] = ()) -> recolour.Template:
     """The static part of `film`'s frames, kept per process, look and (top-256 only) port list, and
-    in `store` when given."""
-    return _template(film, look, tuple(top_ports) if film.top_ports else (), store)
+    in the process's static store (`static_store.use`: the output folder's during a run)."""
+    return _template(film, look, tuple(top_ports) if film.top_ports else (), static_store.folder())
 
 
 @functools.lru_cache(maxsize=8)

@@ -15,7 +15,6 @@ the first frame means a full encoding.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Sequence
 
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.publish import animation
+from iptables_assets.storage import digest
 
 FORMAT = 1
 _log = logging.getLogger(__name__)
@@ -66,20 +66,21 @@ def _after_sub_blocks(gif: bytes, position: int) -> int:
             return position
 
 
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def updated_gif(frames: Sequence[bytes], previous: bytes | None, record: dict | None) -> tuple[bytes, int]:
-    """The GIF of `frames` (PNG bytes in order) and how many of them were encoded: from the
-    previous GIF and its `record` when its first frames are unchanged, else all of them."""
+def updated_gif(frames: Sequence[bytes], previous: bytes | None, record: dict | None) -> tuple[bytes, int, dict]:
+    """The GIF of `frames` (PNG bytes in order), how many of them were encoded, and its record: from
+    the previous GIF and its `record` when its first frames are unchanged, else all of them."""
     digests = [digest(frame) for frame in frames]
-    kept = _unchanged_prefix(digests, previous, record)
-    if kept == len(frames) == len(record["frames"]):
+    gif, encoded = _updated(frames, digests, previous, record)
+    return gif, encoded, _record(gif, digests)
+
+
+def _updated(frames: Sequence[bytes], digests: list[str], previous: bytes | None, record: dict | None
+             ) -> tuple[bytes, int]:
+    kept, old_blocks = _unchanged_prefix(digests, previous, record)
+    if kept == len(frames) == len(old_blocks):
         return previous, 0  # nothing changed
     if kept == 0 or kept == len(frames):  # (fewer frames than before: rare, encoded again)
         return animation.assemble_gif(frames), len(frames)
-    old_blocks = frame_blocks(previous)
     tail = animation.assemble_gif(frames[kept - 1:])
     new_blocks = frame_blocks(tail)
     if len(new_blocks) != len(frames) - kept + 1:  # Pillow merged identical frames: encode them all
@@ -88,29 +89,36 @@ def updated_gif(frames: Sequence[bytes], previous: bytes | None, record: dict | 
     return head + tail[new_blocks[1][0]: new_blocks[-1][1]] + b";", len(frames) - kept + 1
 
 
-def _unchanged_prefix(digests: list[str], previous: bytes | None, record: dict | None) -> int:
-    """How many leading frames the previous GIF holds as they are now (0: encode everything)."""
+def _unchanged_prefix(digests: list[str], previous: bytes | None, record: dict | None
+                      ) -> tuple[int, list[tuple[int, int]]]:
+    """How many leading frames the previous GIF holds as they are now (0: encode everything), and
+    its frame blocks."""
     if previous is None or not record or record.get("format") != FORMAT or record.get("gif") != digest(previous):
-        return 0
+        return 0, []
     stored = record.get("frames") or []
     if len(stored) < 2:  # Pillow writes a one-frame GIF otherwise than the first frame of a film
-        return 0
+        return 0, []
     try:
-        if len(frame_blocks(previous)) != len(stored):
-            return 0
+        blocks = frame_blocks(previous)
     except ValueError:
-        return 0
+        return 0, []
+    if len(blocks) != len(stored):
+        return 0, []
     kept = 0
     for old, new in zip(stored, digests):
         if old != new:
             break
         kept += 1
-    return kept
+    return kept, blocks
 
 
 def record_of(gif: bytes, frames: Sequence[bytes]) -> dict:
     """What `updated_gif` needs to know about a written GIF next time."""
-    return {"format": FORMAT, "gif": digest(gif), "frames": [digest(frame) for frame in frames]}
+    return _record(gif, [digest(frame) for frame in frames])
+
+
+def _record(gif: bytes, digests: list[str]) -> dict:
+    return {"format": FORMAT, "gif": digest(gif), "frames": digests}
 
 
 def read_record(path: Path) -> dict | None:

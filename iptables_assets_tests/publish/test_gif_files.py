@@ -43,7 +43,7 @@ def test_frame_blocks_cover_every_frame():
 def test_an_updated_gif_is_the_full_encoding(before, after, changed):
     previous, record = _stored(FRAMES[:before])
     frames = [CHANGED[i] if i in changed else FRAMES[i] for i in range(after)]
-    data, encoded = gif_files.updated_gif(frames, previous, record)
+    data, encoded, _record = gif_files.updated_gif(frames, previous, record)
     assert data == animation.assemble_gif(frames)
     unchanged = next((i for i in range(min(before, after)) if i in changed), min(before, after)) if before > 1 else 0
     if unchanged == after == before > 1:
@@ -56,7 +56,7 @@ def test_an_updated_gif_is_the_full_encoding(before, after, changed):
 
 def test_a_new_day_encodes_two_frames():
     previous, record = _stored(FRAMES[:7])
-    data, encoded = gif_files.updated_gif(FRAMES, previous, record)
+    data, encoded, _record = gif_files.updated_gif(FRAMES, previous, record)
     assert (data, encoded) == (animation.assemble_gif(FRAMES), 2)
 
 
@@ -73,7 +73,7 @@ def test_anything_unexpected_encodes_every_frame(fault):
         record = None
     else:
         record = {**record, "format": gif_files.FORMAT + 1}
-    data, encoded = gif_files.updated_gif(FRAMES, previous, record)
+    data, encoded, _record = gif_files.updated_gif(FRAMES, previous, record)
     assert (data, encoded) == (animation.assemble_gif(FRAMES), len(FRAMES))
 
 

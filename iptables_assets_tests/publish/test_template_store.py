@@ -109,12 +109,13 @@ def test_the_store_keeps_a_few_templates_per_film(tmp_path):
     assert len(list(tmp_path.glob("*.sha256"))) == static_store.KEEP
 
 
-def test_frames_of_the_catalog_use_the_store(tmp_path):
+def test_frames_of_the_catalog_use_the_store(stored_in):
     film = FILMS["well_known_ports"]
-    first = catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK, (), tmp_path)
-    assert len(list(tmp_path.glob("well_known_ports-*.npz"))) == 1
+    first = catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK)
+    assert len(list(stored_in.glob("well_known_ports-*.npz"))) == 1
     catalog._template.cache_clear()  # a new process
-    assert catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK, (), tmp_path) == first
+    assert catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK) == first
+    static_store.use(None)
     in_memory = catalog.render_frame(film, COUNTS["well_known_ports"], DAYS[0], LOOK)
     assert np.array_equal(np.frombuffer(first, np.uint8), np.frombuffer(in_memory, np.uint8))
 

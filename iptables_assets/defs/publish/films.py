@@ -50,8 +50,7 @@ def frames_asset(film: Film, daily: dg.PartitionsDefinition) -> dg.AssetsDefinit
         top = figures.top_ports(inputs["port_totals"]) if film.top_ports else ()
         counts = partitioned.by_day(context, inputs[film.source])
         started = time.perf_counter()
-        store = output_folder.static_parts()
-        film_template(film, look, top, store)  # the static part: stored once per output folder (and port list)
+        film_template(film, look, top)  # the static part: stored once per output folder (and port list)
         static_seconds = time.perf_counter() - started
         listed, empty, seconds = {}, [], []
         for day in partitioned.days_of(context):
@@ -59,7 +58,7 @@ def frames_asset(film: Film, daily: dg.PartitionsDefinition) -> dg.AssetsDefinit
             day_count = day_counts(film, counts.get(day))
             if not day_count:
                 empty.append(str(day))
-            png = render_frame(film, day_count, day, look, top, store)
+            png = render_frame(film, day_count, day, look, top)
             write_bytes_atomic(publication.journal_folder(output_folder) / frame_file(film, day), png)
             listed[day] = pl.DataFrame({"day": [day], "file": [frame_file(film, day)]}, schema=schema("film_frames"))
             seconds.append(time.perf_counter() - started)
@@ -107,16 +106,17 @@ def gif_asset(film: Film) -> dg.AssetsDefinition:
             if day in stored_days and stored_days[day].exists():
                 png = stored_days[day].read_bytes()
             else:
-                png = render_frame(film, {}, day, look, top, output_folder.static_parts())
+                png = render_frame(film, {}, day, look, top)
                 drawn_empty.append(str(day))
             if top and animation.frame_text(png).get(animation.PORTS_KEY) != animation.ports_key(top):
                 stale_days.append(str(day))
             pngs.append(png)
         relative = f"{ANIMATIONS_FOLDER}/{film.name}.gif"
         record = storage.local_cache(output_folder.base_path, "gifs") / f"{film.name}.json"
-        data, encoded = gif_files.updated_gif(pngs, _previous(folder / relative), gif_files.read_record(record))
+        data, encoded, written = gif_files.updated_gif(pngs, _previous(folder / relative),
+                                                       gif_files.read_record(record))
         _path, metadata = published_file(publication, output_folder, relative, data, pngs[-1])
-        gif_files.write_record(record, gif_files.record_of(data, pngs))
+        gif_files.write_record(record, written)
         row = {"section": "animations", "file": relative, "title": film.title, "caption": film.caption}
         checks = [dg.AssetCheckResult(
             check_name=STALE_FRAMES, passed=not stale_days, severity=dg.AssetCheckSeverity.WARN,

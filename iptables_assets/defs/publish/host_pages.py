@@ -50,9 +50,9 @@ def fleet_pages(publication: Publication, analysis: Analysis, geoip: GeoIP, outp
                "daily_country_port_counts": daily_country_port_counts, "daily_source_summary": daily_source_summary,
                "daily_port_scans": daily_port_scans, "daily_traffic_breakdown": daily_traffic_breakdown,
                "sshd_events": sshd_events}
-    breakdown, present, _missing = history("daily_traffic_breakdown", days_of["daily_traffic_breakdown"])
-    countries = history("daily_country_counts", days_of["daily_country_counts"])[0]
-    hosts = sorted({*breakdown["host"].unique(), *_sshd_hosts(days_of["sshd_events"])},
+    breakdown, present, _missing = history("daily_traffic_breakdown", daily_traffic_breakdown)
+    countries = history("daily_country_counts", daily_country_counts)[0]
+    hosts = sorted({*breakdown["host"].unique(), *_sshd_hosts(sshd_events)},
                    key=lambda h: (h is None, h or ""))
     days = days_between(present[0], present[-1]) if present else []
     started = time.perf_counter()
