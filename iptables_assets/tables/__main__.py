@@ -1,20 +1,20 @@
-"""`python -m iptables_assets.tables [--write README.md]`: print the README's column tables, or
-replace them in the README between their markers."""
+"""`python -m iptables_assets.tables [--write docs/tables.md]`: print the column tables, or
+replace them in docs/tables.md (or the page given) between their markers."""
 
 import sys
 from pathlib import Path
 
-from iptables_assets.tables import README_BEGIN, README_END, readme_section
+from iptables_assets.tables import DOCS_BEGIN, DOCS_END, docs_section
 
 
 def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "--write":
-        readme = Path(argv[1])
-        text = readme.read_text()
-        start, end = text.index(README_BEGIN), text.index(README_END) + len(README_END)
-        readme.write_text(text[:start] + readme_section() + text[end:])
+        page = Path(argv[1])
+        text = page.read_text()
+        start, end = text.index(DOCS_BEGIN), text.index(DOCS_END) + len(DOCS_END)
+        page.write_text(text[:start] + docs_section() + text[end:])
         return 0
-    print(readme_section())
+    print(docs_section())
     return 0
 
 

@@ -13,7 +13,7 @@ import polars as pl
 
 @dataclass(frozen=True)
 class Field:
-    """A column: its type and a one-line meaning (shown in the Dagster UI and the README)."""
+    """A column: its type and a one-line meaning (shown in the Dagster UI and docs/tables.md)."""
 
     dtype: pl.DataType
     description: str

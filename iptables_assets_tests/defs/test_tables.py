@@ -1,5 +1,5 @@
 """One declaration of every table: schemas, typed empty frames, the blocking schema check, the
-columns in the UI and the README's column tables all come from it."""
+columns in the UI and the column tables of docs/tables.md all come from it."""
 
 from datetime import date
 from pathlib import Path
@@ -12,7 +12,7 @@ import graph
 from iptables_assets import tables
 from iptables_assets.defs.table_checks import SCHEMA_CHECK, schema_check, stored, table_of
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+DOCS_TABLES = Path(__file__).resolve().parents[2] / tables.DOCS_PAGE
 
 
 def test_every_stored_asset_has_a_declared_table_and_a_blocking_schema_check():
@@ -69,12 +69,12 @@ def test_a_frame_that_breaks_its_declaration_blocks_what_follows():
     assert "reader" not in {e.step_key for e in result.get_step_success_events()}
 
 
-def test_readme_column_tables_are_the_declaration():
-    text = README.read_text()
-    assert tables.readme_section() in text, "run: python -m iptables_assets.tables --write README.md"
+def test_docs_column_tables_are_the_declaration():
+    text = DOCS_TABLES.read_text()
+    assert tables.docs_section() in text, f"run: python -m iptables_assets.tables --write {tables.DOCS_PAGE}"
 
 
 @pytest.mark.parametrize("name", ["firewall_events", "daily_source_summary", "sshd_scanners"])
-def test_readme_table_lists_every_column_with_its_type(name):
+def test_docs_table_lists_every_column_with_its_type(name):
     lines = tables.markdown(name).splitlines()[2:]
     assert [line.split("`")[1] for line in lines] == [*tables.TABLES[name].columns, *tables.TABLES[name].optional]
