@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME := $(CURDIR)/dagster_home
-# One "planned" event per asset for a single-run backfill, not one per partition (README, Backfills).
+# One "planned" event per asset for a single-run backfill, not one per partition (docs/operations.md, Backfills).
 export DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS ?= 1
 SAMPLE := data/sample_logs
 OUT := data/out
@@ -34,16 +34,16 @@ test: install
 
 # Run from inside $(DAGSTER_HOME) (its dagster.yaml is the repo's, copied): started from the repo
 # root, dagster dev warns that ./dagster.yaml "will not be used". Planned events per partition
-# (Dagster's default): automation must see which days a running job is writing (README, The UI).
+# (Dagster's default): automation must see which days a running job is writing (docs/operations.md, Backfills).
 ui: install sample $(DAGSTER_HOME)/dagster.yaml
 	cd $(DAGSTER_HOME) && IPTABLES_ASSETS_LOG_DIR=$(CURDIR)/$(SAMPLE) IPTABLES_ASSETS_OUT_DIR=$(CURDIR)/$(OUT) \
 	  DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=0 \
 	  $(CURDIR)/$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w $(CURDIR)/workspace.yaml
 
-# The side-by-side (issue 14): rewrites README.md's performance tables. A part alone, or smaller:
+# The side-by-side (issue 14): rewrites docs/performance.md's performance tables. A part alone, or smaller:
 # make bench BENCH_ARGS='--parts parse,peers' (see benchmarks/README.md).
 bench: install
-	$(BIN)/python benchmarks/side_by_side.py --runs 3 --write-readme README.md $(BENCH_ARGS)
+	$(BIN)/python benchmarks/side_by_side.py --runs 3 --write docs/performance.md $(BENCH_ARGS)
 
 bench-parse: install
 	$(BIN)/python benchmarks/parse_benchmark.py --runs 3

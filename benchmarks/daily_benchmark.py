@@ -14,7 +14,7 @@ exit (Python start-up, imports and Dagster's bookkeeping included) with the proc
 
     .venv/bin/python benchmarks/daily_benchmark.py --runs 3
 
-See benchmarks/README.md; `side_by_side.py --parts daily` writes the README table.
+See benchmarks/README.md; `side_by_side.py --parts daily` writes the table in docs/performance.md.
 """
 
 from __future__ import annotations

@@ -18,11 +18,12 @@ Parts (`--parts`, all by default), each reusing another benchmark's measurement:
           per-stage seconds and the process tree's peak RSS (backfill_benchmark.py's run).
 
 Every figure is the median of `--runs` (`--year-runs` for the year); peak RSS is the largest.
-Ends with the markdown tables; `--write-readme README.md` puts them between the README's
-`<!-- performance:begin -->` and `<!-- performance:end -->` markers, replacing only the parts run.
+Ends with the markdown tables; `--write docs/performance.md` puts them between that page's
+`<!-- performance:begin -->` and `<!-- performance:end -->` markers, replacing only the parts run
+(`--write-readme` is the option's former name, from when the tables were in README.md).
 
     .venv/bin/python benchmarks/side_by_side.py                          # everything (long: the year)
-    .venv/bin/python benchmarks/side_by_side.py --parts parse,peers --write-readme README.md
+    .venv/bin/python benchmarks/side_by_side.py --parts parse,peers --write docs/performance.md
     .venv/bin/python benchmarks/side_by_side.py --lines 20000 --runs 1 --year-days 5 --events-per-day 1000
 
 See benchmarks/README.md.
@@ -377,8 +378,8 @@ def part_year(args, work: Path) -> list[str]:
 # --------------------------------------------------------------------------- report
 
 
-def write_readme(path: Path, sections: dict[str, list[str]]) -> None:
-    """Replace the parts just measured between the README's markers; keep the other parts' text."""
+def write_performance(path: Path, sections: dict[str, list[str]]) -> None:
+    """Replace the parts just measured between the page's markers; keep the other parts' text."""
     text = path.read_text()
     if BEGIN not in text or END not in text:
         sys.exit(f"{path}: no {BEGIN} ... {END} markers")
@@ -407,7 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=3, help="of the year's generated logs")
     ap.add_argument("--year-runs", type=int, help="runs of the year (default: --runs)")
     ap.add_argument("--workdir", type=Path, default=REPO / "benchmarks" / "_work", help="git-ignored")
-    ap.add_argument("--write-readme", type=Path, metavar="README", help="replace its performance block's parts")
+    ap.add_argument("--write", "--write-readme", dest="write", type=Path, metavar="PAGE",
+                    help="replace the parts run in its performance block (docs/performance.md)")
     ap.add_argument("--frames-child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.frames_child:
@@ -436,8 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + "=" * 100 + "\n")
     for lines in sections.values():
         print("\n".join(lines) + "\n")
-    if args.write_readme:
-        write_readme(args.write_readme, sections)
+    if args.write:
+        write_performance(args.write, sections)
     warn_if_changed(fingerprint)
     return 0
 
