@@ -40,8 +40,8 @@ DEFAULT_SITE_NAME = "example.org"
 DEFAULT_SCHEDULE_TIME = "02:15"
 DEFAULT_READ_RETRY_SECONDS = 20.0
 # Where steps run: "default" (the jobs' own executors: in process for `iptables-assets run`,
-# one process per step for launched runs) or "celery" (dagster-celery workers; see README
-# "Running on Celery workers").
+# one process per step for launched runs) or "celery" (dagster-celery workers; see
+# docs/operations.md, "Running on Celery workers").
 EXECUTORS = ("default", "celery")
 # How `iptables-assets run` runs the per-day assets of its window: "none" (one single-run
 # backfill: each log file read once, the cheapest on one machine) or "day" (one run per day,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Redis broker and two Dagster Celery workers (w1, w2) on 127.0.0.1, for
-# IPTABLES_ASSETS_EXECUTOR=celery (README "Running on Celery workers"; the CI test uses it).
+# IPTABLES_ASSETS_EXECUTOR=celery (docs/operations.md, "Running on Celery workers"; the CI test uses it).
 #
 #   scripts/celery_workers.sh start DIR   # redis + w1 + w2; pid and log files in DIR; waits until ready
 #   scripts/celery_workers.sh stop DIR    # warm shutdown of the workers (SIGKILL after 30 s), redis after

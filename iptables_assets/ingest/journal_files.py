@@ -8,7 +8,7 @@ of `journalctl -o json` exports (`syslog.journal_json_chunk`): exact UTC times f
 `__REALTIME_TIMESTAMP`, the host from `_HOSTNAME`, `kernel` trusted only for the kernel transport.
 
 Measured (benchmarks/journal_reader_benchmark.py): 55,600 entries/s up to text lines, against
-132,000/s for libsystemd in the process; `journalctl -o json` is 4.5x `-o export` (see README).
+132,000/s for libsystemd in the process; `journalctl -o json` is 4.5x `-o export` (see docs/parsing.md).
 
 Every entry is read (not only kernel and sshd ones), so that netfilter-looking text in any other
 entry is a counted `untrusted_program` reject, as in text logs, and every entry is a line read.

@@ -1,6 +1,6 @@
 """The Dagster UI path as a new user takes it (issue 21): a fresh output folder and DAGSTER_HOME,
 `dagster dev` started as `make ui` starts it, then the exact GraphQL request the UI sends for
-"Materialize all" over all offered partitions (or, the README's other route, a backfill of
+"Materialize all" over all offered partitions (or, the other route of docs/operations.md, a backfill of
 `daily_job` with automation doing the rest); wait until the backfill and automation settle, then:
 the offered partitions are the logs' days, no run failed, each asset ran the expected number of
 times, and the exports, figures, frames and GIFs equal those of `iptables-assets run` on the same
@@ -201,9 +201,9 @@ def _materialised(server: DagsterDev, names: list[str]):
 
 
 def test_daily_job_backfill_then_automation(logs, command_line, tmp_path):
-    """The README's other route: on a fresh folder automation builds the inventory and the country
-    table; a backfill of daily_job over every day, then automation carries the days to the journal:
-    each asset once, after the backfill."""
+    """The other route of docs/operations.md (The Dagster UI): on a fresh folder automation builds
+    the inventory and the country table; a backfill of daily_job over every day, then automation
+    carries the days to the journal: each asset once, after the backfill."""
     days = [d.isoformat() for d in days_between(FIRST, date.fromordinal(FIRST.toordinal() + DAYS - 1))]
     with running(tmp_path, logs, tmp_path / "out") as server:
         _wait_for_days(server, days)
