@@ -23,12 +23,13 @@ import polars as pl
 
 from iptables_assets import tables
 from iptables_assets.days import moments_of
-from iptables_assets.ingest import journal_files, scanner, syslog
-from iptables_assets.ingest.classify import header_time
-from iptables_assets.ingest.journal_coverage import JournalCoverage, coverage_of
-from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
-from iptables_assets.ingest.merging import deduplicate
-from iptables_assets.ingest.parse_types import SSHD_PROGRAMS
+from iptables_assets.ingest.files import journal_files
+from iptables_assets.ingest.lines import scanner, syslog
+from iptables_assets.ingest.records.firewall.classify import header_time
+from iptables_assets.ingest.files.journal_coverage import JournalCoverage, coverage_of
+from iptables_assets.ingest.files.logfiles import LogFile, iter_line_chunks
+from iptables_assets.ingest.records.firewall.merging import deduplicate
+from iptables_assets.ingest.records.firewall.parse_types import SSHD_PROGRAMS
 from iptables_assets.tables.catalog import SSHD_EVENT
 
 SSHD_FAMILIES = ("secure", "auth.log", "journal")  # file name stems the sshd stage reads

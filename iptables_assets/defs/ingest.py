@@ -16,13 +16,13 @@ from iptables_assets.defs.metadata import markdown_table
 from iptables_assets.defs.resources import Analysis, GeoIP, LogSource, OutputFolder
 from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
 from iptables_assets.enrich.geo import geotag
-from iptables_assets.ingest import inventory as inv
+from iptables_assets.ingest.files import inventory as inv
 from iptables_assets.ingest import parse_cache
-from iptables_assets.ingest import dating
-from iptables_assets.ingest.finding import COPY, by_kind
+from iptables_assets.ingest.files import dating
+from iptables_assets.ingest.files.finding import COPY, by_kind
 from iptables_assets.ingest.parse_cache import ParseCache, entry_key
-from iptables_assets.ingest.parse_types import DayParse
-from iptables_assets.ingest.parsing import parse_days
+from iptables_assets.ingest.records.firewall.parse_types import DayParse
+from iptables_assets.ingest.records.firewall.parsing import parse_days
 from iptables_assets.spill import Spilled, spill
 
 GROUP = "ingest"

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iptables_assets.analysis import sshd
-from iptables_assets.ingest.syslog import MAX_REPEAT
-from iptables_assets.ingest.logfiles import discover
+from iptables_assets.ingest.lines.syslog import MAX_REPEAT
+from iptables_assets.ingest.files.logfiles import discover
 from iptables_assets.sample import generate_logs
 
 pytestmark = pytest.mark.xdist_group("journal_run")

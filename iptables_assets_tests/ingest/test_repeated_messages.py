@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from iptables_assets.ingest import scanner, syslog
-from iptables_assets.ingest.parsing import REJECT_REASONS, ParseConfig, parse_paths
+from iptables_assets.ingest.lines import scanner, syslog
+from iptables_assets.ingest.records.firewall.parsing import REJECT_REASONS, ParseConfig, parse_paths
 
 MANY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEADER = "Oct 28 03:09:03 web1 kernel: "

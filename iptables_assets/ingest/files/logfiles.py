@@ -20,7 +20,7 @@ from typing import BinaryIO, Iterator, Sequence
 
 from isal import isal_zlib
 
-from iptables_assets.ingest import journal_files
+from iptables_assets.ingest.files import journal_files
 
 DEFAULT_PATTERNS: tuple[str, ...] = (
     "messages*",

@@ -27,21 +27,21 @@ import polars as pl
 
 from iptables_assets import progress
 from iptables_assets.days import moments_of
-from iptables_assets.ingest import syslog
-from iptables_assets.ingest.classify import header_time
-from iptables_assets.ingest.day_merge import DayBatch, merge_days
-from iptables_assets.ingest.day_routing import spill_file
-from iptables_assets.ingest.file_parse import (
+from iptables_assets.ingest.lines import syslog
+from iptables_assets.ingest.records.firewall.classify import header_time
+from iptables_assets.ingest.records.firewall.day_merge import DayBatch, merge_days
+from iptables_assets.ingest.records.firewall.day_routing import spill_file
+from iptables_assets.ingest.records.firewall.file_parse import (
     FileScan,
     parse_file,
     scan_chunks,
     scan_file,
 )
-from iptables_assets.ingest.finding import find_logs
-from iptables_assets.ingest.logfiles import LogFile
-from iptables_assets.ingest.merging import combine, deduplicate
+from iptables_assets.ingest.files.finding import find_logs
+from iptables_assets.ingest.files.logfiles import LogFile
+from iptables_assets.ingest.records.firewall.merging import combine, deduplicate
 from iptables_assets.ingest.parse_cache import ParseCache
-from iptables_assets.ingest.parse_types import (
+from iptables_assets.ingest.records.firewall.parse_types import (
     DEFAULT_TRUSTED_PROGRAMS,
     RECORD_COLUMNS,
     REJECT_COLUMNS,
@@ -55,7 +55,7 @@ from iptables_assets.ingest.parse_types import (
     record_schema,
     reject_schema,
 )
-from iptables_assets.ingest.syslog import journal_json_chunk
+from iptables_assets.ingest.lines.syslog import journal_json_chunk
 
 # Re-exported: every public name this module has held stays importable from it.
 __all__ = [

@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from iptables_assets import tables
-from iptables_assets.ingest.logfiles import LogFile
+from iptables_assets.ingest.files.logfiles import LogFile
 from iptables_assets.tables import TABLES
 
 DEFAULT_TRUSTED_PROGRAMS = ("kernel", "pve-firewall", "unifi")

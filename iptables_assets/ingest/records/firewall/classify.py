@@ -9,10 +9,10 @@ from typing import Sequence
 
 import polars as pl
 
-from iptables_assets.ingest import scanner
-from iptables_assets.ingest.actions import prefix_actions
-from iptables_assets.ingest.parse_types import ParseConfig
-from iptables_assets.ingest.syslog import journal_json_chunk
+from iptables_assets.ingest.lines import scanner
+from iptables_assets.ingest.records.firewall.actions import prefix_actions
+from iptables_assets.ingest.records.firewall.parse_types import ParseConfig
+from iptables_assets.ingest.lines.syslog import journal_json_chunk
 
 # Ubiquiti rule names that open a program-less line: UniFi OS `[WAN_LOCAL-D-2147483647]`
 # (rule set, action, rule number) and EdgeOS `[WAN_IN-10-A]` / `[WAN_IN-default-D]` (rule set,

@@ -13,10 +13,11 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 import polars as pl
 
-from iptables_assets.ingest import journal_files, scanner, syslog
-from iptables_assets.ingest.classify import classify_chunk, header_time
-from iptables_assets.ingest.logfiles import LogFile, content_hash, iter_line_chunks
-from iptables_assets.ingest.parse_types import FileParse, ParseConfig
+from iptables_assets.ingest.files import journal_files
+from iptables_assets.ingest.lines import scanner, syslog
+from iptables_assets.ingest.records.firewall.classify import classify_chunk, header_time
+from iptables_assets.ingest.files.logfiles import LogFile, content_hash, iter_line_chunks
+from iptables_assets.ingest.records.firewall.parse_types import FileParse, ParseConfig
 
 T = TypeVar("T")
 R = TypeVar("R")

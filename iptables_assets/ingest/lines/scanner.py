@@ -20,7 +20,7 @@ import polars as pl
 import pyarrow as pa
 from numba import njit
 
-from iptables_assets.ingest import syslog
+from iptables_assets.ingest.lines import syslog
 
 # Header formats.
 FMT_NONE, FMT_RFC3164, FMT_ISO, FMT_PVE = 0, 1, 2, 3
