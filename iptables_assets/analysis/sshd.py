@@ -24,8 +24,8 @@ import polars as pl
 from iptables_assets import tables
 from iptables_assets.days import moments_of
 from iptables_assets.ingest.files import journal_files
-from iptables_assets.ingest.lines import scanner, syslog
-from iptables_assets.ingest.records.firewall.classify import header_time
+from iptables_assets.ingest.lines import columns, scanner, syslog
+from iptables_assets.ingest.lines.timeline import header_time
 from iptables_assets.ingest.files.journal_coverage import JournalCoverage, coverage_of
 from iptables_assets.ingest.files.logfiles import LogFile, iter_line_chunks
 from iptables_assets.ingest.records.firewall.merging import deduplicate
@@ -172,7 +172,7 @@ def _read_file(file: LogFile, anchor: datetime, tz: str, window: journal_files.W
     timeline, rows, damage = [], [], []
     for first_line, chunk in iter_line_chunks(file.path, file.compression, CHUNK_BYTES, damage, window):
         chunk, _originals = syslog.journal_json_chunk(chunk)
-        scanned = scanner.scan(chunk, first_line, text_fields=("host", "tag", "message")).with_columns(
+        scanned = columns.scan(chunk, first_line, text_fields=("host", "tag", "message")).with_columns(
             header_time(tz).alias("ts"),
             pl.when(pl.col("fmt") == scanner.FMT_RFC3164).then(pl.col("md")).alias("md"),
         )

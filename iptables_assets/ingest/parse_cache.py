@@ -26,7 +26,8 @@ from pathlib import Path
 from iptables_assets import storage
 from iptables_assets.ingest.records.firewall.day_routing import spill_file
 from iptables_assets.ingest.files.logfiles import LogFile
-from iptables_assets.ingest.records.firewall.parse_types import FileCounts, ParseConfig
+from iptables_assets.ingest.parse_config import ParseConfig
+from iptables_assets.ingest.records.firewall.parse_types import FileCounts
 
 # Bump when the parser's output for the same file can change: older entries are then unused.
 PARSER_VERSION = 2

@@ -24,8 +24,8 @@ import polars as pl
 from iptables_assets.days import days_between
 from iptables_assets.ingest.files import journal_files
 from iptables_assets.ingest.files.logfiles import LogFile, content_hash
-from iptables_assets.ingest.records.firewall.file_parse import FileScan, scan_chunks, scan_file
-from iptables_assets.ingest.records.firewall.parse_types import ParseConfig
+from iptables_assets.ingest.lines.timeline import FileScan, scan_chunks, scan_file
+from iptables_assets.ingest.parse_config import ParseConfig
 from iptables_assets.ingest.lines.syslog import year_anchor
 
 HEAD_BYTES = 4096

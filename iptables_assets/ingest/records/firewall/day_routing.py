@@ -31,7 +31,8 @@ from iptables_assets.ingest.records.firewall.file_parse import (
 )
 from iptables_assets.ingest.files.logfiles import LogFile, iter_line_chunks
 from iptables_assets.ingest.records.firewall.merging import with_columns_of
-from iptables_assets.ingest.records.firewall.parse_types import RECORD_COLUMNS, REJECT_COLUMNS, FileCounts, ParseConfig
+from iptables_assets.ingest.parse_config import ParseConfig
+from iptables_assets.ingest.records.firewall.parse_types import RECORD_COLUMNS, REJECT_COLUMNS, FileCounts
 
 DEDUP_COLUMNS = ("msg_hash", "weight")  # kept beside the public columns until deduplication
 _KINDS = {"ignored": 0, "record": 1}  # timeline codes; every other kind is a reject (2)
