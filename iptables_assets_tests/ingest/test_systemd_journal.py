@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iptables_assets.analysis.sshd import is_sshd_family, parse_sshd_files
+from iptables_assets.ingest.records.sshd import is_sshd_family, parse_sshd_files
 from iptables_assets.days import days_between, moments_of
 from iptables_assets.ingest.files import journal_files, watching
 from iptables_assets.ingest.files.inventory import build_inventory

@@ -20,7 +20,7 @@ from iptables_assets.ingest.files.logfiles import (
     DEFAULT_PATTERNS, LogFile, decompressed_pieces, describe, detect_compression, discover, rotation_key,
 )
 from iptables_assets.ingest.parse_config import ParseConfig
-from iptables_assets.ingest.records.firewall.parse_types import SSHD_PROGRAMS
+from iptables_assets.ingest.records.sshd import SSHD_PROGRAMS
 
 SAMPLE_BYTES = 64 << 10
 LOGIN_RECORDS = ("wtmp", "btmp", "utmp", "lastlog", "faillog")  # binary records of logins, not syslog

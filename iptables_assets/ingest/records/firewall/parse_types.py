@@ -15,8 +15,6 @@ from iptables_assets.ingest.files.logfiles import LogFile
 from iptables_assets.tables import TABLES
 
 
-SSHD_PROGRAMS = ("sshd", "sshd-session", "sshd-auth")  # OpenSSH 9.8+ logs as sshd-session / sshd-auth
-
 # Reasons a netfilter-looking line is rejected instead of becoming a record.
 REJECT_REASONS = {
     "no_header": "no syslog timestamp/host/program header could be read",
