@@ -5,17 +5,19 @@ A file is read into day pieces (firewall records: `day_routing.spill_file`; sshd
 `records.sshd.spill_sshd_file`) the same way whatever run reads it; only the pieces' names (their
 place in the run's reading order) differ. So the pieces of a file are kept under `<cache>/<key>/`,
 keyed by what determines them (the file's path, size and modification time, its year anchor, the
-time zone, the trusted programs, the kind of records, the parser's version), with a SHA-256 of
-every piece. A run that needs the file again (the next day's run, one run per day fanned out over
-workers, a fleet to which a host was added, whose other hosts' files did not change) verifies and
-hard-links the pieces under its own names. An entry that fails verification is read again, never
-trusted. Entries appear atomically (written to a temporary folder, then renamed), so runs on
-several workers can fill the cache at once.
+time zone, the trusted programs, the kind of records, and the parser's version: `parsing_code`, a
+digest of the parsing code's source), with a SHA-256 of every piece. A run that needs the file
+again (the next day's run, one run per day fanned out over workers, a fleet to which a host was
+added, whose other hosts' files did not change) verifies and hard-links the pieces under its own
+names. An entry that fails verification is read again, never trusted. Entries appear atomically
+(written to a temporary folder, then renamed), so runs on several workers can fill the cache at
+once.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -26,16 +28,35 @@ from pathlib import Path
 from typing import Callable
 
 from iptables_assets import storage
+from iptables_assets.code_version import PACKAGE, code_digest, library_versions
 from iptables_assets.ingest.files.logfiles import LogFile
 from iptables_assets.ingest.parse_config import ParseConfig
 from iptables_assets.ingest.records.firewall.day_routing import spill_file
 from iptables_assets.ingest.records.firewall.parse_types import FileCounts
 
-# Bump when the parser's output for the same file can change: older entries are then unused.
-PARSER_VERSION = 2
+FORMAT = 1  # of an entry (pieces and manifest); the parsing code's own changes need no bump
+# The code that decides what a line becomes, and what this cache keeps of it: every module of
+# these packages (files, lines, records and this cache; the tables' columns and types). A new
+# log format's module under `ingest/records/` is covered by being there.
+PARSING_PACKAGES = ("ingest", "tables")
+# Libraries whose behaviour shapes the pieces: decoding, the compiled scan, regexes, Arrow IPC / Parquet.
+PARSING_LIBRARIES = ("isal", "numba", "numpy", "polars", "pyarrow")
 _TAG = "f"  # the name prefix of an entry's pieces; a run renames it to its reading order
 _MANIFEST = "manifest.json"
 CACHE_PARTS = ("_cache", "parsed")
+
+
+def parsing_sources(root: Path = PACKAGE) -> list[Path]:
+    """The modules whose source is the parsing code (`PARSING_PACKAGES`, under `root`)."""
+    return sorted(path for package in PARSING_PACKAGES for path in (root / package).rglob("*.py"))
+
+
+@functools.lru_cache(maxsize=None)
+def parsing_code(root: Path = PACKAGE) -> str:
+    """The parser's version: a digest of its source (`parsing_sources`), the libraries' versions
+    and the entry format. Any edit to the parsing code leaves older entries unused (and pruned
+    by the next inventory); nothing to bump by hand."""
+    return code_digest([FORMAT, *library_versions(PARSING_LIBRARIES)], parsing_sources(root), root)
 
 
 def folder_for(out_dir: str | Path) -> Path:
@@ -118,7 +139,7 @@ def entry_key(file: LogFile, anchor: datetime, config: ParseConfig, records: str
     threads do not)."""
     what = {
         "relative": file.relative, "size": file.size, "mtime": file.mtime, "anchor": anchor.isoformat(),
-        "tz": config.tz, "trusted": list(config.trusted_programs), "parser": PARSER_VERSION, "records": records,
+        "tz": config.tz, "trusted": list(config.trusted_programs), "parser": parsing_code(), "records": records,
     }
     if file.compression == "journal" and config.window:  # read by time: the window is what was read
         what["window"] = [moment.isoformat() for moment in config.window]
