@@ -14,7 +14,9 @@ import pytest
 from iptables_assets import parse_output
 from iptables_assets.ingest.records.firewall import day_merge
 from iptables_assets.ingest.files.logfiles import discover
-from iptables_assets.ingest.records.firewall.parsing import ParseConfig, parse_days, parse_files, spill_logs, split_by_day
+from iptables_assets.ingest.records.firewall.parsing import (
+    ParseConfig, parse_days, parse_files, spill_logs, split_by_day,
+)
 from iptables_assets.sample import generate_logs
 
 # Small chunks and batches: many chunks per file, several batches per day.

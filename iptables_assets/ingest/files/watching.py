@@ -18,6 +18,7 @@ import functools
 import hashlib
 from datetime import date, datetime, timedelta
 from typing import Callable, Sequence
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -133,6 +134,4 @@ def _row(inventory: pl.DataFrame, relative: str) -> dict | None:
 
 
 def _local_day(moment: datetime, tz: str) -> date:
-    from zoneinfo import ZoneInfo
-
     return moment.astimezone(ZoneInfo(tz)).date()

@@ -692,7 +692,8 @@ def _scan(buf, starts, ends, num, txt, info, flags):
         has_out = txt[T_OUT_IFACE, 0, line] >= 0
         has_src = txt[T_SRC_IP, 0, line] >= 0
         if found:
-            candidate = ((has_in or has_out) and has_src) or (has_in and has_out) or (has_src and txt[T_DST_IP, 0, line] >= 0)
+            candidate = (((has_in or has_out) and has_src) or (has_in and has_out)
+                         or (has_src and txt[T_DST_IP, 0, line] >= 0))
         else:
             candidate = _candidate(buf, m, e)
         if candidate:
