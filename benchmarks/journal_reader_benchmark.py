@@ -24,8 +24,8 @@ from harness import CLI, REPO, machine_info, measure, median
 THROUGH_JOURNALCTL = """
 import sys
 from pathlib import Path
-from iptables_assets.ingest.logfiles import iter_line_chunks
-from iptables_assets.ingest.syslog import journal_json_chunk
+from iptables_assets.ingest.files.logfiles import iter_line_chunks
+from iptables_assets.ingest.lines.syslog import journal_json_chunk
 lines = 0
 for path in sys.argv[1:]:
     for _first, chunk in iter_line_chunks(Path(path), "journal", 8 << 20, []):

@@ -132,8 +132,8 @@ def _parse(args: argparse.Namespace) -> int:
     (and in --summary) while the rest is parsed. Every file is read once into spill files in a
     temporary folder, then the outputs are written day by day (memory stays bounded)."""
     from iptables_assets import parse_output
-    from iptables_assets.ingest.finding import by_kind, find_logs
-    from iptables_assets.ingest.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig, spill_logs
+    from iptables_assets.ingest.files.finding import by_kind, find_logs
+    from iptables_assets.ingest.records.firewall.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig, spill_logs
 
     # The imports (numba, polars) leave hundreds of thousands of objects that every full
     # collection would walk again during the parse (~2 % of its CPU): they live until exit.

@@ -15,7 +15,7 @@ from typing import IO, Iterator
 import polars as pl
 
 from iptables_assets.atomic import replacing
-from iptables_assets.ingest.parsing import DayBatch, Spilled, record_schema
+from iptables_assets.ingest.records.firewall.parsing import DayBatch, Spilled, record_schema
 
 _JSON_TIME = "%Y-%m-%dT%H:%M:%S%.6f%:z"
 

@@ -17,8 +17,8 @@ from iptables_assets import progress, settings
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.days import days_between
 from iptables_assets.fan_out import DRIVER_PID_TAG, DayRun, run_days
-from iptables_assets.ingest import dating, finding, inventory
-from iptables_assets.ingest.finding import find_logs
+from iptables_assets.ingest.files import dating, finding, inventory
+from iptables_assets.ingest.files.finding import find_logs
 
 # Dagster's console logger at WARNING: progress lines come from this module, details are in the UI.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -195,7 +195,7 @@ def _inventory(config: settings.Settings) -> tuple[tuple[date, date] | None, dic
     """Scan the logs (files the cached inventory knows are not read again) and return the days
     they cover and the damaged and unreadable files, each named here once (the run goes on
     with what can be read); the cache it leaves is where the daily partitions take their first day."""
-    from iptables_assets.ingest.parsing import ParseConfig
+    from iptables_assets.ingest.records.firewall.parsing import ParseConfig
 
     parse_config = ParseConfig(tz=config.timezone)
     _say(f"inventory of {config.log_dir}")

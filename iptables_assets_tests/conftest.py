@@ -14,7 +14,7 @@ import pytest
 os.environ.setdefault("IPTABLES_ASSETS_READ_RETRY_SECONDS", "0")  # retried reads without the wait
 
 from iptables_assets import progress
-from iptables_assets.ingest.parsing import ParseConfig, ParseResult, parse_paths
+from iptables_assets.ingest.records.firewall.parsing import ParseConfig, ParseResult, parse_paths
 
 # Default file mtime: the last hour of 2024 (a leap year), so an RFC 3164 line of any day
 # of the year lands in 2024 unless a test says otherwise.

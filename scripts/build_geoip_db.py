@@ -122,7 +122,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-from iptables_assets.ingest.logfiles import content_hash as sha256_file  # noqa: E402 (one SHA-256 helper)
+from iptables_assets.ingest.files.logfiles import content_hash as sha256_file  # noqa: E402 (one SHA-256 helper)
 
 
 def check_integrity(path: Path, integrity: str) -> None:

@@ -16,7 +16,7 @@ from iptables_assets import settings
 from iptables_assets.defs import partitions
 from iptables_assets.defs.jobs import ingest_job
 from iptables_assets.defs.resources import LogSource, OutputFolder
-from iptables_assets.ingest import inventory, watching
+from iptables_assets.ingest.files import inventory, watching
 
 A = dg.AutomationCondition
 

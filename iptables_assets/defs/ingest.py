@@ -9,20 +9,20 @@ import polars as pl
 
 from iptables_assets import settings
 from iptables_assets.atomic import CannotWrite, is_write_fault, what_went_wrong
-from iptables_assets.analysis import sshd
 from iptables_assets.defs import checks, partitioned, partitions
 from iptables_assets.defs.automation import WHEN_MISSING
 from iptables_assets.defs.metadata import markdown_table
 from iptables_assets.defs.resources import Analysis, GeoIP, LogSource, OutputFolder
 from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
 from iptables_assets.enrich.geo import geotag
-from iptables_assets.ingest import inventory as inv
+from iptables_assets.ingest.files import inventory as inv
 from iptables_assets.ingest import parse_cache
-from iptables_assets.ingest import dating
-from iptables_assets.ingest.finding import COPY, by_kind
+from iptables_assets.ingest.files import dating
+from iptables_assets.ingest.files.finding import COPY, by_kind
 from iptables_assets.ingest.parse_cache import ParseCache, entry_key
-from iptables_assets.ingest.parse_types import DayParse
-from iptables_assets.ingest.parsing import parse_days
+from iptables_assets.ingest.records.firewall.parse_types import DayParse
+from iptables_assets.ingest.records import sshd
+from iptables_assets.ingest.records.firewall.parsing import parse_days
 from iptables_assets.spill import Spilled, spill
 
 GROUP = "ingest"
@@ -83,8 +83,14 @@ def _inventory_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) ->
 
 
 def _prune_parse_cache(table: pl.DataFrame, config, out_dir: str) -> None:
-    """Keep the parsed pieces of the files the inventory lists, as they are now; drop the rest."""
-    keep = {entry_key(inv.log_file_from_row(row), row["year_anchor"], config) for row in table.iter_rows(named=True)}
+    """Keep the parsed pieces (firewall, and sshd of the sshd families) of the files the inventory
+    lists, as they are now; drop the rest."""
+    keep = set()
+    for row in table.iter_rows(named=True):
+        file = inv.log_file_from_row(row)
+        keep.add(entry_key(file, row["year_anchor"], config))
+        if sshd.is_sshd_family(row["family"]):
+            keep.add(entry_key(file, row["year_anchor"], config, records="sshd"))
     ParseCache(parse_cache.folder_for(out_dir)).prune(keep)
 
 
@@ -218,13 +224,15 @@ def _sshd_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> dg.A
     def sshd_events(context: dg.AssetExecutionContext, log_source: LogSource, geoip: GeoIP,
                     output_folder: OutputFolder, log_file_inventory: pl.DataFrame):
         """One row per sshd line (kind, source address and port, user, country; unknown lines as
-        `other`), from secure*, auth.log* and journald exports, deduplicated across files."""
+        `other`), from secure*, auth.log* and journald exports, deduplicated across files (files
+        read before and unchanged are taken from the parse cache)."""
         config = log_source.parse_config()
         days = partitioned.days_of(context)
         files, anchors = _files_for(log_file_inventory, days, config.tz, sshd.is_sshd_family)
         where = partitioned.scratch(context, output_folder.base_path) / "sshd"
+        cache = ParseCache(parse_cache.folder_for(output_folder.base_path))
         try:
-            parsed = sshd.parse_sshd_days(files, config.tz, anchors, where / "lines", days)
+            parsed = sshd.parse_sshd_days(files, config.tz, anchors, where / "lines", days, cache)
         except OSError as error:
             raise unreadable(error, where) from error
         by_day, kinds = {}, []
@@ -237,6 +245,7 @@ def _sshd_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> dg.A
         return stored("sshd_events", partitioned.output(by_day), {
             "dagster/row_count": sum(counts.values()),
             "files_read": dg.MetadataValue.md("\n".join(f"- `{f.relative}`" for f in files) or "none"),
+            "files_from_parse_cache": len(cache.linked),  # of files_read, those not read again
             "lines_read": parsed.lines_read,
             "duplicates_removed": parsed.duplicates_removed,
             "events_by_kind": dg.MetadataValue.json(counts),

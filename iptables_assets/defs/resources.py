@@ -28,9 +28,9 @@ from iptables_assets.enrich.geo import (
     GeoLookup,
     credit_for,
 )
-from iptables_assets.ingest.finding import find_logs
-from iptables_assets.ingest.logfiles import DEFAULT_PATTERNS, LogFile
-from iptables_assets.ingest.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig
+from iptables_assets.ingest.files.finding import find_logs
+from iptables_assets.ingest.files.logfiles import DEFAULT_PATTERNS, LogFile
+from iptables_assets.ingest.records.firewall.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig
 from iptables_assets.publish import figures, static_store
 from iptables_assets.publish.catalog import Look
 from iptables_assets.publish.redaction import Redactor

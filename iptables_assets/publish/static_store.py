@@ -18,14 +18,13 @@ import hashlib
 import io
 import json
 import logging
-from importlib import metadata
-from pathlib import Path
 from typing import Callable, TypeVar
 
 import numpy as np
 from upath import UPath
 
 from iptables_assets import storage
+from iptables_assets.code_version import PACKAGE, code_digest, library_versions
 
 T = TypeVar("T")
 FORMAT = 1  # bump when the layout of stored arrays changes
@@ -35,7 +34,7 @@ DRAWING_LIBRARIES = ("matplotlib", "cartopy", "shapely", "pyproj", "numpy", "pil
 # The modules that draw figures and make templates (an edit to one makes everything again).
 DRAWING_MODULES = ("animation", "catalog", "figures", "glyphs", "plotting", "recolour", "static_store",
                    "template_store")
-_PACKAGE = Path(__file__).resolve().parents[1]
+_PACKAGE = PACKAGE
 _FOLDER: list[UPath | None] = [None]
 _log = logging.getLogger(__name__)
 
@@ -53,15 +52,10 @@ def folder() -> UPath | None:
 def drawing_code() -> str:
     """A digest of what makes static parts: the drawing modules, the bundled shapes and the
     libraries' versions (an edit to any of them leaves older files unused)."""
-    digest = hashlib.sha256(json.dumps([FORMAT, *(metadata.version(name) for name in DRAWING_LIBRARIES)]).encode())
     modules = [_PACKAGE / "publish" / f"{name}.py" for name in DRAWING_MODULES]
     shapes = _PACKAGE.joinpath("data", "natural_earth").rglob("*")
-    for path in sorted([*modules, _PACKAGE / "enrich" / "countries.py", *shapes]):
-        if path.is_file():
-            digest.update(path.relative_to(_PACKAGE).as_posix().encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest() if path.suffix == ".py" else
-                          str(path.stat().st_size).encode())
-    return digest.hexdigest()
+    return code_digest([FORMAT, *library_versions(DRAWING_LIBRARIES)],
+                       [*modules, _PACKAGE / "enrich" / "countries.py", *shapes], _PACKAGE)
 
 
 def kept(where: UPath | None, name: str, depends_on: object, make: Callable[[], T],

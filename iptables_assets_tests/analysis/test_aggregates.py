@@ -143,7 +143,7 @@ def test_psad_nmap_capture_is_one_scanner(tmp_path):
     capture = corpus / "mrash__psad" / "test" / "scans" / "iptables" / "syn_scan_1000_1500"
     if not capture.exists():
         pytest.skip(f"no psad capture at {capture}")
-    from iptables_assets.ingest.parsing import parse_paths
+    from iptables_assets.ingest.records.firewall.parsing import parse_paths
 
     records = parse_paths([capture]).records.with_columns(
         pl.lit("ZZ").alias("country_code"), pl.lit("test").alias("country_name"))

@@ -10,8 +10,8 @@ import pytest
 
 from iptables_assets.analysis import fleet
 from iptables_assets.analysis.aggregates import TrafficFilter
-from iptables_assets.ingest.logfiles import discover
-from iptables_assets.ingest.parsing import ParseConfig, parse_files
+from iptables_assets.ingest.files.logfiles import discover
+from iptables_assets.ingest.records.firewall.parsing import ParseConfig, parse_files
 from iptables_assets.sample import generate_fleet
 
 TZ = "Europe/Berlin"

@@ -12,9 +12,10 @@ from polars.testing import assert_frame_equal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iptables_assets.analysis import sshd
-from iptables_assets.ingest.syslog import MAX_REPEAT
-from iptables_assets.ingest.logfiles import discover
+from iptables_assets.analysis import sshd as findings
+from iptables_assets.ingest.records import sshd
+from iptables_assets.ingest.lines.syslog import MAX_REPEAT
+from iptables_assets.ingest.files.logfiles import discover
 from iptables_assets.sample import generate_logs
 
 pytestmark = pytest.mark.xdist_group("journal_run")
@@ -155,14 +156,14 @@ def test_findings_join_scanners_with_sshd():
     })
     daily = pl.DataFrame({"src_ip": ["203.0.113.1", "203.0.113.1"], "day": [date(2026, 1, 1), date(2026, 1, 2)]})
     longterm = pl.DataFrame({"src_ip": ["203.0.113.2", "198.51.100.1"], "distinct_ports": [70, 90]})
-    joined = sshd.scanners_at_sshd(events, daily, longterm)
+    joined = findings.scanners_at_sshd(events, daily, longterm)
     assert joined.select("src_ip", "sshd_events", "daily_scans", "longterm_ports").rows() == [
         ("203.0.113.1", 2, 2, None), ("203.0.113.2", 1, 0, 70),
     ]
-    assert sshd.notable_lines(events)["kind"].to_list() == ["bad_protocol_version", "break_in_attempt"]
-    counts = sshd.kind_counts(events)
+    assert findings.notable_lines(events)["kind"].to_list() == ["bad_protocol_version", "break_in_attempt"]
+    counts = findings.kind_counts(events)
     assert counts.filter(pl.col("kind") == "other")["country_code"].to_list() == ["??"]
-    assert sshd.top_sources(events)["src_ip"].to_list() == ["203.0.113.1", "203.0.113.2"]
+    assert findings.top_sources(events)["src_ip"].to_list() == ["203.0.113.1", "203.0.113.2"]
 
 
 def test_run_publishes_sshd_findings(journal_run):

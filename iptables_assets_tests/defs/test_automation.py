@@ -15,9 +15,9 @@ from iptables_assets.days import days_between
 from iptables_assets.defs import partitions
 from iptables_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG, daily_schedule, new_log_files
 from iptables_assets.defs.resources import LogSource, OutputFolder
-from iptables_assets.ingest import watching
-from iptables_assets.ingest.logfiles import discover
-from iptables_assets.ingest.parsing import ParseConfig
+from iptables_assets.ingest.files import watching
+from iptables_assets.ingest.files.logfiles import discover
+from iptables_assets.ingest.records.firewall.parsing import ParseConfig
 from iptables_assets.settings import Settings
 
 MTIME = datetime(2026, 1, 10, 12, tzinfo=timezone.utc).timestamp()

@@ -14,8 +14,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from iptables_assets.ingest.logfiles import describe
-from iptables_assets.ingest.parsing import ParseConfig, parse_files
+from iptables_assets.ingest.files.logfiles import describe
+from iptables_assets.ingest.records.firewall.parsing import ParseConfig, parse_files
 
 CORPUS = Path(os.environ.get("IPTABLES_ASSETS_CORPUS")
               or Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus").resolve()

@@ -15,11 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from iptables_assets.days import days_between
-from iptables_assets.ingest import dating, watching
-from iptables_assets.ingest.finding import find_logs
-from iptables_assets.ingest.inventory import build_inventory, days_covered, files_for_days, log_file_from_row
-from iptables_assets.ingest.logfiles import decompressed_pieces
-from iptables_assets.ingest.parsing import ParseConfig, parse_days
+from iptables_assets.ingest.files import dating, watching
+from iptables_assets.ingest.files.finding import find_logs
+from iptables_assets.ingest.files.inventory import build_inventory, days_covered, files_for_days, log_file_from_row
+from iptables_assets.ingest.files.logfiles import decompressed_pieces
+from iptables_assets.ingest.records.firewall.parsing import ParseConfig, parse_days
 from iptables_assets.sample import generate_logs
 
 START = date(2025, 11, 20)

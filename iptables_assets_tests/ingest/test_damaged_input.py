@@ -21,9 +21,9 @@ import pytest
 import graph
 from graph import asset
 from iptables_assets import cli
-from iptables_assets.ingest import logfiles
-from iptables_assets.ingest.logfiles import discover, iter_line_chunks
-from iptables_assets.ingest.parsing import parse_paths
+from iptables_assets.ingest.files import logfiles
+from iptables_assets.ingest.files.logfiles import discover, iter_line_chunks
+from iptables_assets.ingest.records.firewall.parsing import parse_paths
 from iptables_assets.sample import generate_logs
 
 log_file_inventory = asset("log_file_inventory")

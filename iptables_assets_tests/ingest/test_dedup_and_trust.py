@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from iptables_assets.ingest.parsing import ParseConfig, parse_paths
+from iptables_assets.ingest.records.firewall.parsing import ParseConfig, parse_paths
 
 KERNEL = "Oct 28 03:09:{s:02d} web1 kernel: [ 3529.2898{s:02d}] "
 NF = (
@@ -269,8 +269,8 @@ def test_truncated_gzip_rotation_is_read_as_far_as_it_goes(tmp_path, write_log, 
 def test_scan_file_dates_a_file_without_parsing_it(write_log):
     from datetime import datetime, timezone
 
-    from iptables_assets.ingest.logfiles import describe
-    from iptables_assets.ingest.parsing import scan_file
+    from iptables_assets.ingest.files.logfiles import describe
+    from iptables_assets.ingest.records.firewall.parsing import scan_file
 
     path = write_log("messages", ["Dec 31 23:59:00 web1 kernel: " + NF.format(s=1),
                                   "Jan  1 00:00:01 web1 systemd[1]: Starting Rotate log files...", "",

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from iptables_assets.ingest import finding
-from iptables_assets.ingest.finding import by_kind, find_logs
-from iptables_assets.ingest.parsing import parse_paths
+from iptables_assets.ingest.files import finding
+from iptables_assets.ingest.files.finding import by_kind, find_logs
+from iptables_assets.ingest.records.firewall.parsing import parse_paths
 
 NF = ("Jan 10 10:00:{:02d} gw01 kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:11 SRC=203.0.113.9 DST=10.0.0.1 LEN=40 "
       "PROTO=TCP SPT=4000 DPT={} WINDOW=1024 SYN URGP=0\n")

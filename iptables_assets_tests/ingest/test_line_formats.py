@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iptables_assets.ingest.actions import prefix_actions
+from iptables_assets.ingest.records.firewall.actions import prefix_actions
 
 MAC = "MAC=02:00:5e:10:00:01:02:00:5e:10:00:02:08:00"
 ICMP = (

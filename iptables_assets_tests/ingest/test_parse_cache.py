@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 
 from iptables_assets.ingest import parse_cache
-from iptables_assets.ingest.logfiles import discover
+from iptables_assets.ingest.files.logfiles import discover
 from iptables_assets.ingest.parse_cache import ParseCache
-from iptables_assets.ingest.parsing import ParseConfig, parse_days
+from iptables_assets.ingest.records.firewall.parsing import ParseConfig, parse_days
 from iptables_assets.sample import generate_logs
 
 CONFIG = ParseConfig(tz="Europe/Berlin", chunk_bytes=64 << 10, batch_rows=700)

@@ -12,7 +12,7 @@ import lzma
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iptables_assets.ingest.parsing import REJECT_REASONS, ParseConfig, parse_paths
+from iptables_assets.ingest.records.firewall.parsing import REJECT_REASONS, ParseConfig, parse_paths
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ACTIONS = {"drop", "reject", "accept", "audit", "unknown"}

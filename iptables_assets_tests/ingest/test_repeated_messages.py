@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from iptables_assets.ingest import scanner, syslog
-from iptables_assets.ingest.parsing import REJECT_REASONS, ParseConfig, parse_paths
+from iptables_assets.ingest.lines import columns, scanner, syslog
+from iptables_assets.ingest.records.firewall.parsing import REJECT_REASONS, ParseConfig, parse_paths
 
 MANY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEADER = "Oct 28 03:09:03 web1 kernel: "
@@ -77,7 +77,7 @@ def test_a_wrapped_firewall_line_is_its_message_weighed_by_its_count(count, pref
     assume(not re.match(r" *\[ *[0-9.]*\]", prefix))
     weight, message = shared(f"message repeated {count} times: [ {prefix} {NETFILTER} ]")
     chunk = f"{HEADER}message repeated {count} times: [ {prefix} {NETFILTER} ]\n{HEADER}{message}\n"
-    rows = scanner.scan(chunk.encode(), 1)
+    rows = columns.scan(chunk.encode(), 1)
     assert rows["weight"].to_list() == [weight, 1]
     assert rows["prefix"][0] == rows["prefix"][1]
     assert rows.drop("line_number", "line_start", "line_end", "msg_hash", "weight").n_unique() == 1

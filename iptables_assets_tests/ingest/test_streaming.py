@@ -12,9 +12,11 @@ import polars as pl
 import pytest
 
 from iptables_assets import parse_output
-from iptables_assets.ingest import day_merge
-from iptables_assets.ingest.logfiles import discover
-from iptables_assets.ingest.parsing import ParseConfig, parse_days, parse_files, spill_logs, split_by_day
+from iptables_assets.ingest.records.firewall import day_merge
+from iptables_assets.ingest.files.logfiles import discover
+from iptables_assets.ingest.records.firewall.parsing import (
+    ParseConfig, parse_days, parse_files, spill_logs, split_by_day,
+)
 from iptables_assets.sample import generate_logs
 
 # Small chunks and batches: many chunks per file, several batches per day.
@@ -138,8 +140,8 @@ _PEAK_OF_A_STREAMED_PARSE = """
 import resource, sys, tempfile
 from pathlib import Path
 from iptables_assets import parse_output
-from iptables_assets.ingest.logfiles import discover
-from iptables_assets.ingest.parsing import ParseConfig, spill_logs
+from iptables_assets.ingest.files.logfiles import discover
+from iptables_assets.ingest.records.firewall.parsing import ParseConfig, spill_logs
 with tempfile.TemporaryDirectory() as scratch:
     spilled = spill_logs(discover(sys.argv[1]), ParseConfig(chunk_bytes=256 << 10, batch_rows=5000), None, Path(scratch))
     parse_output.write(spilled, Path(scratch) / "out.parquet", True, None, False)
@@ -177,7 +179,7 @@ def test_peak_memory_of_a_streamed_parse_hardly_grows_with_the_input(tmp_path):
 
 
 def test_parse_days_names_an_unreadable_file_and_leaves_no_spill(logs, tmp_path, monkeypatch):
-    from iptables_assets.ingest import logfiles
+    from iptables_assets.ingest.files import logfiles
 
     files = discover(logs)
     victim = next(f.path for f in files if f.relative == "messages.1")

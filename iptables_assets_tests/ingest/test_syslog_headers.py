@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from iptables_assets.ingest.logfiles import discover
-from iptables_assets.ingest.parsing import ParseConfig, parse_files, parse_paths
-from iptables_assets.ingest.syslog import infer_last_year
+from iptables_assets.ingest.files.logfiles import discover
+from iptables_assets.ingest.records.firewall.parsing import ParseConfig, parse_files, parse_paths
+from iptables_assets.ingest.lines.syslog import infer_last_year
 
 NF = (
     "[UFW BLOCK] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=185.220.101.4 "

@@ -22,12 +22,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iptables_assets.analysis.sshd import is_sshd_family, parse_sshd_files
+from iptables_assets.ingest.records.sshd import is_sshd_family, parse_sshd_files
 from iptables_assets.days import days_between, moments_of
-from iptables_assets.ingest import journal_files, watching
-from iptables_assets.ingest.inventory import build_inventory
-from iptables_assets.ingest.logfiles import detect_compression, discover, rotation_key
-from iptables_assets.ingest.parsing import ParseConfig, parse_days, parse_paths
+from iptables_assets.ingest.files import journal_files, watching
+from iptables_assets.ingest.files.inventory import build_inventory
+from iptables_assets.ingest.files.logfiles import detect_compression, discover, rotation_key
+from iptables_assets.ingest.records.firewall.parsing import ParseConfig, parse_days, parse_paths
 from iptables_assets.sample import generate_logs
 from iptables_assets.sample.journal import journal_remote
 

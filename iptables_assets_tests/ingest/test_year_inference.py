@@ -11,8 +11,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iptables_assets.ingest.logfiles import discover
-from iptables_assets.ingest.parsing import ParseConfig, parse_files
+from iptables_assets.ingest.files.logfiles import discover
+from iptables_assets.ingest.records.firewall.parsing import ParseConfig, parse_files
 
 UTC = timezone.utc
 NF = ("[UFW BLOCK] IN=eth0 OUT= MAC=52:54:00:12:34:56:52:54:00:65:43:21:08:00 SRC=185.220.101.4 "

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from iptables_assets.cli import main
-from iptables_assets.ingest.parsing import ParseConfig, parse_paths
+from iptables_assets.ingest.records.firewall.parsing import ParseConfig, parse_paths
 
 DOCUMENTED_KEYS = [
     "timestamp", "host", "prefix", "action", "in_iface", "out_iface", "src_ip", "dst_ip",

@@ -11,11 +11,11 @@ import polars as pl
 from upath import UPath
 
 from iptables_assets import storage, tables
-from iptables_assets.ingest import dating
-from iptables_assets.ingest.file_parse import scan_file
-from iptables_assets.ingest.logfiles import LogFile
-from iptables_assets.ingest.parse_types import ParseConfig
-from iptables_assets.ingest.syslog import read_newest_first
+from iptables_assets.ingest.files import dating
+from iptables_assets.ingest.lines.timeline import scan_file
+from iptables_assets.ingest.files.logfiles import LogFile
+from iptables_assets.ingest.parse_config import ParseConfig
+from iptables_assets.ingest.lines.syslog import read_newest_first
 
 INVENTORY_SCHEMA = dict(tables.schema("log_file_inventory"))  # declared in `tables`
 _CACHE_KEY = ["path", "size", "mtime", "year_anchor"]

@@ -1,9 +1,11 @@
 """Compiled (numba) scan of raw log bytes: syslog headers and netfilter fields, one pass a line.
 
 This is the parsing hot path. It reads a chunk of bytes and fills one array per field with
-numbers (-1 = absent) or (start, end) byte offsets of text fields; `columns` turns them into a
-polars DataFrame. Everything attacker-controlled stays data: offsets are clamped to the line,
-text fields are copied as ASCII (other bytes become '?'), and indexing is bounds-checked.
+numbers (-1 = absent) or (start, end) byte offsets of text fields; `columns.scan` turns them
+into a polars DataFrame. Everything attacker-controlled stays data: offsets are clamped to the
+line, text fields are copied as ASCII (other bytes become '?'), and indexing is bounds-checked.
+
+Only the compiled code and what it needs (its tables, its input and output arrays) are here.
 
 Recognised headers: RFC 3164 (`<PRI>` optional), ISO 8601 (rsyslog high precision,
 `journalctl -o short-iso`), both with or without the host (see `_hostless`), and Proxmox
@@ -16,11 +18,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-import polars as pl
-import pyarrow as pa
 from numba import njit
 
-from iptables_assets.ingest import syslog
+from iptables_assets.ingest.lines import syslog
 
 # Header formats.
 FMT_NONE, FMT_RFC3164, FMT_ISO, FMT_PVE = 0, 1, 2, 3
@@ -692,7 +692,8 @@ def _scan(buf, starts, ends, num, txt, info, flags):
         has_out = txt[T_OUT_IFACE, 0, line] >= 0
         has_src = txt[T_SRC_IP, 0, line] >= 0
         if found:
-            candidate = ((has_in or has_out) and has_src) or (has_in and has_out) or (has_src and txt[T_DST_IP, 0, line] >= 0)
+            candidate = (((has_in or has_out) and has_src) or (has_in and has_out)
+                         or (has_src and txt[T_DST_IP, 0, line] >= 0))
         else:
             candidate = _candidate(buf, m, e)
         if candidate:
@@ -788,24 +789,6 @@ def _gather(buf, txt, fields):
     return offsets, data
 
 
-def _text_columns(names, buf: np.ndarray, txt: np.ndarray) -> list[pl.Series]:
-    """The text fields `names` as string columns (null where absent), sharing one data buffer."""
-    if not names:
-        return []
-    fields = np.array([_TXT_INDEX[name] for name in names], dtype=np.int64)
-    offsets, data = _gather(buf, txt, fields)
-    n = txt.shape[2]
-    valid = txt[fields, 0] >= 0
-    bitmaps = np.packbits(valid, axis=1, bitorder="little")
-    shared = pa.py_buffer(data)
-    arrays = [
-        pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets[i]), shared, pa.py_buffer(bitmaps[i]))
-        for i in range(len(names))
-    ]
-    frame = pl.from_arrow(pa.Table.from_arrays(arrays, names=list(names)), rechunk=False)
-    return frame.get_columns()
-
-
 def line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end offsets of every line ('\\n'-terminated; a last unterminated line counts)."""
     breaks = np.flatnonzero(buf == 10)
@@ -819,65 +802,37 @@ def line_bounds(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends.astype(np.int64)
 
 
-PARSED_TEXT = tuple(n for n in TEXT_FIELDS if n != "message")
-HEADER_TEXT = ("host", "tag", "pve_chain")
-
-
-def scan(chunk: bytes, first_line: int, text_fields=PARSED_TEXT) -> pl.DataFrame:
-    """One row per line of `chunk`: header and netfilter fields (see module doc)."""
+def scan_arrays(chunk: bytes) -> tuple[np.ndarray, ...]:
+    """The compiled scan of a chunk: the byte buffer, line starts and ends, and the arrays `_scan`
+    fills: numbers (NUMERIC_FIELDS, -1 = absent), text spans (TEXT_FIELDS, (start, end) offsets),
+    info (fmt, md, local_us, offset_s, candidate, weight, hash, src and dst address kind (4/6/0),
+    implausible repeat count) and the IP and TCP flag bits."""
     buf = np.frombuffer(chunk, dtype=np.uint8)
     starts, ends = line_bounds(buf)
     n = len(starts)
     num = np.full((N_NUM, n), -1, dtype=np.int64)
     txt = np.full((N_TXT, 2, n), -1, dtype=np.int64)
-    # fmt, md, local_us, offset_s, candidate, weight, hash, src and dst address kind (4/6/0),
-    # implausible repeat count
     info = np.zeros((10, n), dtype=np.int64)
     info[3] = -99999
     flags = np.full((2, n), -1, dtype=np.int64)
     if n:
         _scan(buf, starts, ends, num, txt, info, flags)
-    columns = {
-        "line_number": pl.Series(np.arange(first_line, first_line + n, dtype=np.int64)),
-        "line_start": pl.Series(starts),
-        "line_end": pl.Series(ends),
-        "fmt": pl.Series(info[0]),
-        "md": pl.Series(info[1]),
-        "local_us": pl.Series(info[2]),
-        "offset_s": pl.Series(info[3]),
-        "candidate": pl.Series(info[4].astype(bool)),
-        "weight": pl.Series(info[5]),
-        "msg_hash": pl.Series(info[6]),
-        "src_kind": pl.Series(info[7]),
-        "dst_kind": pl.Series(info[8]),
-        "implausible_repeat": pl.Series(info[9].astype(bool)),
-        "ip_flag_bits": pl.Series(flags[0]),
-        "tcp_flag_bits": pl.Series(flags[1]),
-    }
-    for i, (name, *_rest) in enumerate(NUMERIC_FIELDS):
-        columns[name] = pl.Series(name, num[i])
-    for column in _text_columns(text_fields, buf, txt):
-        columns[column.name] = column
-    # -1 means absent: one vectorised pass makes those null (and the narrow fields Int32)
-    # instead of a validity bitmap and an arrow round trip per column.
-    return pl.DataFrame(columns).with_columns(_nullable("tcp_flag_bits", pl.Int64), *(
-        _nullable(name, pl.Int64 if name in WIDE_FIELDS else pl.Int32) for name, *_rest in NUMERIC_FIELDS
-    ))
+    return buf, starts, ends, num, txt, info, flags
 
 
-def _nullable(name: str, dtype: pl.DataType) -> pl.Expr:
-    """Column `name` (int64, -1 = absent) as a nullable column of `dtype` (Int32 saturates)."""
-    col = pl.col(name)
-    if dtype == pl.Int32:
-        col = col.clip(upper_bound=2**31 - 1).cast(pl.Int32)
-    return pl.when(pl.col(name) >= 0).then(col)
+def text_spans(buf: np.ndarray, txt: np.ndarray, names) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The text fields `names` copied as ASCII into one buffer (`_gather`): (offsets per field,
+    data, validity per field and line)."""
+    fields = np.array([_TXT_INDEX[name] for name in names], dtype=np.int64)
+    offsets, data = _gather(buf, txt, fields)
+    return offsets, data, txt[fields, 0] >= 0
 
 
 def _load_cache_without_refresh(dispatcher) -> None:
     """Load `dispatcher`'s cached machine code without numba's refresh of its whole compiler
     context (≈ 75 modules imported, ≈ 0.1 s of every run's fixed cost): a cached function needs
     only the runtime. A cache miss still compiles normally (the compiler refreshes by itself)."""
-    from numba.core.runtime import rtsys
+    from numba.core.runtime import rtsys  # numba's private API: imported only for the pinned version
 
     cache = dispatcher._cache
 

@@ -23,7 +23,7 @@ from typing import Iterable, Protocol
 
 import polars as pl
 
-from iptables_assets.ingest.logfiles import LogFile
+from iptables_assets.ingest.files.logfiles import LogFile
 
 _SPAN_SCHEMA = {"host": pl.String, "__from": pl.Datetime("us", "UTC"), "__to": pl.Datetime("us", "UTC")}
 

@@ -4,8 +4,9 @@ Every line read ends up as exactly one of: part of a record (a firewall event), 
 non-firewall line (counted per file), or a reject with a reason and the raw line.
 
 This is the public entry: callers import from here. The work is done by `classify` (a chunk of
-lines -> record / reject / ignored rows), `file_parse` (one file, years resolved), `merging`
-(deduplication across files, final columns) and `parse_types` (settings, results, schemas).
+lines -> record / reject / ignored rows), `file_parse` (one file, years resolved by
+`lines.timeline`), `merging` (deduplication across files, final columns) and `parse_types`
+(results, schemas; the settings are `ingest.parse_config`'s).
 
 `parse_files` holds every row in memory. `parse_days` (the assets) and `spill_logs` (the CLI)
 stream instead: each file is read once into spill files (`spill`), then merged one day, or one
@@ -27,35 +28,29 @@ import polars as pl
 
 from iptables_assets import progress
 from iptables_assets.days import moments_of
-from iptables_assets.ingest import syslog
-from iptables_assets.ingest.classify import header_time
-from iptables_assets.ingest.day_merge import DayBatch, merge_days
-from iptables_assets.ingest.day_routing import spill_file
-from iptables_assets.ingest.file_parse import (
-    FileScan,
-    parse_file,
-    scan_chunks,
-    scan_file,
-)
-from iptables_assets.ingest.finding import find_logs
-from iptables_assets.ingest.logfiles import LogFile
-from iptables_assets.ingest.merging import combine, deduplicate
+from iptables_assets.ingest.files.finding import find_logs
+from iptables_assets.ingest.files.logfiles import LogFile
+from iptables_assets.ingest.lines import syslog
+from iptables_assets.ingest.lines.timeline import FileScan, header_time, scan_chunks, scan_file
 from iptables_assets.ingest.parse_cache import ParseCache
-from iptables_assets.ingest.parse_types import (
-    DEFAULT_TRUSTED_PROGRAMS,
+from iptables_assets.ingest.parse_config import DEFAULT_TRUSTED_PROGRAMS, ParseConfig
+from iptables_assets.ingest.records.firewall.day_merge import DayBatch, merge_days
+from iptables_assets.ingest.records.firewall.day_routing import spill_file
+from iptables_assets.ingest.records.firewall.file_parse import parse_file
+from iptables_assets.ingest.records.firewall.merging import combine, deduplicate
+from iptables_assets.ingest.records.firewall.parse_types import (
     RECORD_COLUMNS,
     REJECT_COLUMNS,
     REJECT_REASONS,
     DayParse,
     FileCounts,
     FileParse,
-    ParseConfig,
     ParseCounts,
     ParseResult,
     record_schema,
     reject_schema,
 )
-from iptables_assets.ingest.syslog import journal_json_chunk
+from iptables_assets.ingest.lines.syslog import journal_json_chunk
 
 # Re-exported: every public name this module has held stays importable from it.
 __all__ = [

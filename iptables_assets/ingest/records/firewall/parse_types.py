@@ -3,7 +3,6 @@ record/reject columns and their types, and why a netfilter-looking line can be r
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -12,11 +11,9 @@ from pathlib import Path
 import polars as pl
 
 from iptables_assets import tables
-from iptables_assets.ingest.logfiles import LogFile
+from iptables_assets.ingest.files.logfiles import LogFile
 from iptables_assets.tables import TABLES
 
-DEFAULT_TRUSTED_PROGRAMS = ("kernel", "pve-firewall", "unifi")
-SSHD_PROGRAMS = ("sshd", "sshd-session", "sshd-auth")  # OpenSSH 9.8+ logs as sshd-session / sshd-auth
 
 # Reasons a netfilter-looking line is rejected instead of becoming a record.
 REJECT_REASONS = {
@@ -32,22 +29,6 @@ REJECT_REASONS = {
 # The columns of firewall_events and firewall_rejects, as `iptables_assets.tables` declares them.
 RECORD_COLUMNS: tuple[str, ...] = TABLES["firewall_events"].columns
 REJECT_COLUMNS: tuple[str, ...] = TABLES["firewall_rejects"].columns
-
-
-@dataclass(frozen=True)
-class ParseConfig:
-    """How lines are read: the logs' time zone and which syslog programs are trusted."""
-
-    tz: str = "UTC"
-    trusted_programs: tuple[str, ...] = DEFAULT_TRUSTED_PROGRAMS
-    chunk_bytes: int = 8 << 20
-    threads: int = min(4, os.cpu_count() or 1)
-    # A streamed parse deduplicates and writes at most about this many records at a time
-    # (more only when that many share one timestamp): what bounds its memory.
-    batch_rows: int = 250_000
-    # Only this stretch (first and last moment, UTC) of files that can seek by time (journals);
-    # text files are read whole. Set by `parse_days` to the days it is asked for.
-    window: tuple[datetime, datetime] | None = None
 
 
 @dataclass

@@ -15,11 +15,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-from iptables_assets.ingest.classify import classify_chunk
-from iptables_assets.ingest.logfiles import (
+from iptables_assets.ingest.records.firewall.classify import classify_chunk
+from iptables_assets.ingest.files.logfiles import (
     DEFAULT_PATTERNS, LogFile, decompressed_pieces, describe, detect_compression, discover, rotation_key,
 )
-from iptables_assets.ingest.parse_types import SSHD_PROGRAMS, ParseConfig
+from iptables_assets.ingest.parse_config import ParseConfig
+from iptables_assets.ingest.records.sshd import SSHD_PROGRAMS
 
 SAMPLE_BYTES = 64 << 10
 LOGIN_RECORDS = ("wtmp", "btmp", "utmp", "lastlog", "faillog")  # binary records of logins, not syslog

@@ -1,26 +1,22 @@
-"""Log files on disk: discovery, rotation families, decompression and content hashes."""
+"""Log files on disk: discovery, rotation families, content as line chunks (decompressed by
+`decompression`) and content hashes."""
 
 from __future__ import annotations
 
-import bz2
 import fnmatch
 import hashlib
 import logging
-import lzma
 import os
 import re
 import queue
 import stat
 import threading
-import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator, Sequence
+from typing import Iterator, Sequence
 
-from isal import isal_zlib
-
-from iptables_assets.ingest import journal_files
+from iptables_assets.ingest.files import decompression, journal_files
 
 DEFAULT_PATTERNS: tuple[str, ...] = (
     "messages*",
@@ -40,9 +36,6 @@ _MAGIC = (
     (journal_files.MAGIC, "journal"),  # not compressed, but read through journalctl
 )
 _COMPRESSION_SUFFIXES = (".gz", ".bz2", ".xz")
-# What a truncated or corrupt compressed file raises while being read.
-_DAMAGED = (EOFError, OSError, lzma.LZMAError, zlib.error, isal_zlib.error)
-_READ_PIECE = 1 << 20  # raw bytes per read (a compressed piece decodes to ~5-10 MiB of log lines)
 _NUMERIC_ROTATION = re.compile(r"^(?P<base>.+?)\.(?P<n>\d+)$")
 _DATE_ROTATION = re.compile(r"^(?P<base>.+?)-(?P<d>\d{8})$")
 # An archived or dirty journal, `system@<seqnum id>-<head seqnum>-<head time>.journal[~]`, belongs
@@ -297,10 +290,6 @@ def _prefetched(pieces: Iterator[bytes], depth: int = 2) -> Iterator[bytes]:
         producer.join()
 
 
-class DamagedStream(OSError):
-    """A compressed file that ends early or holds corrupt data (raised after its good part)."""
-
-
 def decompressed_pieces(path: Path, compression: str | None = None, damage: list[str] | None = None,
                         window: journal_files.Window | None = None) -> Iterator[bytes]:
     """The file's decompressed bytes, piece by piece, fed from raw reads so that whatever was
@@ -313,107 +302,16 @@ def decompressed_pieces(path: Path, compression: str | None = None, damage: list
         return
     produced = 0
     with open(path, "rb") as raw:
-        pieces = _plain_pieces(raw) if compression == "plain" else _members(raw, compression)
+        pieces = decompression.plain_pieces(raw) if compression == "plain" else decompression.members(raw, compression)
         try:
             for piece in pieces:
                 produced += len(piece)
                 yield piece
-        except _DAMAGED as error:
+        except decompression.DAMAGED as error:
             note = f"{str(path)!r}: {compression} data damaged ({error}); {produced:,} bytes recovered before it"
             if damage is None:
-                raise DamagedStream(note) from error
+                raise decompression.DamagedStream(note) from error
             damage.append(note)
-
-
-def _plain_pieces(raw: BinaryIO) -> Iterator[bytes]:
-    """An uncompressed file in pieces (a read error mid-file keeps what was read before it)."""
-    yield from iter(lambda: raw.read(_READ_PIECE), b"")
-
-
-def _new_decoder(compression: str, fast: bool = True):
-    """A streaming decoder; gzip uses ISA-L's (several times zlib's speed) unless `fast` is off."""
-    if compression == "gzip":
-        return isal_zlib.decompressobj(wbits=31) if fast else zlib.decompressobj(wbits=31)
-    if compression == "bz2":
-        return bz2.BZ2Decompressor()
-    return lzma.LZMADecompressor()
-
-
-def _members(raw: BinaryIO, compression: str) -> Iterator[bytes]:
-    """Decoded bytes of every member (concatenated streams, as `zcat` reads them; zero padding
-    after one is skipped). On damage the member is replayed to recover what the failing read
-    would lose, then an error saying where the damage is is raised."""
-    start, made, decoder = 0, 0, _new_decoder(compression)
-    offset, data = 0, raw.read(_READ_PIECE)  # `offset`: compressed position of `data`
-    while True:
-        if not data:
-            yield from _salvage(raw, start, compression, made)
-            raise EOFError(f"file ends inside the compressed stream, at byte {offset:,}")
-        try:
-            out = decoder.decompress(data)
-        except _DAMAGED as error:
-            at = yield from _salvage(raw, start, compression, made)
-            raise EOFError(f"{error}, at compressed byte {offset if at is None else at:,}") from error
-        made += len(out)
-        if out:
-            yield out
-        if not decoder.eof:
-            offset, data = offset + len(data), raw.read(_READ_PIECE)
-            continue
-        rest = decoder.unused_data
-        offset, data = _skip_padding(raw, offset + len(data) - len(rest), rest)
-        if not data:
-            return
-        start, made, decoder = offset, 0, _new_decoder(compression)
-
-
-def _skip_padding(raw: BinaryIO, offset: int, data: bytes) -> tuple[int, bytes]:
-    """After a finished member: the offset and bytes where the next one starts (b"" at the end)."""
-    while True:
-        kept = data.lstrip(b"\0")
-        offset += len(data) - len(kept)
-        if kept:
-            return offset, kept
-        data = raw.read(_READ_PIECE)
-        if not data:
-            return offset, b""
-
-
-_STEP = 1 << 16
-
-
-def _salvage(raw: BinaryIO, start: int, compression: str, skip: int) -> Iterator[bytes]:
-    """What a fresh stdlib decoder recovers from the member at `start` beyond the `skip` bytes
-    already delivered, and the compressed offset where it fails (None: the data just ends). A
-    decoder that raises returns nothing of that call, so the failing step is replayed one
-    compressed byte at a time (rare: only on damage)."""
-    failed, made = yield from _replay(raw, start, compression, skip, None)
-    if failed is None:
-        return None
-    at, _made = yield from _replay(raw, start, compression, max(skip, made), failed)
-    return at
-
-
-def _replay(raw: BinaryIO, start: int, compression: str, skip: int, fine_from: int | None):
-    """Feed the member at `start` to a new decoder in _STEP pieces (single bytes from offset
-    `fine_from` on), yielding output past the first `skip` bytes; returns the offset of the
-    piece that failed (None if none did) and the number of bytes decoded before it."""
-    decoder, position, made = _new_decoder(compression, fast=False), start, 0
-    raw.seek(start)
-    while not decoder.eof:
-        size = _STEP if fine_from is None else 1 if position >= fine_from else min(_STEP, fine_from - position)
-        data = raw.read(size)
-        if not data:
-            break
-        try:
-            out = decoder.decompress(data)
-        except _DAMAGED:
-            return position, made
-        if made + len(out) > skip:
-            yield out[max(0, skip - made):]
-        made += len(out)
-        position += len(data)
-    return None, made
 
 
 def content_hash(path: Path) -> str:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from iptables_assets.ingest.logfiles import LogFile, group_families
+from iptables_assets.ingest.files.logfiles import LogFile, group_families
 
 R = TypeVar("R")
 

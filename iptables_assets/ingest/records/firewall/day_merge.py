@@ -17,9 +17,10 @@ from typing import Callable, Iterator, Sequence
 
 import polars as pl
 
-from iptables_assets.ingest.journal_coverage import JournalCoverage, coverage_of
-from iptables_assets.ingest.merging import deduplicate, finish
-from iptables_assets.ingest.parse_types import RECORD_COLUMNS, REJECT_COLUMNS, ParseConfig, ParseCounts
+from iptables_assets.ingest.files.journal_coverage import JournalCoverage, coverage_of
+from iptables_assets.ingest.records.firewall.merging import deduplicate, finish
+from iptables_assets.ingest.parse_config import ParseConfig
+from iptables_assets.ingest.records.firewall.parse_types import RECORD_COLUMNS, REJECT_COLUMNS, ParseCounts
 
 # What counting a day that is not kept needs: the dedup key, weights and the reasons.
 _COUNTED = ("timestamp", "source_file", "host", "msg_hash", "weight")

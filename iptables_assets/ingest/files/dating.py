@@ -28,9 +28,9 @@ from typing import Callable
 
 import polars as pl
 
-from iptables_assets.ingest.file_parse import shared_line_times
-from iptables_assets.ingest.logfiles import LogFile
-from iptables_assets.ingest.parse_types import ParseConfig
+from iptables_assets.ingest.lines.timeline import shared_line_times
+from iptables_assets.ingest.files.logfiles import LogFile
+from iptables_assets.ingest.parse_config import ParseConfig
 
 FAR = timedelta(days=7)  # an mtime this long after the file's last line is not when it was written
 EXACT, ROTATION_DATE, NEWER, SHARED, MTIME = "exact times", "rotation date", "newer rotation", "shared lines", "mtime"

@@ -18,15 +18,16 @@ import functools
 import hashlib
 from datetime import date, datetime, timedelta
 from typing import Callable, Sequence
+from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from iptables_assets.days import days_between
-from iptables_assets.ingest import journal_files
-from iptables_assets.ingest.logfiles import LogFile, content_hash
-from iptables_assets.ingest.file_parse import FileScan, scan_chunks, scan_file
-from iptables_assets.ingest.parse_types import ParseConfig
-from iptables_assets.ingest.syslog import year_anchor
+from iptables_assets.ingest.files import journal_files
+from iptables_assets.ingest.files.logfiles import LogFile, content_hash
+from iptables_assets.ingest.lines.timeline import FileScan, scan_chunks, scan_file
+from iptables_assets.ingest.parse_config import ParseConfig
+from iptables_assets.ingest.lines.syslog import year_anchor
 
 HEAD_BYTES = 4096
 
@@ -133,6 +134,4 @@ def _row(inventory: pl.DataFrame, relative: str) -> dict | None:
 
 
 def _local_day(moment: datetime, tz: str) -> date:
-    from zoneinfo import ZoneInfo
-
     return moment.astimezone(ZoneInfo(tz)).date()

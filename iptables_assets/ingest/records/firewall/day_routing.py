@@ -23,14 +23,16 @@ from pathlib import Path
 
 import polars as pl
 
-from iptables_assets.ingest import journal_files, syslog
-from iptables_assets.ingest.classify import classify_chunk
-from iptables_assets.ingest.file_parse import (
+from iptables_assets.ingest.files import journal_files
+from iptables_assets.ingest.lines import syslog
+from iptables_assets.ingest.records.firewall.classify import classify_chunk
+from iptables_assets.ingest.records.firewall.file_parse import (
     as_bad_timestamps, in_threads, reject_times, with_reject_times,
 )
-from iptables_assets.ingest.logfiles import LogFile, iter_line_chunks
-from iptables_assets.ingest.merging import with_columns_of
-from iptables_assets.ingest.parse_types import RECORD_COLUMNS, REJECT_COLUMNS, FileCounts, ParseConfig
+from iptables_assets.ingest.files.logfiles import LogFile, iter_line_chunks
+from iptables_assets.ingest.records.firewall.merging import with_columns_of
+from iptables_assets.ingest.parse_config import ParseConfig
+from iptables_assets.ingest.records.firewall.parse_types import RECORD_COLUMNS, REJECT_COLUMNS, FileCounts
 
 DEDUP_COLUMNS = ("msg_hash", "weight")  # kept beside the public columns until deduplication
 _KINDS = {"ignored": 0, "record": 1}  # timeline codes; every other kind is a reject (2)

@@ -9,10 +9,11 @@ from typing import Sequence
 
 import polars as pl
 
-from iptables_assets.ingest import scanner
-from iptables_assets.ingest.actions import prefix_actions
-from iptables_assets.ingest.parse_types import ParseConfig
-from iptables_assets.ingest.syslog import journal_json_chunk
+from iptables_assets.ingest.lines import columns, scanner
+from iptables_assets.ingest.lines.timeline import header_time
+from iptables_assets.ingest.records.firewall.actions import prefix_actions
+from iptables_assets.ingest.parse_config import ParseConfig
+from iptables_assets.ingest.lines.syslog import journal_json_chunk
 
 # Ubiquiti rule names that open a program-less line: UniFi OS `[WAN_LOCAL-D-2147483647]`
 # (rule set, action, rule number) and EdgeOS `[WAN_IN-10-A]` / `[WAN_IN-default-D]` (rule set,
@@ -24,7 +25,7 @@ _UNIFI_RULE = r"^\[[A-Za-z0-9_.-]+-(?:[ADR]-\d+|(?:\d+|default)-[ADR])\](?: |$)"
 def classify_chunk(chunk: bytes, first_line: int, config: ParseConfig) -> pl.DataFrame:
     """Scan a chunk of lines and sort each into record / reject / ignored rows."""
     chunk, originals = journal_json_chunk(chunk)
-    rows = scanner.scan(chunk, first_line)
+    rows = columns.scan(chunk, first_line)
     fmt = pl.col("fmt")
     unifi = pl.col("tag").is_null() & pl.col("prefix").str.contains(_UNIFI_RULE).fill_null(False)
     # No host and no tag after a syslog timestamp: the scanner saw the kernel's LOG prefix in
@@ -92,20 +93,6 @@ def _bit_names(names: Sequence[str]) -> dict[int, str]:
 
 _TCP_FLAG_TEXT = _bit_names(scanner.TCP_FLAG_NAMES)
 _IP_FLAG_TEXT = _bit_names(scanner.IP_FLAG_NAMES)
-
-
-def header_time(tz: str) -> pl.Expr:
-    """UTC time of ISO 8601 / Proxmox headers (RFC 3164 gets its year later, per file)."""
-    offset = pl.col("offset_s")
-    has_offset = offset != -99999
-    with_offset = pl.from_epoch(pl.col("local_us") - offset * 1_000_000, time_unit="us").dt.replace_time_zone("UTC")
-    local = (
-        pl.from_epoch(pl.col("local_us"), time_unit="us")
-        .dt.replace_time_zone(tz, ambiguous="earliest", non_existent="null")
-        .dt.convert_time_zone("UTC")
-    )
-    is_dated = pl.col("fmt").is_in([scanner.FMT_ISO, scanner.FMT_PVE])
-    return pl.when(is_dated & has_offset).then(with_offset).when(is_dated).then(local)
 
 
 def _with_raw_lines(rows: pl.DataFrame, chunk: bytes, originals: dict[int, bytes]) -> pl.DataFrame:

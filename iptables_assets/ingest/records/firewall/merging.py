@@ -7,12 +7,12 @@ from typing import Sequence
 
 import polars as pl
 
-from iptables_assets.ingest.journal_coverage import JournalCoverage, coverage_of, without_covered
-from iptables_assets.ingest.parse_types import (
+from iptables_assets.ingest.files.journal_coverage import JournalCoverage, coverage_of, without_covered
+from iptables_assets.ingest.parse_config import ParseConfig
+from iptables_assets.ingest.records.firewall.parse_types import (
     RECORD_COLUMNS,
     REJECT_COLUMNS,
     FileParse,
-    ParseConfig,
     ParseResult,
     record_schema,
     reject_schema,

@@ -1,0 +1,1 @@
+"""Log files on disk: finding them, their rotation families and content, inventory and dating."""

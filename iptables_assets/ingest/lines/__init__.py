@@ -1,0 +1,1 @@
+"""Lines: the compiled scan of syslog headers and netfilter fields, and every line's time."""

@@ -1,0 +1,1 @@
+"""Records: what a line becomes. One package or module per log format (`firewall`, `sshd`)."""
