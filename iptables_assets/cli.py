@@ -69,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--parallel", type=int, default=None, metavar="N",
                      help="with --fan-out day: per-day runs at once (default: one per Celery worker that answers "
                           "with --executor celery, else one per core)")
+    run.add_argument("--set", dest="settings", action="append", default=[], metavar="NAME=VALUE",
+                     help="a setting by name, e.g. --set scan_threshold=20 (repeatable; the list below)")
     run.set_defaults(func=_run)
 
     args = parser.parse_args(argv)
@@ -85,22 +87,15 @@ daily aggregates, scans, figures, animations and the journal (OUT/journal/index.
 Run history lives in the Dagster home folder: $DAGSTER_HOME if set, else OUT/dagster_home.
 Point `dagster dev` at the same home and output folder to see the runs in the UI.
 
-Settings (environment variables; none is needed):
-  {settings.ENV_TZ}            time zone the logs are written in (default UTC)
-  {settings.ENV_START_DATE}    no daily partition before this day (default: none, the logs' first day)
-  {settings.ENV_SITE_NAME}     name in titles (default {settings.DEFAULT_SITE_NAME})
-  {settings.ENV_REDACT}        1: replace addresses and host names in the journal
-  {settings.ENV_GEOIP_DB}      GeoIP2/GeoLite2/DB-IP country or city .mmdb (default: bundled)
-  {settings.ENV_ASN_DB}        optional ASN .mmdb
-  {settings.ENV_READ_RETRY_SECONDS}  first wait before a failed log read is retried (0-3600, default 20)
-  {settings.ENV_EXECUTOR}      celery: every step on Dagster Celery workers (as --executor celery), with
-  {settings.ENV_CELERY_BROKER} and {settings.ENV_CELERY_BACKEND} the workers' broker and result backend
-  {settings.ENV_FAN_OUT}       day: one run of the per-day assets per day (as --fan-out day)
+Settings: each an environment variable, or --set NAME=VALUE (wins over the environment);
+none is needed:
+{settings.described()}
 """
 
 
 def _generate(args: argparse.Namespace) -> int:
     """One host (today's output, byte for byte) or, with --hosts N > 1, a fleet."""
+    # Each command imports what it alone needs: `parse` starts without the generator or Dagster.
     from iptables_assets.sample import generate_fleet, generate_logs
 
     if args.hosts < 1:
@@ -131,6 +126,7 @@ def _parse(args: argparse.Namespace) -> int:
     unreadable paths found inside a folder and damaged compressed files are named on stderr
     (and in --summary) while the rest is parsed. Every file is read once into spill files in a
     temporary folder, then the outputs are written day by day (memory stays bounded)."""
+    # Imported here: `generate` and `run` need none of the standalone parser's output code.
     from iptables_assets import parse_output
     from iptables_assets.ingest.files.finding import by_kind, find_logs
     from iptables_assets.ingest.records.firewall.parsing import DEFAULT_TRUSTED_PROGRAMS, ParseConfig, spill_logs
@@ -170,7 +166,8 @@ PLANNED_EVENTS_AS_SUBSETS = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
 def _run(args: argparse.Namespace) -> int:
-    from iptables_assets.runner import run_everything
+    # Imported here: the other commands (parse, generate) need neither Dagster nor the definitions.
+    from iptables_assets.defs.run.driver import run_everything
 
     if not args.logs.is_dir():
         raise settings.ConfigError(f"--logs {str(args.logs)!r} is not a folder (try `iptables-assets generate --out {args.logs}`)")
@@ -183,7 +180,8 @@ def _run(args: argparse.Namespace) -> int:
     os.environ.setdefault(PLANNED_EVENTS_AS_SUBSETS, "1")
     try:
         summary = run_everything(args.logs.resolve(), args.out.resolve(), args.first, args.last,
-                                 executor=args.executor, fan_out=args.fan_out, parallel=args.parallel)
+                                 executor=args.executor, fan_out=args.fan_out, parallel=args.parallel,
+                                 settings_given=settings.assignments(args.settings))
     except CannotWrite as error:  # an output of the inventory, before any stage (a full disk)
         print(f"iptables-assets: stopped: {error}", file=sys.stderr)
         return 1

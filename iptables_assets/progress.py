@@ -8,8 +8,12 @@ bar is redrawn in place; elsewhere (a log file, CI) a plain line is written ever
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Iterator, Sequence, TypeVar
 
 from tqdm import tqdm
@@ -80,3 +84,29 @@ def _is_terminal(stream: IO[str]) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+@contextmanager
+def watch_new_files(folders: Sequence[Path], total: int, label: str, unit: str, suffix: str = ".png"):
+    """Progress of work read from the files ending in `suffix` written into `folders` since now
+    (the work runs in this process or elsewhere, e.g. on Celery workers: either way its progress
+    is what appears there); checked every second."""
+    since, stop = time.time(), threading.Event()
+
+    def count() -> int:
+        return sum(1 for folder in folders if folder.is_dir() for f in os.scandir(folder)
+                   if f.name.endswith(suffix) and f.stat().st_mtime >= since)
+
+    def watch():
+        with track(label, total, unit) as shown:
+            while not stop.wait(1.0):
+                shown.update(min(total, count()) - shown.done)
+            shown.update(min(total, count()) - shown.done)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        watcher.join()

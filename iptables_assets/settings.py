@@ -1,18 +1,23 @@
-"""The one settings object: folders, time zone, GeoIP databases, site, schedule and retries,
-with the environment variables that override the defaults. Read once (`Settings.from_environment`)
-by whoever builds the definitions or runs the CLI; nothing reads the environment at import."""
+"""The one settings object: folders, time zone, GeoIP databases, site, schedule and retries, what
+counts and what is a scan, how the journal is drawn, where steps run. Each setting is declared
+once (`SETTINGS`: its environment variable, how its text is read, what it means); the environment
+is read here and nowhere else (`Settings.from_environment`), and `iptables-assets run --set
+NAME=VALUE` sets any of them by name. Read once by whoever builds the definitions or runs the CLI;
+nothing reads the environment at import. A setting left unset (None) takes the default of the
+core module it belongs to, which the Dagster resources show in the UI."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+PREFIX = "IPTABLES_ASSETS_"
 ENV_LOG_DIR = "IPTABLES_ASSETS_LOG_DIR"
 ENV_OUT_DIR = "IPTABLES_ASSETS_OUT_DIR"
 ENV_TZ = "IPTABLES_ASSETS_TZ"
@@ -27,9 +32,9 @@ ENV_SCHEDULE_TZ = "IPTABLES_ASSETS_SCHEDULE_TZ"
 ENV_EXECUTOR = "IPTABLES_ASSETS_EXECUTOR"
 ENV_FAN_OUT = "IPTABLES_ASSETS_FAN_OUT"
 # The Celery executor's broker and result backend: the URLs the workers were started with
-# (`scripts/celery_workers.sh`). Not kept in the settings object, which travels with every run
-# (`reconstructable_kwargs`) into the run storage: the executor reads them from the environment
-# of the driver and of each worker, so a password in a URL is never stored.
+# (`scripts/celery_workers.sh`). Kept in the settings of this process only: never in what travels
+# with every run (`Settings.carried`, stored in the run storage), so a password in a URL is never
+# stored; each worker reads them from its own environment.
 ENV_CELERY_BROKER = "DAGSTER_CELERY_BROKER_URL"
 ENV_CELERY_BACKEND = "DAGSTER_CELERY_BACKEND_URL"
 
@@ -57,6 +62,10 @@ MAX_READ_RETRY_SECONDS = 3600.0
 # FLEET_LONGTERM_HOSTS hosts over the whole history (slow sweeps that stay under the daily rule).
 FLEET_SCAN_HOSTS = 3
 FLEET_LONGTERM_HOSTS = 5
+# What counted traffic can be: the directions and the actions the parser gives an event (see
+# ingest.actions.ACTION_RULES); the analysis' `TrafficFilter` takes its values from these.
+DIRECTIONS = ("input", "output", "forward", "any")
+ACTIONS = ("drop", "reject", "accept", "audit", "unknown")
 
 # The bundled sample: what `iptables-assets generate` writes by default for the quick start.
 SAMPLE_DAYS = 60
@@ -72,7 +81,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the definitions and the CLI need to know before they start, checked."""
+    """Everything the definitions and the CLI need to know before they start, checked. None: the
+    core's default (see `SETTINGS` for each setting's variable and meaning)."""
 
     log_dir: str
     out_dir: str
@@ -87,27 +97,42 @@ class Settings:
     read_retry_seconds: float = DEFAULT_READ_RETRY_SECONDS
     executor: str = EXECUTORS[0]
     fan_out: str = FAN_OUTS[0]
+    # How logs are read (the LogSource resource)
+    log_patterns: tuple[str, ...] | None = None
+    trusted_programs: tuple[str, ...] | None = None
+    # What counts and what is a scan (the Analysis resource)
+    counted_actions: tuple[str, ...] | None = None
+    direction: str | None = None
+    scan_threshold: int | None = None
+    big_scan_threshold: int | None = None
+    fleet_scan_hosts: int = FLEET_SCAN_HOSTS
+    fleet_longterm_hosts: int = FLEET_LONGTERM_HOSTS
+    reject_rate_warn: float | None = None
+    # How the journal is drawn and where it goes (the Publication resource)
+    map_ports: tuple[int, ...] | None = None
+    timeline_ymax: int | None = None
+    truncate_at: int | None = None
+    map_resolution: str | None = None
+    journal_folder: str | None = None
+    # Never carried to other processes (`carried`): see ENV_CELERY_BROKER.
+    celery_broker: str | None = field(default=None, repr=False)
+    celery_backend: str | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        for name in _TUPLES:  # a list (settings carried through JSON) is the same setting
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, tuple):
+                object.__setattr__(self, name, tuple(value))
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
         """The settings of `environ` (default os.environ), folders relative to the working
         directory, `overrides` winning; a ConfigError names the variable that is wrong."""
         env = os.environ if environ is None else environ
-        found = {
-            "log_dir": env.get(ENV_LOG_DIR) or str(Path.cwd() / DEFAULT_LOG_DIR),
-            "out_dir": env.get(ENV_OUT_DIR) or str(Path.cwd() / DEFAULT_OUT_DIR),
-            "timezone": env.get(ENV_TZ) or DEFAULT_TZ,
-            "start_date": env.get(ENV_START_DATE) or None,
-            "geoip_db": env.get(ENV_GEOIP_DB) or None,
-            "asn_db": env.get(ENV_ASN_DB) or None,
-            "site_name": env.get(ENV_SITE_NAME) or DEFAULT_SITE_NAME,
-            "redact": _yes_no(env.get(ENV_REDACT, ""), ENV_REDACT),
-            "schedule_time": env.get(ENV_SCHEDULE_TIME) or DEFAULT_SCHEDULE_TIME,
-            "schedule_timezone": env.get(ENV_SCHEDULE_TZ) or None,
-            "read_retry_seconds": _seconds(env.get(ENV_READ_RETRY_SECONDS) or str(DEFAULT_READ_RETRY_SECONDS)),
-            "executor": (env.get(ENV_EXECUTOR) or EXECUTORS[0]).strip().lower(),
-            "fan_out": (env.get(ENV_FAN_OUT) or FAN_OUTS[0]).strip().lower(),
-        }
+        found = {name: setting.read(env[setting.variable], setting.variable)
+                 for name, setting in SETTINGS.items() if env.get(setting.variable, "").strip()}
+        found.setdefault("log_dir", str(Path.cwd() / DEFAULT_LOG_DIR))
+        found.setdefault("out_dir", str(Path.cwd() / DEFAULT_OUT_DIR))
         config = cls(**{**found, **overrides}).checked()
         if config.executor == "celery":
             check_celery_environment(env)
@@ -117,13 +142,19 @@ class Settings:
         """A copy with `changes`, checked."""
         return dataclasses.replace(self, **changes).checked()
 
+    def carried(self) -> dict:
+        """The settings as plain values, for the processes that rebuild the definitions (a step
+        process, a Celery worker, a per-day run): without the Celery URLs, which each process
+        reads from its own environment (see ENV_CELERY_BROKER)."""
+        return {name: value for name, value in dataclasses.asdict(self).items() if name not in _NOT_CARRIED}
+
     def checked(self) -> "Settings":
         """Self, or a ConfigError naming the variable that is wrong."""
         check_timezone(self.timezone, ENV_TZ)
         if self.schedule_timezone:
             check_timezone(self.schedule_timezone, ENV_SCHEDULE_TZ)
         if self.start_date:
-            _date(self.start_date)
+            parse_date(self.start_date, ENV_START_DATE)
         self.schedule_cron()
         if self.executor not in EXECUTORS:
             raise ConfigError(f"{ENV_EXECUTOR}={self.executor!r} is not an executor; use one of {', '.join(EXECUTORS)}")
@@ -132,6 +163,11 @@ class Settings:
         if not 0 <= self.read_retry_seconds <= MAX_READ_RETRY_SECONDS:  # also refuses nan and inf
             raise ConfigError(f"{ENV_READ_RETRY_SECONDS}={self.read_retry_seconds!r} is not a number of seconds "
                               f"from 0 to {MAX_READ_RETRY_SECONDS:g}")
+        problems = traffic_problems(self.counted_actions, self.direction)
+        thresholds = {name: getattr(self, name) for name in ANALYSIS_THRESHOLDS}
+        problems += [f"{SETTINGS[name].variable}={value}: {why}" for name, value, why in analysis_problems(thresholds)]
+        if problems:
+            raise ConfigError(problems[0])
         return self
 
     def schedule_cron(self) -> str:
@@ -150,6 +186,38 @@ class Settings:
         return self.schedule_timezone or self.timezone
 
 
+def traffic_problems(actions: Sequence[str] | None, direction: str | None) -> list[str]:
+    """What is wrong with the counted actions and direction (None: the default, fine)."""
+    problems = []
+    if direction is not None and direction not in DIRECTIONS:
+        problems.append(f"direction {direction!r} is not one of {', '.join(DIRECTIONS)}")
+    if actions is not None:
+        unknown = sorted(set(actions) - set(ACTIONS))
+        if not actions or unknown:
+            problems.append(f"actions {list(actions)!r}: each must be one of {', '.join(ACTIONS)}"
+                            + (f" ({', '.join(map(repr, unknown))} is not)" if unknown else " (none given)"))
+    return problems
+
+
+def analysis_problems(values: Mapping[str, float | None]) -> list[tuple[str, float, str]]:
+    """(setting, value, what it must be) for each scan and warning threshold of `values` that is
+    out of range (None: the default, fine): the one rule set of the settings and of the UI's
+    Analysis resource."""
+    problems = []
+    scan, big = values.get("scan_threshold"), values.get("big_scan_threshold")
+    if scan is not None and scan < 1:
+        problems.append(("scan_threshold", scan, "must be at least 1"))
+    if big is not None and scan is not None and big < scan:
+        problems.append(("big_scan_threshold", big, f"must be at least scan_threshold ({scan})"))
+    for name in ("fleet_scan_hosts", "fleet_longterm_hosts"):
+        if values.get(name) is not None and values[name] < 1:
+            problems.append((name, values[name], "must be at least 1 (a scan reaches more than this many hosts)"))
+    rate = values.get("reject_rate_warn")
+    if rate is not None and not 0 <= rate <= 1:
+        problems.append(("reject_rate_warn", rate, "must be a share from 0 to 1"))
+    return problems
+
+
 def check_celery_environment(env: Mapping[str, str]) -> None:
     """The Celery executor needs the broker and result backend its workers use: without them
     Dagster would fall back to RabbitMQ on localhost and `rpc://`, and a run would wait forever
@@ -161,30 +229,82 @@ def check_celery_environment(env: Mapping[str, str]) -> None:
                           "e.g. redis://127.0.0.1:6379/0 and redis://127.0.0.1:6379/1 (scripts/celery_workers.sh)")
 
 
+def assignments(pairs: Sequence[str]) -> dict:
+    """`--set NAME=VALUE` arguments as settings (NAME: a setting's name, e.g. scan_threshold, or
+    its environment variable), read as its variable would be; a ConfigError says which is wrong."""
+    found = {}
+    settable = {name: setting for name, setting in SETTINGS.items() if setting.settable}
+    by_variable = {setting.variable: name for name, setting in settable.items()}
+    for pair in pairs:
+        name, equals, text = pair.partition("=")
+        name = by_variable.get(name.strip(), name.strip())
+        if not equals or name not in settable:
+            raise ConfigError(f"--set {pair!r}: use --set NAME=VALUE with NAME one of {', '.join(settable)}"
+                              + (f" ({name} is read from the environment only)" if name in SETTINGS else ""))
+        found[name] = settable[name].read(text, f"--set {name}")
+    return found
+
+
+def described() -> str:
+    """Every setting: its variable, its name for --set, and what it means (the CLI's help)."""
+    width = max(len(s.variable) for s in SETTINGS.values())
+    return "\n".join(f"  {s.variable:<{width}}  {name}: {s.meaning}" for name, s in SETTINGS.items())
+
+
 def _yes_no(value: str, variable: str) -> bool:
-    """A yes/no environment value, or a ConfigError."""
+    """A yes/no value, or a ConfigError."""
     value = value.strip().lower()
     if value not in _TRUE | _FALSE:
         raise ConfigError(f"{variable}={value!r} is not a yes/no value; use 1 or 0")
     return value in _TRUE
 
 
-def _seconds(value: str) -> float:
+def _seconds(value: str, variable: str) -> float:
     """The first delay before a failed read of the logs is retried (then doubled)."""
     try:
         seconds = float(value)
     except ValueError:
         seconds = math.nan
     if not 0 <= seconds <= MAX_READ_RETRY_SECONDS:  # also refuses nan and inf
-        raise ConfigError(f"{ENV_READ_RETRY_SECONDS}={value!r} is not a number of seconds from 0 to "
-                          f"{MAX_READ_RETRY_SECONDS:g}")
+        raise ConfigError(f"{variable}={value!r} is not a number of seconds from 0 to {MAX_READ_RETRY_SECONDS:g}")
     return seconds
 
 
-def _date(value: str) -> str:
-    """`value` if it is a YYYY-MM-DD date, else a ConfigError."""
-    parse_date(value, ENV_START_DATE)
-    return value
+def _number(kind: type) -> Callable[[str, str], float]:
+    """A reader of a whole number (int) or a number (float)."""
+    def read(value: str, variable: str):
+        try:
+            number = kind(value.strip())
+        except ValueError:
+            number = math.nan
+        if isinstance(number, float) and not math.isfinite(number):
+            raise ConfigError(f"{variable}={value!r} is not a {'whole ' if kind is int else ''}number")
+        return number
+    return read
+
+
+def _words(value: str, variable: str) -> tuple[str, ...]:
+    """A comma-separated list of words."""
+    return tuple(word.strip() for word in value.split(",") if word.strip())
+
+
+def _ports(value: str, variable: str) -> tuple[int, ...]:
+    """A comma-separated list of ports (0-65535)."""
+    try:
+        ports = tuple(int(word) for word in _words(value, variable))
+    except ValueError:
+        ports = (-1,)
+    if not ports or not all(0 <= port <= 65535 for port in ports):
+        raise ConfigError(f"{variable}={value!r} is not a comma-separated list of ports (0-65535), e.g. 22,23,445")
+    return ports
+
+
+def _text(value: str, variable: str) -> str:
+    return value.strip()
+
+
+def _lower(value: str, variable: str) -> str:
+    return value.strip().lower()
 
 
 def parse_date(value: str, setting: str) -> date:
@@ -202,3 +322,69 @@ def check_timezone(name: str, setting: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{setting}={name!r} is not a time zone name; use e.g. UTC or Europe/Berlin") from None
     return name
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting's environment variable, how its text is read, what it means, and whether
+    `--set` may give it (the Celery URLs may not: every worker reads them from its environment)."""
+
+    variable: str
+    read: Callable[[str, str], object]
+    meaning: str
+    settable: bool = True
+
+
+SETTINGS: dict[str, Setting] = {
+    "log_dir": Setting(ENV_LOG_DIR, _text, "folder searched recursively for logs (run: --logs)"),
+    "out_dir": Setting(ENV_OUT_DIR, _text, "output folder (run: --out)"),
+    "timezone": Setting(ENV_TZ, _text, f"time zone the logs are written in (default {DEFAULT_TZ})"),
+    "start_date": Setting(ENV_START_DATE, _text, "no daily partition before this day (default: the logs' first)"),
+    "geoip_db": Setting(ENV_GEOIP_DB, _text, "GeoIP2/GeoLite2/DB-IP country or city .mmdb (default: bundled)"),
+    "asn_db": Setting(ENV_ASN_DB, _text, "optional ASN .mmdb"),
+    "site_name": Setting(ENV_SITE_NAME, _text, f"name in titles (default {DEFAULT_SITE_NAME})"),
+    "redact": Setting(ENV_REDACT, _yes_no, "1: replace addresses and host names in the journal"),
+    "schedule_time": Setting(ENV_SCHEDULE_TIME, _text, f"daily schedule, HH:MM (default {DEFAULT_SCHEDULE_TIME})"),
+    "schedule_timezone": Setting(ENV_SCHEDULE_TZ, _text, "the schedule's time zone (default: the logs')"),
+    "read_retry_seconds": Setting(ENV_READ_RETRY_SECONDS, _seconds,
+                                  f"first wait before a failed log read is retried (0-3600, default "
+                                  f"{DEFAULT_READ_RETRY_SECONDS:g})"),
+    "executor": Setting(ENV_EXECUTOR, _lower, "celery: every step on Dagster Celery workers (as --executor)"),
+    "fan_out": Setting(ENV_FAN_OUT, _lower, "day: one run of the per-day assets per day (as --fan-out)"),
+    "log_patterns": Setting(PREFIX + "LOG_PATTERNS", _words, "comma-separated file name globs to read "
+                                                             "(default: messages*, kern.log*, syslog*, ...)"),
+    "trusted_programs": Setting(PREFIX + "TRUSTED_PROGRAMS", _words,
+                                "comma-separated syslog programs whose netfilter lines are trusted "
+                                "(default kernel,pve-firewall,unifi)"),
+    "counted_actions": Setting(PREFIX + "COUNTED_ACTIONS", _words,
+                               f"comma-separated actions that count, of {', '.join(ACTIONS)} (default drop,reject)"),
+    "direction": Setting(PREFIX + "DIRECTION", _lower, f"direction that counts: {', '.join(DIRECTIONS)} "
+                                                       "(default input)"),
+    "scan_threshold": Setting(PREFIX + "SCAN_THRESHOLD", _number(int),
+                              "a scan reaches more than this many distinct ports (default 50)"),
+    "big_scan_threshold": Setting(PREFIX + "BIG_SCAN_THRESHOLD", _number(int),
+                                  "one-day scans above this many ports are listed by date (default 3000)"),
+    "fleet_scan_hosts": Setting(PREFIX + "FLEET_SCAN_HOSTS", _number(int),
+                                f"a horizontal scan reaches one port on more than this many hosts a day "
+                                f"(default {FLEET_SCAN_HOSTS})"),
+    "fleet_longterm_hosts": Setting(PREFIX + "FLEET_LONGTERM_HOSTS", _number(int),
+                                    f"... or over the whole history (default {FLEET_LONGTERM_HOSTS})"),
+    "reject_rate_warn": Setting(PREFIX + "REJECT_RATE_WARN", _number(float),
+                                "warn when a day's rejects exceed this share of its lines (default 0.01)"),
+    "map_ports": Setting(PREFIX + "MAP_PORTS", _ports,
+                         "comma-separated ports with a world map each (default 22,23,445)"),
+    "timeline_ymax": Setting(PREFIX + "TIMELINE_YMAX", _number(int),
+                             "top of the daily timeline's y axis, 0: fit the data (default 10000)"),
+    "truncate_at": Setting(PREFIX + "TRUNCATE_AT", _number(int),
+                           "cap of the truncated port tiles and of the frames (default 1000)"),
+    "map_resolution": Setting(PREFIX + "MAP_RESOLUTION", _lower, "Natural Earth scale of the maps: 110m or 50m"),
+    "journal_folder": Setting(PREFIX + "JOURNAL_FOLDER", _text, "where the journal is written (default OUT/journal)"),
+    "celery_broker": Setting(ENV_CELERY_BROKER, _text, "the Celery workers' broker URL (environment only)",
+                             settable=False),
+    "celery_backend": Setting(ENV_CELERY_BACKEND, _text, "the Celery workers' result backend URL (environment only)",
+                              settable=False),
+}
+_TUPLES = ("log_patterns", "trusted_programs", "counted_actions", "map_ports")
+ANALYSIS_THRESHOLDS = ("scan_threshold", "big_scan_threshold", "fleet_scan_hosts", "fleet_longterm_hosts",
+                       "reject_rate_warn")
+_NOT_CARRIED = ("celery_broker", "celery_backend")

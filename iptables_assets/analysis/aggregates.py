@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from iptables_assets.settings import traffic_problems
+
 DEFAULT_SCAN_THRESHOLD = 50
 DEFAULT_BIG_SCAN_THRESHOLD = 3000
 DEFAULT_REJECT_RATE_WARN = 0.01  # a run warns when more of its netfilter lines are rejected
@@ -17,9 +19,6 @@ TOP_COUNTRIES = 20
 TOP_PORTS = 256
 UNKNOWN = "??"  # country_code of events whose source has no country (kept and counted)
 
-DIRECTIONS = ("input", "output", "forward", "any")
-# What the parser can call an event (see ingest.actions.ACTION_RULES): the values Analysis.actions may list.
-ACTIONS = ("drop", "reject", "accept", "audit", "unknown")
 
 
 @dataclass(frozen=True)
@@ -31,12 +30,9 @@ class TrafficFilter:
     direction: str = "input"
 
     def __post_init__(self):
-        if self.direction not in DIRECTIONS:
-            raise ValueError(f"direction {self.direction!r} is not one of {', '.join(DIRECTIONS)}")
-        unknown = sorted(set(self.actions) - set(ACTIONS))
-        if not self.actions or unknown:
-            raise ValueError(f"actions {list(self.actions)!r}: each must be one of {', '.join(ACTIONS)}"
-                             + (f" ({', '.join(map(repr, unknown))} is not)" if unknown else " (none given)"))
+        problems = traffic_problems(self.actions, self.direction)
+        if problems:
+            raise ValueError(problems[0])
 
     def expr(self) -> pl.Expr:
         keep = pl.col("action").is_in(list(self.actions))

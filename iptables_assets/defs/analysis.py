@@ -9,19 +9,20 @@ import polars as pl
 from iptables_assets import progress
 from iptables_assets.analysis import aggregates as agg
 from iptables_assets.analysis import fleet, sshd
-from iptables_assets.atomic import write_atomic
 from iptables_assets.days import days_between
 from iptables_assets.defs import partitioned
 from iptables_assets.defs.checks import COUNTS_CONSISTENT, HISTORY_COMPLETE
+from iptables_assets.defs.every_day import EVERY_DAY, history
+from iptables_assets.defs.exports import export_table
+from iptables_assets.defs.jobs import ANALYSIS_GROUP, DAILY, HISTORY, in_stage
 from iptables_assets.defs.automation import AFTER_INPUTS, AFTER_INPUTS_DAILY
 from iptables_assets.defs.metadata import markdown_table
 from iptables_assets.defs.resources import Analysis, LogSource, OutputFolder
 from iptables_assets.defs.table_checks import definition_metadata, empty, schema_check, stored
-from iptables_assets.publish.exports import bounded_frame, csv_frame
+from iptables_assets.publish.exports import bounded_frame
 from iptables_assets.spill import spill
 
-GROUP = "analysis"
-EVERY_DAY = dg.AssetIn(metadata={"allow_missing_partitions": True})  # a whole history reads the days there are
+GROUP = ANALYSIS_GROUP
 
 # Outputs of daily_aggregates, what each holds, and the (key, value) of the top rows in their metadata.
 DAILY_TABLES = {
@@ -48,7 +49,7 @@ def build(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
 
 def _daily_aggregates(daily: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.multi_asset(
-        outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name),
+        outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name), tags=in_stage(DAILY),
                                 automation_condition=AFTER_INPUTS_DAILY)
               for name, (text, _key, _value) in DAILY_TABLES.items()},
         partitions_def=daily,
@@ -113,33 +114,6 @@ def _daily_metadata(name: str, tops: list[pl.DataFrame]) -> dict:
     return {"dagster/row_count": int(rows["rows"].sum() or 0), "top": dg.MetadataValue.md(markdown_table(top))}
 
 
-def history(asset: str, days: dict, columns: list[str] | None = None) -> tuple[pl.DataFrame, list[date], list[date]]:
-    """Every stored day of a daily table as one frame (only `columns` if given; typed and empty
-    without days), the days present, and the days missing inside the window they span
-    (reported, never silently skipped)."""
-    present = sorted(date.fromisoformat(key) for key in days)
-    if not present:
-        frame = empty(asset)
-        return (frame.select(columns) if columns else frame), [], []
-    frames = [days[d.isoformat()] for d in present]
-    if isinstance(frames[0], pl.LazyFrame):
-        frames = [f.select(columns).collect() if columns else f.collect() for f in frames]
-    stored_days = set(present)
-    missing = [d for d in days_between(present[0], present[-1]) if d not in stored_days]
-    return pl.concat(frames, how="vertical_relaxed"), present, missing
-
-
-def export_table(output_folder: OutputFolder, name: str, frame: pl.DataFrame) -> dict:
-    """Write `<out>/exports/<name>.parquet` (every value as it is) and `.csv` (made safe to open in
-    a spreadsheet: list columns joined with spaces, long text cut, formula-like cells quoted),
-    each atomically."""
-    folder = output_folder.path("exports")
-    write_atomic(folder / f"{name}.parquet", lambda handle: frame.write_parquet(handle))
-    flat = csv_frame(frame)
-    write_atomic(folder / f"{name}.csv", lambda handle: flat.write_csv(handle))
-    return {"export_parquet": str(folder / f"{name}.parquet"), "export_csv": str(folder / f"{name}.csv")}
-
-
 def _history_metadata(frame: pl.DataFrame, present: list, missing: list, exported: dict, top: pl.DataFrame) -> dict:
     return {
         "dagster/row_count": frame.height,
@@ -157,6 +131,7 @@ def _history_asset(**kwargs):
     def decorate(fn):
         name = fn.__name__
         return dg.asset(group_name=GROUP, automation_condition=AFTER_INPUTS, metadata=definition_metadata(name),
+                        tags=in_stage(HISTORY),
                         check_specs=[schema_check(name), *kwargs.pop("check_specs", [])], **kwargs)(fn)
     return decorate
 
@@ -247,7 +222,7 @@ def _history_tables(tables: dict[str, str], every_day_of: str):
     """A multi-asset of whole-history tables (name: description) over every stored day of one
     daily asset: typed columns in the UI, schema checks in its step."""
     return dg.multi_asset(
-        outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name),
+        outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name), tags=in_stage(HISTORY),
                                 automation_condition=AFTER_INPUTS) for name, text in tables.items()},
         ins={every_day_of: EVERY_DAY},
         group_name=GROUP,

@@ -3,7 +3,7 @@
 A step that fails logs its error with the whole stack of every process it passed through (a full
 disk: ~200 lines for one `No space left on device`). The console keeps each record's first line,
 what failed and where; the stack stays in the run's event log, shown in the UI, and the command
-line names the cause in one line of its own (`runner`). Replaces the default `console` logger of
+line names the cause in one line of its own (`defs/run/summary.py`). Replaces the default `console` logger of
 every job of the code location, with the same configuration (`log_level`, `name`)."""
 
 from __future__ import annotations

@@ -38,7 +38,7 @@ def celery_workers(broker: str, backend: str, timeout: float = 5.0, every: bool 
     A run submitted with no worker listening waits for ever (its tasks sit in the queue), so
     `iptables-assets run` asks first and stops with a message instead; its per-day fan-out
     starts as many runs at once as workers answer."""
-    from celery import Celery
+    from celery import Celery  # the optional `celery` extra: only a Celery run gets here
 
     app = Celery("iptables_assets_ping", broker=broker, backend=backend)
     app.conf.broker_connection_retry_on_startup = False

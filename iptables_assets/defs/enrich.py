@@ -7,6 +7,7 @@ import polars as pl
 
 from iptables_assets import progress
 from iptables_assets.defs import partitioned
+from iptables_assets.defs.jobs import DAILY, ENRICH_GROUP, INVENTORY, in_stage
 from iptables_assets.defs.automation import AFTER_INPUTS_DAILY, WHEN_MISSING
 from iptables_assets.defs.metadata import markdown_table
 from iptables_assets.defs.resources import GeoIP, LogSource, OutputFolder
@@ -15,14 +16,14 @@ from iptables_assets.enrich import countries
 from iptables_assets.enrich.geo import GEOIP_CREDIT, geotag
 from iptables_assets.spill import spill
 
-GROUP = "enrich"
+GROUP = ENRICH_GROUP
 
 
 def build(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The enrich assets on these partitions."""
 
     @dg.asset(partitions_def=daily, backfill_policy=dg.BackfillPolicy.single_run(), group_name=GROUP,
-              kinds={"polars", "parquet"}, check_specs=[schema_check("geotagged_events")],
+              tags=in_stage(DAILY), kinds={"polars", "parquet"}, check_specs=[schema_check("geotagged_events")],
               metadata=definition_metadata("geotagged_events"), automation_condition=AFTER_INPUTS_DAILY)
     def geotagged_events(context: dg.AssetExecutionContext, geoip: GeoIP, log_source: LogSource,
                          output_folder: OutputFolder, firewall_events: dict[str, pl.LazyFrame]):
@@ -67,7 +68,8 @@ def _metadata(summaries: list[pl.DataFrame], info) -> dict:
     }
 
 
-@dg.asset(group_name=GROUP, kinds={"polars", "parquet"}, check_specs=[schema_check("country_reference")],
+@dg.asset(group_name=GROUP, tags=in_stage(INVENTORY), kinds={"polars", "parquet"},
+          check_specs=[schema_check("country_reference")],
           metadata=definition_metadata("country_reference"), automation_condition=WHEN_MISSING)
 def country_reference():
     """Countries from the bundled Natural Earth shapes: ISO alpha-2/3, name, continent, a point."""

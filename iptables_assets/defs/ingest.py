@@ -11,6 +11,7 @@ from iptables_assets import settings
 from iptables_assets.atomic import CannotWrite, is_write_fault, what_went_wrong
 from iptables_assets.defs import checks, partitioned, partitions
 from iptables_assets.defs.automation import WHEN_MISSING
+from iptables_assets.defs.jobs import DAILY, INGEST_GROUP, INVENTORY, in_stage
 from iptables_assets.defs.metadata import markdown_table
 from iptables_assets.defs.resources import Analysis, GeoIP, LogSource, OutputFolder
 from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
@@ -25,7 +26,7 @@ from iptables_assets.ingest.records import sshd
 from iptables_assets.ingest.records.firewall.parsing import parse_days
 from iptables_assets.spill import Spilled, spill
 
-GROUP = "ingest"
+GROUP = INGEST_GROUP
 
 
 def unreadable(error: OSError, scratch: Path | None = None) -> dg.Failure:
@@ -52,7 +53,7 @@ def build(daily: dg.PartitionsDefinition, config: settings.Settings) -> list[dg.
 
 
 def _inventory_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> dg.AssetsDefinition:
-    @dg.asset(group_name=GROUP, kinds={"polars", "parquet"}, retry_policy=retries,
+    @dg.asset(group_name=GROUP, tags=in_stage(INVENTORY), kinds={"polars", "parquet"}, retry_policy=retries,
               check_specs=[*checks.inventory_check_specs, schema_check("log_file_inventory")],
               metadata=definition_metadata("log_file_inventory"), automation_condition=WHEN_MISSING)
     def log_file_inventory(context: dg.AssetExecutionContext, log_source: LogSource, output_folder: OutputFolder):
@@ -71,15 +72,25 @@ def _inventory_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) ->
         span = inv.days_covered(table, config.tz)
         context.log.info(f"{table.height} log files under {log_source.log_dir}, days {span}")
         blocked_paths, damaged = dict(blocked), inv.damaged_files(table)
-        for path, reason in [*blocked_paths.items(), *damaged.items()]:
-            context.log.warning(f"log file problem: {path}: {reason}")
+        far = dating.dated_only_by_a_far_mtime(table)
+        for warning in _warnings(blocked_paths, damaged, far):
+            context.log.warning(warning)
         _add_log_days(context, span, log_source.first_day())
         copies = [(f"{copy} (= {kept})", COPY) for copy, kept in dating.copies(table).items()]
         metadata = _inventory_metadata(table, log_source, span, blocked_paths, damaged, by_kind(passed_over + copies))
-        metadata["dated_only_by_a_far_mtime"] = dg.MetadataValue.json(dating.dated_only_by_a_far_mtime(table))
+        metadata["dated_only_by_a_far_mtime"] = dg.MetadataValue.json(far)
         return stored("log_file_inventory", table, metadata, config.tz, [checks.check_log_files_readable(blocked_paths)])
 
     return log_file_inventory
+
+
+def _warnings(blocked: dict[str, str], damaged: dict[str, str], far: dict[str, str]) -> list[str]:
+    """What the inventory warns of, in the words `iptables-assets run` prints (the run goes on
+    with what can be read)."""
+    return [*(f"cannot read {path}: {reason}" for path, reason in blocked.items()),
+            *(f"damaged log file {path}: {reason}" for path, reason in damaged.items()),
+            *(f"{path} is dated by its {why}, and shares no line with a dated file: its year may be too late"
+              for path, why in far.items())]
 
 
 def _prune_parse_cache(table: pl.DataFrame, config, out_dir: str) -> None:
@@ -125,11 +136,11 @@ def _firewall_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> 
         outs={
             "firewall_events": dg.AssetOut(
                 description="One row per firewall event (netfilter LOG line), deduplicated across files.",
-                kinds={"polars", "parquet"}, metadata=definition_metadata("firewall_events"),
+                kinds={"polars", "parquet"}, metadata=definition_metadata("firewall_events"), tags=in_stage(DAILY),
             ),
             "firewall_rejects": dg.AssetOut(
                 description="Netfilter-looking lines that could not become events, with the reason and raw line.",
-                kinds={"polars", "parquet"}, metadata=definition_metadata("firewall_rejects"),
+                kinds={"polars", "parquet"}, metadata=definition_metadata("firewall_rejects"), tags=in_stage(DAILY),
             ),
         },
         partitions_def=daily,
@@ -219,7 +230,8 @@ def _reject_metadata(rejects: dict[date, Spilled]) -> dict:
 
 def _sshd_asset(daily: dg.PartitionsDefinition, retries: dg.RetryPolicy) -> dg.AssetsDefinition:
     @dg.asset(partitions_def=daily, backfill_policy=dg.BackfillPolicy.single_run(), group_name=GROUP,
-              kinds={"polars", "parquet"}, retry_policy=retries, check_specs=[schema_check("sshd_events")],
+              tags=in_stage(DAILY), kinds={"polars", "parquet"}, retry_policy=retries,
+              check_specs=[schema_check("sshd_events")],
               metadata=definition_metadata("sshd_events"))
     def sshd_events(context: dg.AssetExecutionContext, log_source: LogSource, geoip: GeoIP,
                     output_folder: OutputFolder, log_file_inventory: pl.DataFrame):

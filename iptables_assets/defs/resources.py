@@ -141,17 +141,10 @@ class Analysis(dg.ConfigurableResource):
     def checked(self) -> "Analysis":
         """Self, or a ConfigError naming the setting that is wrong."""
         self.traffic()
-        if self.scan_threshold < 1:
-            raise settings.ConfigError(f"Analysis.scan_threshold={self.scan_threshold}: must be at least 1")
-        if self.big_scan_threshold < self.scan_threshold:
-            raise settings.ConfigError(f"Analysis.big_scan_threshold={self.big_scan_threshold}: must be at least "
-                                       f"scan_threshold ({self.scan_threshold})")
-        for name in ("fleet_scan_hosts", "fleet_longterm_hosts"):
-            if getattr(self, name) < 1:
-                raise settings.ConfigError(f"Analysis.{name}={getattr(self, name)}: must be at least 1 "
-                                           "(a scan reaches more than this many hosts)")
-        if not 0 <= self.reject_rate_warn <= 1:
-            raise settings.ConfigError(f"Analysis.reject_rate_warn={self.reject_rate_warn}: must be a share from 0 to 1")
+        problems = settings.analysis_problems({name: getattr(self, name) for name in settings.ANALYSIS_THRESHOLDS})
+        if problems:
+            name, value, why = problems[0]
+            raise settings.ConfigError(f"Analysis.{name}={value}: {why}")
         return self
 
     def setup_for_execution(self, context) -> None:
@@ -207,11 +200,24 @@ class Publication(dg.ConfigurableResource):
 
 
 def from_settings(config: settings.Settings) -> dict[str, dg.ConfigurableResource]:
-    """Every resource but the IO manager, filled from the settings."""
+    """Every resource but the IO manager, filled from the settings (a setting left unset keeps
+    the resource's default, the core's)."""
+    def given(**values) -> dict:
+        return {name: list(value) if isinstance(value, tuple) else value
+                for name, value in values.items() if value is not None}
+
     return {
-        "log_source": LogSource(log_dir=config.log_dir, timezone=config.timezone, start_date=config.start_date),
+        "log_source": LogSource(log_dir=config.log_dir, timezone=config.timezone, start_date=config.start_date,
+                                **given(patterns=config.log_patterns, trusted_programs=config.trusted_programs)),
         "output_folder": OutputFolder(base_path=config.out_dir),
         "geoip": GeoIP(country_db=config.geoip_db or str(BUNDLED_COUNTRY_DB), asn_db=config.asn_db),
-        "analysis": Analysis(),
-        "publication": Publication(site_name=config.site_name, redact=config.redact),
+        "analysis": Analysis(**given(actions=config.counted_actions, direction=config.direction,
+                                     scan_threshold=config.scan_threshold, big_scan_threshold=config.big_scan_threshold,
+                                     fleet_scan_hosts=config.fleet_scan_hosts,
+                                     fleet_longterm_hosts=config.fleet_longterm_hosts,
+                                     reject_rate_warn=config.reject_rate_warn)),
+        "publication": Publication(site_name=config.site_name, redact=config.redact,
+                                   **given(map_ports=config.map_ports, timeline_ymax=config.timeline_ymax,
+                                           truncate_at=config.truncate_at, map_resolution=config.map_resolution,
+                                           folder=config.journal_folder)),
     }

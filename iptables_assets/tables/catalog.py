@@ -8,11 +8,13 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Table:
     """A table's columns in stored order, the columns that identify a row (none: rows may
-    repeat, e.g. `message repeated N times` events), and columns present only with an option."""
+    repeat, e.g. `message repeated N times` events), columns present only with an option, and
+    whether it is stored one file per day (a daily partition) rather than whole."""
 
     columns: tuple[str, ...]
     key: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()
+    per_day: bool = False
 
 
 NETFILTER_EVENT = (
@@ -42,26 +44,29 @@ TABLES: dict[str, Table] = {
         "path", "relative", "family", "rotation_index", "rotation_date", "size", "mtime", "compression",
         "sha256", "lines", "year_anchor", "first_timestamp", "last_timestamp", "damage", "year_evidence", "copy_of",
     ), key=("path",)),
-    "firewall_events": Table(NETFILTER_EVENT),
-    "firewall_rejects": Table(REJECTED_LINE),
-    "sshd_events": Table((*SSHD_EVENT, *GEO_TAGS), optional=ASN_TAGS),
-    "geotagged_events": Table((*NETFILTER_EVENT, *GEO_TAGS), optional=ASN_TAGS),
+    "firewall_events": Table(NETFILTER_EVENT, per_day=True),
+    "firewall_rejects": Table(REJECTED_LINE, per_day=True),
+    "sshd_events": Table((*SSHD_EVENT, *GEO_TAGS), optional=ASN_TAGS, per_day=True),
+    "geotagged_events": Table((*NETFILTER_EVENT, *GEO_TAGS), optional=ASN_TAGS, per_day=True),
     "country_reference": Table(("iso_a2", "iso_a3", "name", "continent", "lat", "lon"), key=("iso_a2",)),
     "daily_country_counts": Table(
-        ("day", "host", "country_code", "country_name", "events"), key=("day", "host", "country_code")),
-    "daily_port_counts": Table(("day", "host", "proto", "dst_port", "events"), key=("day", "host", "proto", "dst_port")),
+        ("day", "host", "country_code", "country_name", "events"), key=("day", "host", "country_code"), per_day=True),
+    "daily_port_counts": Table(
+        ("day", "host", "proto", "dst_port", "events"), key=("day", "host", "proto", "dst_port"), per_day=True),
     "daily_country_port_counts": Table(
-        ("day", "host", "country_code", "dst_port", "events"), key=("day", "host", "country_code", "dst_port")),
+        ("day", "host", "country_code", "dst_port", "events"), key=("day", "host", "country_code", "dst_port"),
+        per_day=True),
     "daily_source_summary": Table((
         "day", "host", "src_ip", "country_code", "country_name", "packets", "distinct_ports", "distinct_destinations",
         "first_seen", "last_seen", "protocols", "dst_ports", "syn_packets", "fin_packets", "null_packets",
         "xmas_packets", "ack_packets", "udp_packets",
-    ), key=("day", "host", "src_ip")),
-    "daily_port_scans": Table(PORT_SCAN, key=("day", "host", "src_ip")),
+    ), key=("day", "host", "src_ip"), per_day=True),
+    "daily_port_scans": Table(PORT_SCAN, key=("day", "host", "src_ip"), per_day=True),
     "daily_traffic_breakdown": Table(
-        ("day", "host", "action", "direction", "counted", "events"), key=("day", "host", "action", "direction")),
+        ("day", "host", "action", "direction", "counted", "events"), key=("day", "host", "action", "direction"),
+        per_day=True),
     "daily_host_probes": Table(
-        ("day", "src_ip", "dst_port", "host", "events"), key=("day", "src_ip", "dst_port", "host")),
+        ("day", "src_ip", "dst_port", "host", "events"), key=("day", "src_ip", "dst_port", "host"), per_day=True),
     "country_totals": Table((
         "country_code", "country_name", "events", "rank", "top20", "iso_a3", "shape_name", "continent", "lat", "lon",
     ), key=("country_code",)),

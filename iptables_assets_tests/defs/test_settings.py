@@ -152,11 +152,11 @@ def test_resources_take_their_defaults_from_the_core():
 
 
 def test_the_runner_leaves_the_environment_as_it_was(old_logs, tmp_path, monkeypatch):
-    from iptables_assets import runner
+    from iptables_assets.defs.run import driver
 
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     before = dict(os.environ)
-    summary = runner.run_everything(old_logs, tmp_path / "out", None, None)
+    summary = driver.run_everything(old_logs, tmp_path / "out", None, None)
     assert summary["success"] and summary["days"] == 3
     assert dict(os.environ) == before
 
@@ -203,3 +203,110 @@ def test_celery_with_no_worker_listening_stops_the_cli_before_reading_logs(old_l
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     assert main(["run", "--logs", str(old_logs), "--out", str(tmp_path / "out"), "--executor", "celery"]) == 2
     assert not (tmp_path / "out" / "_cache").exists()
+
+
+# --- issue 24: every setting in the settings object, from the environment or --set ---------------
+
+def _resources(config: settings.Settings) -> dict:
+    from iptables_assets.defs.resources import from_settings
+
+    return from_settings(config)
+
+
+@pytest.mark.parametrize(("name", "text", "resource", "field", "value"), [
+    ("scan_threshold", "20", "analysis", "scan_threshold", 20),
+    ("big_scan_threshold", "400", "analysis", "big_scan_threshold", 400),
+    ("fleet_scan_hosts", "4", "analysis", "fleet_scan_hosts", 4),
+    ("fleet_longterm_hosts", "9", "analysis", "fleet_longterm_hosts", 9),
+    ("reject_rate_warn", "0.05", "analysis", "reject_rate_warn", 0.05),
+    ("counted_actions", "drop, reject,accept", "analysis", "actions", ["drop", "reject", "accept"]),
+    ("direction", "Any", "analysis", "direction", "any"),
+    ("map_ports", "22,3389", "publication", "map_ports", [22, 3389]),
+    ("timeline_ymax", "0", "publication", "timeline_ymax", 0),
+    ("truncate_at", "500", "publication", "truncate_at", 500),
+    ("map_resolution", "50m", "publication", "map_resolution", "50m"),
+    ("journal_folder", "/srv/www/journal", "publication", "folder", "/srv/www/journal"),
+    ("trusted_programs", "kernel,ulogd", "log_source", "trusted_programs", ["kernel", "ulogd"]),
+    ("log_patterns", "fw.log*", "log_source", "patterns", ["fw.log*"]),
+])
+def test_every_threshold_and_knob_reaches_its_resource_from_the_environment_and_from_set(
+        name, text, resource, field, value):
+    variable = settings.SETTINGS[name].variable
+    from_env = settings.Settings.from_environment({variable: text})
+    from_set = settings.Settings.from_environment({}, **settings.assignments([f"{name}={text}"]))
+    by_variable = settings.Settings.from_environment({}, **settings.assignments([f"{variable}={text}"]))
+    assert from_env == from_set == by_variable
+    assert getattr(_resources(from_env)[resource], field) == value
+    assert settings.Settings(**from_env.carried()) == from_env  # what travels to other processes
+
+
+def test_set_wins_over_the_environment_and_unset_keeps_the_cores_default():
+    from iptables_assets.analysis.aggregates import DEFAULT_SCAN_THRESHOLD
+
+    config = settings.Settings.from_environment({"IPTABLES_ASSETS_SCAN_THRESHOLD": "30"},
+                                                **settings.assignments(["scan_threshold=40"]))
+    assert _resources(config)["analysis"].scan_threshold == 40
+    assert _resources(settings.Settings.from_environment({}))["analysis"].scan_threshold == DEFAULT_SCAN_THRESHOLD
+
+
+@pytest.mark.parametrize(("pairs", "environ", "message"), [
+    (["scan_threshold=abc"], {}, r"--set scan_threshold='abc' is not a whole number"),
+    (["scan_threshold=0"], {}, r"IPTABLES_ASSETS_SCAN_THRESHOLD=0: must be at least 1"),
+    ([], {"IPTABLES_ASSETS_SCAN_THRESHOLD": "0"}, r"IPTABLES_ASSETS_SCAN_THRESHOLD=0: must be at least 1"),
+    (["scan_threshold=60", "big_scan_threshold=10"], {},
+     r"IPTABLES_ASSETS_BIG_SCAN_THRESHOLD=10: must be at least scan_threshold \(60\)"),
+    ([], {"IPTABLES_ASSETS_REJECT_RATE_WARN": "nan"}, r"IPTABLES_ASSETS_REJECT_RATE_WARN='nan' is not a number"),
+    ([], {"IPTABLES_ASSETS_COUNTED_ACTIONS": "drop,dropp"}, r"actions \['drop', 'dropp'\]: .* \('dropp' is not\)"),
+    (["direction=inbound"], {}, r"direction 'inbound' is not one of input, output, forward, any"),
+    (["map_ports=22,70000"], {}, r"--set map_ports='22,70000' is not a comma-separated list of ports"),
+    (["threshold=5"], {}, r"--set 'threshold=5': use --set NAME=VALUE with NAME one of log_dir, "),
+    (["scan_threshold"], {}, r"--set 'scan_threshold': use --set NAME=VALUE"),
+    (["celery_broker=redis://x"], {}, r"\(celery_broker is read from the environment only\)"),
+])
+def test_a_wrong_setting_says_which_and_how_to_fix_it(pairs, environ, message):
+    with pytest.raises(settings.ConfigError, match=message):
+        settings.Settings.from_environment(environ, **settings.assignments(pairs))
+
+
+def test_the_help_states_the_defaults_the_resources_use():
+    """The `run --help` list says "(default X)"; X must be what an unset setting gives."""
+    made = _resources(settings.Settings.from_environment({}))
+    shown = {"scan_threshold": ("analysis", "scan_threshold"), "big_scan_threshold": ("analysis", "big_scan_threshold"),
+             "fleet_scan_hosts": ("analysis", "fleet_scan_hosts"),
+             "fleet_longterm_hosts": ("analysis", "fleet_longterm_hosts"),
+             "reject_rate_warn": ("analysis", "reject_rate_warn"), "counted_actions": ("analysis", "actions"),
+             "direction": ("analysis", "direction"), "map_ports": ("publication", "map_ports"),
+             "timeline_ymax": ("publication", "timeline_ymax"), "truncate_at": ("publication", "truncate_at"),
+             "trusted_programs": ("log_source", "trusted_programs")}
+    for name, (resource, field) in shown.items():
+        value = getattr(made[resource], field)
+        text = ",".join(map(str, value)) if isinstance(value, list) else f"{value:g}" if isinstance(value, float) \
+            else str(value)
+        assert f"(default {text})" in settings.SETTINGS[name].meaning, name
+
+
+def test_the_cli_passes_set_to_the_run(tmp_path, monkeypatch):
+    from iptables_assets import cli
+    from iptables_assets.defs.run import driver
+
+    got = {}
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(driver, "run_everything", lambda *a, **k: got.update(k) or {"success": True})
+    (tmp_path / "logs").mkdir()
+    assert cli.main(["run", "--logs", str(tmp_path / "logs"), "--out", str(tmp_path / "out"),
+                     "--set", "scan_threshold=12", "--set", "IPTABLES_ASSETS_MAP_PORTS=22"]) == 0
+    assert got["settings_given"] == {"scan_threshold": 12, "map_ports": (22,)}
+    assert cli.main(["run", "--logs", str(tmp_path / "logs"), "--out", str(tmp_path / "out"),
+                     "--set", "scan_threshold=x"]) == 2
+
+
+def test_only_the_settings_module_reads_the_environment():
+    """One place reads the settings' variables; the others named here touch Dagster's own
+    (DAGSTER_HOME, its planned-events switch) or hand the environment to journalctl."""
+    root = Path(settings.__file__).parent
+    allowed = {"settings.py", "cli.py", "execute.py", "journal_files.py"}
+    readers = {path.name for path in root.rglob("*.py")
+               if ("os.environ" in path.read_text() or "getenv" in path.read_text()) and path.name not in allowed}
+    assert readers == set()
+    assert not [path for path in root.rglob("*.py") if path.name != "settings.py"
+                and any(f'"{s.variable}"' in path.read_text() for s in settings.SETTINGS.values())]

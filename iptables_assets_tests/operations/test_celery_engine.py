@@ -20,7 +20,7 @@ import dagster as dg
 import pytest
 
 from iptables_assets.defs.run_health import PID_TAG
-from iptables_assets.fan_out import DRIVER_PID_TAG
+from iptables_assets.defs.run.fan_out import DRIVER_PID_TAG
 from iptables_assets.sample import generate_fleet
 from published import finished_run, published
 

@@ -142,14 +142,15 @@ def test_console_script_entry_point(logfile):
 def test_run_records_planned_events_per_asset_unless_told_otherwise(tmp_path, monkeypatch, preset, seen):
     """`iptables-assets run` opts in to Dagster's one planned event per asset (not per partition)
     of a single-run backfill; a user's setting wins."""
-    from iptables_assets import cli, runner
+    from iptables_assets import cli
+    from iptables_assets.defs.run import driver
 
     got = {}
     monkeypatch.delenv(cli.PLANNED_EVENTS_AS_SUBSETS, raising=False)
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
     if preset is not None:
         monkeypatch.setenv(cli.PLANNED_EVENTS_AS_SUBSETS, preset)
-    monkeypatch.setattr(runner, "run_everything",
+    monkeypatch.setattr(driver, "run_everything",
                         lambda *a, **k: got.update(value=os.environ.get(cli.PLANNED_EVENTS_AS_SUBSETS)) or {"success": True})
     (tmp_path / "logs").mkdir()
     assert cli.main(["run", "--logs", str(tmp_path / "logs"), "--out", str(tmp_path / "out")]) == 0

@@ -18,8 +18,9 @@ from types import SimpleNamespace
 import dagster as dg
 import pytest
 
-from iptables_assets import cli, progress, runner, settings
-from iptables_assets.fan_out import DRIVER_PID_TAG, DayRun, _as_the_instance_says, _outcome, _run_in_pool
+from iptables_assets import cli, progress, settings
+from iptables_assets.defs.run import summary as run_summary
+from iptables_assets.defs.run.fan_out import DRIVER_PID_TAG, DayRun, _as_the_instance_says, _outcome, _run_in_pool
 from iptables_assets.defs.automation import RANGE_END_TAG, RANGE_START_TAG
 from iptables_assets.defs.run_health import PID_TAG
 from iptables_assets.sample import generate_fleet
@@ -173,14 +174,15 @@ def test_a_failed_day_fails_the_run_and_is_named_with_its_run_id(capsys):
     died.set_exception(RuntimeError("the process running it died"))
     daily = [DayRun("2026-03-01", "run-one", True), DayRun("2026-03-02", "run-two", False),
              _outcome(date(2026, 3, 3), died)]
-    totals = dict.fromkeys(runner._PER_DAY_TOTALS, 0)
+    totals = dict.fromkeys(run_summary.PER_DAY_TOTALS, 0)
     done = SimpleNamespace(success=True, asset_materializations_for_node=lambda node: [])
-    summary = runner._summarise(totals, done, daily, done, done, (date(2026, 3, 1), date(2026, 3, 3)), Path("out"),
-                                {}, 1.0)
+    runs = {"inventory": [done], "per-day assets": daily, "whole history and figures": [done],
+            "animation frames": [done], "GIFs and journal": [done]}
+    summary = run_summary.summarise(totals, runs, (date(2026, 3, 1), date(2026, 3, 3)), Path("out"), {}, 1.0)
     assert summary["success"] is False and summary["per-day runs"] == 3
     assert summary["failed per-day runs"] == [
         "2026-03-02 (run run-two)", "2026-03-03 (no run: RuntimeError: the process running it died)"]
-    runner._say_per_day_done(daily, "day")
+    run_summary.say_per_day_done(daily, "day")
     said = capsys.readouterr().out
     assert "per-day assets done: 3 runs, one per day (FAILED)" in said
     assert "FAILED: 2026-03-02 (run run-two)" in said

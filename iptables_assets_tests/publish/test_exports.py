@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iptables_assets.defs.analysis import export_table
+from iptables_assets.defs.exports import export_table
 from iptables_assets.defs.resources import OutputFolder
 from iptables_assets.publish.exports import FORMULA_STARTS, csv_frame, cut_text
 from iptables_assets.publish.redaction import Redactor

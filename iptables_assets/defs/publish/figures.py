@@ -1,37 +1,20 @@
 """Figure assets, one per entry group of the registry: PNG files in `<journal>/figures/` and
 the list of them (section, file, title, caption) that the journal reads."""
 
-import base64
-
 import dagster as dg
 import polars as pl
 
-from iptables_assets.atomic import write_bytes_atomic
-from iptables_assets.defs.analysis import EVERY_DAY, history
+from iptables_assets.defs.every_day import EVERY_DAY, history
+from iptables_assets.defs.exports import published_file
 from iptables_assets.defs.automation import AFTER_INPUTS
-from iptables_assets.defs.jobs import DAILY_TABLES
+from iptables_assets.defs.jobs import HISTORY, PUBLISH_GROUP, in_stage
 from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
 from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
 from iptables_assets.publish import plotting
 from iptables_assets.publish.catalog import FIGURE_ASSETS, FigureSpec
-from iptables_assets.tables import schema
+from iptables_assets.tables import TABLES, schema
 
-GROUP = "publish"
 FIGURES_FOLDER = "figures"
-
-
-def published_file(publication: Publication, output_folder: OutputFolder, relative: str, data: bytes,
-                   preview_png: bytes) -> tuple[str, dict]:
-    """Write `data` to `<journal>/<relative>` atomically; the path and a small preview (a
-    downscaled palette PNG in Markdown, tens of KB) as materialisation metadata."""
-    path = publication.journal_folder(output_folder) / relative
-    write_bytes_atomic(path, data)
-    name = relative.rsplit("/", 1)[-1].split(".")[0]
-    preview = base64.b64encode(plotting.preview_png(preview_png)).decode("ascii")
-    return str(path), {
-        f"preview_{name}": dg.MetadataValue.md(f"![{name}](data:image/png;base64,{preview})"),
-        f"path_{name}": dg.MetadataValue.path(str(path)),
-    }
 
 
 def publish(asset: str, publication: Publication, output_folder: OutputFolder, section: str,
@@ -52,11 +35,12 @@ def publish(asset: str, publication: Publication, output_folder: OutputFolder, s
 def figure_asset(asset: str, specs: tuple[FigureSpec, ...]) -> dg.AssetsDefinition:
     """The asset that draws `specs` (one source table, one journal section) from its source."""
     (source,), (section,) = {s.source for s in specs}, {s.section for s in specs}
-    daily = source in DAILY_TABLES
+    daily = TABLES[source].per_day
     names = ", ".join(f"`{s.name}`" for s in specs)
 
     @dg.asset(
-        name=asset, group_name=GROUP, kinds={"matplotlib", "png"}, tags={"journal": "figure"},
+        name=asset, group_name=PUBLISH_GROUP, kinds={"matplotlib", "png"},
+        tags={"journal": "figure", **in_stage(HISTORY)},
         ins={source: EVERY_DAY if daily else dg.AssetIn()},
         description=f"Figures {names} of the journal's {section} section, drawn from {source}.",
         check_specs=[schema_check(asset)], metadata=definition_metadata(asset), automation_condition=AFTER_INPUTS,

@@ -12,9 +12,10 @@ from iptables_assets import storage
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.days import days_between
 from iptables_assets.defs import partitioned
-from iptables_assets.defs.analysis import EVERY_DAY
+from iptables_assets.defs.every_day import EVERY_DAY
+from iptables_assets.defs.exports import published_file
+from iptables_assets.defs.jobs import FRAMES, PUBLISH, PUBLISH_GROUP, in_stage
 from iptables_assets.defs.automation import AFTER_COUNTS_THEN_PORT_LIST, AFTER_FRAMES, AFTER_INPUTS_DAILY
-from iptables_assets.defs.publish.figures import GROUP, published_file
 from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
 from iptables_assets.defs.table_checks import definition_metadata, schema_check, stored
 from iptables_assets.publish import animation, figures, gif_files
@@ -39,8 +40,8 @@ def frames_asset(film: Film, daily: dg.PartitionsDefinition) -> dg.AssetsDefinit
 
     @dg.asset(
         name=f"{film.name}_frames", partitions_def=daily, backfill_policy=dg.BackfillPolicy.single_run(),
-        group_name=GROUP, ins=ins, description=film.description, kinds={"matplotlib", "png"},
-        tags={"journal": "frames"}, check_specs=[schema_check(f"{film.name}_frames")],
+        group_name=PUBLISH_GROUP, ins=ins, description=film.description, kinds={"matplotlib", "png"},
+        tags={"journal": "frames", **in_stage(FRAMES)}, check_specs=[schema_check(f"{film.name}_frames")],
         metadata=definition_metadata(f"{film.name}_frames"),
         automation_condition=AFTER_COUNTS_THEN_PORT_LIST if film.top_ports else AFTER_INPUTS_DAILY,
     )
@@ -87,7 +88,8 @@ def gif_asset(film: Film) -> dg.AssetsDefinition:
     ins = {frames_name: EVERY_DAY, **({"port_totals": dg.AssetIn()} if film.top_ports else {})}
 
     @dg.asset(
-        name=f"{film.name}_animation", group_name=GROUP, ins=ins, kinds={"gif"}, tags={"journal": "film"},
+        name=f"{film.name}_animation", group_name=PUBLISH_GROUP, ins=ins, kinds={"gif"},
+        tags={"journal": "film", **in_stage(PUBLISH)},
         check_specs=[schema_check(f"{film.name}_animation"), *stale],
         metadata=definition_metadata(f"{film.name}_animation"), automation_condition=AFTER_FRAMES,
         description=f"{film.title}: the frames in date order as a GIF at {animation.FRAMES_PER_SECOND} frames per "

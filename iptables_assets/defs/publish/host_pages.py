@@ -11,10 +11,11 @@ from iptables_assets.analysis import aggregates as agg
 from iptables_assets.analysis import per_host
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.days import days_between
-from iptables_assets.defs.analysis import EVERY_DAY, export_table, history
+from iptables_assets.defs.every_day import EVERY_DAY, history
+from iptables_assets.defs.exports import export_table
+from iptables_assets.defs.jobs import HISTORY, PUBLISH_GROUP, in_stage
 from iptables_assets.defs.automation import AFTER_INPUTS
 from iptables_assets.defs.metadata import markdown_table
-from iptables_assets.defs.publish.figures import GROUP
 from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
 from iptables_assets.defs.table_checks import definition_metadata, empty, schema_check, stored
 from iptables_assets.enrich.geo import GEOLOCATION_DISCLAIMER
@@ -29,10 +30,11 @@ FLEET_TABLES = {
 
 
 @dg.multi_asset(
-    outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name), automation_condition=AFTER_INPUTS)
+    outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name), automation_condition=AFTER_INPUTS,
+                            tags=in_stage(HISTORY))
           for name, text in FLEET_TABLES.items()},
     ins={**{name: EVERY_DAY for name in (*per_host.HOST_DAILY_TABLES, "sshd_events")}},
-    group_name=GROUP,
+    group_name=PUBLISH_GROUP,
     check_specs=[schema_check(name) for name in FLEET_TABLES],
 )
 def fleet_pages(publication: Publication, analysis: Analysis, geoip: GeoIP, output_folder: OutputFolder,

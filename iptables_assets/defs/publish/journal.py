@@ -6,9 +6,9 @@ import dagster as dg
 import polars as pl
 
 from iptables_assets.atomic import write_bytes_atomic
-from iptables_assets.defs.analysis import EVERY_DAY, history
+from iptables_assets.defs.every_day import EVERY_DAY, history
+from iptables_assets.defs.jobs import PUBLISH, PUBLISH_GROUP, in_stage
 from iptables_assets.defs.automation import AFTER_INPUTS
-from iptables_assets.defs.publish.figures import GROUP
 from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
 from iptables_assets.enrich.geo import GEOLOCATION_DISCLAIMER
 from iptables_assets.publish import journal
@@ -21,7 +21,7 @@ FIGURE_LISTS = [*FIGURE_ASSETS, *(f"{film}_animation" for film in FILMS)]
 
 
 @dg.asset(
-    group_name=GROUP, kinds={"html"}, automation_condition=AFTER_INPUTS,
+    group_name=PUBLISH_GROUP, tags=in_stage(PUBLISH), kinds={"html"}, automation_condition=AFTER_INPUTS,
     ins={**{name: dg.AssetIn() for name in FIGURE_LISTS}, "daily_traffic_breakdown": EVERY_DAY},
 )
 def journal_report(

@@ -30,7 +30,12 @@ from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 
+import dagster as dg
+
 from iptables_assets import progress, settings
+from iptables_assets.defs.jobs import DAILY_JOB
+from iptables_assets.defs.run.execute import execute_reconstructable
+from iptables_assets.defs.run_health import mark_dead_runs_failed, this_process_tags
 
 # The `iptables-assets run` process that started a per-day run in a process of its own (the
 # run's own process tags, which say whether it is alive, name the pool process).
@@ -82,7 +87,7 @@ def _run_in_pool(config: settings.Settings, day_tags: dict[date, dict[str, str]]
     """The days' runs in a pool of fresh ('spawn') processes; each day as its process told it,
     or failed with no run id when its process could not tell (the pool broke, the instance
     could not be reached...). Ctrl-C starts no further day."""
-    carried = dataclasses.asdict(config)
+    carried = config.carried()
     told = {}
     with ProcessPoolExecutor(min(parallel, len(day_tags)), mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(run_one_day, carried, day.isoformat(), tags, run_config): day
@@ -113,10 +118,6 @@ def _as_the_instance_says(instance, told: dict[date, DayRun], identities: dict[d
     """The days whose process could not tell, as the instance says: the run found by the
     day's tags, which another process of a broken pool may have finished, or which is marked
     failed now if its process is gone; no run id if none was started."""
-    import dagster as dg
-
-    from iptables_assets.defs.run_health import mark_dead_runs_failed
-
     if all(run.run_id for run in told.values()):
         return told
     mark_dead_runs_failed(instance)
@@ -132,15 +133,9 @@ def run_one_day(carried: dict, day: str, tags: dict[str, str], run_config: dict)
     """In a pool process, on its main thread: the day's run of the per-day job, rebuilt from
     the settings the driver carried, on the instance of $DAGSTER_HOME. Tagged with this
     process (run_health's tags), so that a run whose process dies is found dead and failed."""
-    import dagster as dg
-
-    from iptables_assets.defs.jobs import DAILY_JOB
-    from iptables_assets.defs.run_health import this_process_tags
-    from iptables_assets.runner import execute_reconstructable
-
     try:
         with dg.DagsterInstance.get() as instance:
-            result = execute_reconstructable(dg, instance, settings.Settings(**carried), DAILY_JOB,
+            result = execute_reconstructable(instance, settings.Settings(**carried), DAILY_JOB,
                                              {**tags, **this_process_tags()}, run_config)
     except Exception as error:  # sent back as text: an exception that does not pickle would break the pool
         raise RuntimeError(f"{type(error).__name__}: {error}") from None
