@@ -20,7 +20,7 @@ from matplotlib.colors import LinearSegmentedColormap, Normalize, to_hex, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from iptables_assets.publish import static_store
+from iptables_assets.publish import labels, static_store
 
 DPI = 100
 PNG_LEVEL = 1  # zlib level of the figures (png_bytes)
@@ -225,82 +225,13 @@ def port_tile(
     size = min(10.0, cell_inches * 72 * 0.85 / (0.62 * digits))
     positions = [divmod(index, columns)[::-1] for index in range(len(ports))]
     colours = [TEXT_ON_DATA if counts.get(port, 0) else TEXT_ON_EMPTY for port in ports]
-    ax.add_collection(_labels([str(p) for p in ports], positions, size, colours, ax))
+    ax.add_collection(labels.collection([str(p) for p in ports], positions, size, colours, ax))
     fig.suptitle(title, fontsize=_fitting(title, width - (2.0 if corner else 0.4), 15), fontweight="bold", x=0.2 / width, ha="left",
                  y=1 - 0.25 / height)
     cax = fig.add_axes(((columns * cell_inches + 0.45) / width, 0.3 / height + 0.1, 0.25 / width, 0.6))
     _colourbar(fig, ax, ramp, scale, legend, truncated=vmax is not None, cax=cax)
     _corner(fig, corner)
     return fig
-
-
-def label_paths(texts: tuple[str, ...], size: float) -> list:
-    """The glyph paths of `texts` (`_glyphs`), kept in the output folder's static store: a tile's
-    1,024 labels cost ~0.3 s to make, ~10 ms to read back."""
-    return static_store.kept(static_store.folder(), f"labels{len(texts)}", (texts, size), lambda: [_glyphs(t, size) for t in texts],
-                             static_store.paths_bytes, static_store.paths_from)
-
-
-@functools.lru_cache(maxsize=8192)
-def _glyphs(text: str, size: float):
-    """`text` as a path in points, centred on (0, 0)."""
-    from matplotlib.textpath import TextPath
-
-    path = TextPath((0, 0), text, size=size)
-    x0, y0, x1, y1 = path_extents(path)
-    return path.transformed(_shift(-(x0 + x1) / 2, -(y0 + y1) / 2))
-
-
-def path_extents(path) -> tuple[float, float, float, float]:
-    """`path.get_extents()` (x0, y0, x1, y1) for paths of lines and quadratic curves (TrueType
-    glyphs), the same floats ~20x faster: matplotlib walks each curve in Python, which cost ~1.7 s
-    for a tile's 1,024 labels in every process that drew one."""
-    from matplotlib.path import Path
-
-    codes, vertices = path.codes, path.vertices
-    if codes is None or not len(codes) or (codes == Path.CURVE4).any():
-        return tuple(path.get_extents().extents)
-    quad = codes == Path.CURVE3
-    # A run of CURVE3 codes is (control, end) pairs: a control point has an even rank in its run.
-    run_starts = np.where(quad & ~np.r_[False, quad[:-1]], np.arange(len(codes)), 0)
-    rank = np.arange(len(codes)) - np.maximum.accumulate(run_starts)
-    control = np.flatnonzero(quad & (rank % 2 == 0))
-    on_curve = vertices[(codes == Path.MOVETO) | (codes == Path.LINETO) | (quad & (rank % 2 == 1))]
-    p0, p1, p2 = vertices[control - 1], vertices[control], vertices[control + 1]
-    denominator = p0 - 2 * p1 + p2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (p0 - p1) / denominator  # where the curve turns back, per axis
-    inside = (denominator != 0) & (t > 0) & (t < 1)
-    t = np.where(inside, t, 0.0)
-    turning = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
-    xs = np.concatenate([on_curve[:, 0], turning[inside[:, 0], 0]])
-    ys = np.concatenate([on_curve[:, 1], turning[inside[:, 1], 1]])
-    return float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
-
-
-def _shift(dx: float, dy: float):
-    from matplotlib.transforms import Affine2D
-
-    return Affine2D().translate(dx, dy)
-
-
-def _labels(texts: Sequence[str], positions: Sequence[tuple[float, float]], size: float, colours, ax):
-    """Many small labels centred on data positions as one collection of glyph paths: drawn in
-    a fraction of the time of as many Text artists (the tiles have 1,024 of them)."""
-    from matplotlib.collections import PathCollection
-    from matplotlib.transforms import Affine2D
-
-    collection = PathCollection(
-        label_paths(tuple(texts), size),
-        offsets=positions,
-        offset_transform=ax.transData,
-        transform=Affine2D().scale(ax.figure.dpi / 72),
-        facecolors=colours,
-        edgecolors="none",
-    )
-    collection.set_gid("cell-labels")
-    collection.labels = list(texts)  # what each path spells, for readers of the figure (tests)
-    return collection
 
 
 def cell_labels(fig: Figure) -> list[str]:

@@ -32,7 +32,7 @@ KEEP = 4  # files kept per name (the top-256 film and its labels get one per por
 # Libraries whose output shapes what is stored.
 DRAWING_LIBRARIES = ("matplotlib", "cartopy", "shapely", "pyproj", "numpy", "pillow")
 # The modules that draw figures and make templates (an edit to one makes everything again).
-DRAWING_MODULES = ("animation", "catalog", "figures", "glyphs", "plotting", "recolour", "static_store",
+DRAWING_MODULES = ("animation", "catalog", "figures", "glyphs", "labels", "plotting", "recolour", "static_store",
                    "template_store")
 _PACKAGE = PACKAGE
 _FOLDER: list[UPath | None] = [None]

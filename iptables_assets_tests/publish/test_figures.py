@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from iptables_assets.publish import figures, plotting
+from iptables_assets.publish import figures, labels, plotting
 from iptables_assets.publish.figures import Site
 
 SITE = Site(name="example.org", map_footer="Geolocation is unreliable. Credits.")
@@ -237,6 +237,6 @@ def test_label_extents_are_matplotlibs_to_the_bit(text, size):
     from matplotlib.textpath import TextPath
 
     path = TextPath((0, 0), text, size=size)
-    assert plotting.path_extents(path) == tuple(path.get_extents().extents)
+    assert labels.path_extents(path) == tuple(path.get_extents().extents)
     circle = Path.circle((1, 2), 3)  # cubic curves: matplotlib's own answer
-    assert plotting.path_extents(circle) == tuple(circle.get_extents().extents)
+    assert labels.path_extents(circle) == tuple(circle.get_extents().extents)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from iptables_assets import storage
-from iptables_assets.publish import catalog, recolour, static_store, template_store
+from iptables_assets.publish import catalog, labels, recolour, static_store, template_store
 from iptables_assets.publish.catalog import FILMS, TEMPLATE_DAY, Look
 from iptables_assets.publish.figures import Site
 
@@ -157,9 +157,9 @@ def test_label_glyphs_and_projected_countries_read_back_exactly(stored_in):
     from iptables_assets.publish import plotting
 
     texts = tuple(str(port) for port in range(1024))
-    made = plotting.label_paths(texts, 7.3)
+    made = labels.label_paths(texts, 7.3)
     assert len(list(stored_in.glob("labels1024-*.npz"))) == 1
-    assert _same_paths(plotting.label_paths(texts, 7.3), made)
+    assert _same_paths(labels.label_paths(texts, 7.3), made)
     _projection, projected = plotting._projected_countries("110m")
     plotting._projected_countries.cache_clear()
     _projection, again = plotting._projected_countries("110m")
@@ -171,12 +171,10 @@ def test_label_glyphs_and_projected_countries_read_back_exactly(stored_in):
 
 
 def test_damaged_labels_are_made_again(stored_in, caplog):
-    from iptables_assets.publish import plotting
-
     texts = ("22", "23", "445")
-    made = plotting.label_paths(texts, 9.0)
+    made = labels.label_paths(texts, 9.0)
     (path,) = stored_in.glob("labels3-*.npz")
     path.write_bytes(path.read_bytes()[:-10])
     with caplog.at_level(logging.WARNING):
-        assert _same_paths(plotting.label_paths(texts, 9.0), made)
+        assert _same_paths(labels.label_paths(texts, 9.0), made)
     assert "unusable" in caplog.text
