@@ -108,6 +108,15 @@ class Settings:
     fleet_scan_hosts: int = FLEET_SCAN_HOSTS
     fleet_longterm_hosts: int = FLEET_LONGTERM_HOSTS
     reject_rate_warn: float | None = None
+    # What the daily digest flags (analysis/digest.py)
+    digest_window_days: int | None = None
+    digest_min_history_days: int | None = None
+    digest_min_events: int | None = None
+    digest_ratio: float | None = None
+    digest_spread: float | None = None
+    digest_new_port_min: int | None = None
+    digest_return_gap_days: int | None = None
+    digest_top_sources: int | None = None
     # How the journal is drawn and where it goes (the Publication resource)
     map_ports: tuple[int, ...] | None = None
     timeline_ymax: int | None = None
@@ -215,6 +224,17 @@ def analysis_problems(values: Mapping[str, float | None]) -> list[tuple[str, flo
     rate = values.get("reject_rate_warn")
     if rate is not None and not 0 <= rate <= 1:
         problems.append(("reject_rate_warn", rate, "must be a share from 0 to 1"))
+    for name in ("digest_window_days", "digest_min_history_days", "digest_min_events", "digest_new_port_min",
+                 "digest_return_gap_days", "digest_top_sources"):
+        if values.get(name) is not None and values[name] < 1:
+            problems.append((name, values[name], "must be at least 1"))
+    window, needed = values.get("digest_window_days"), values.get("digest_min_history_days")
+    if window is not None and needed is not None and needed > window:
+        problems.append(("digest_min_history_days", needed, f"must be at most digest_window_days ({window})"))
+    if values.get("digest_ratio") is not None and not values["digest_ratio"] >= 1:
+        problems.append(("digest_ratio", values["digest_ratio"], "must be at least 1 (times the median)"))
+    if values.get("digest_spread") is not None and not values["digest_spread"] > 0:
+        problems.append(("digest_spread", values["digest_spread"], "must be more than 0 (deviations)"))
     return problems
 
 
@@ -371,6 +391,22 @@ SETTINGS: dict[str, Setting] = {
                                     f"... or over the whole history (default {FLEET_LONGTERM_HOSTS})"),
     "reject_rate_warn": Setting(PREFIX + "REJECT_RATE_WARN", _number(float),
                                 "warn when a day's rejects exceed this share of its lines (default 0.01)"),
+    "digest_window_days": Setting(PREFIX + "DIGEST_WINDOW_DAYS", _number(int),
+                                  "the digest compares a day with this many days before it (default 28)"),
+    "digest_min_history_days": Setting(PREFIX + "DIGEST_MIN_HISTORY_DAYS", _number(int),
+                                       "... and flags nothing with fewer of them stored (default 7)"),
+    "digest_min_events": Setting(PREFIX + "DIGEST_MIN_EVENTS", _number(int),
+                                 "a surge has at least this many events that day (default 50)"),
+    "digest_ratio": Setting(PREFIX + "DIGEST_RATIO", _number(float),
+                            "... at least this many times its median (default 3)"),
+    "digest_spread": Setting(PREFIX + "DIGEST_SPREAD", _number(float),
+                             "... and more than this many deviations above it (default 4)"),
+    "digest_new_port_min": Setting(PREFIX + "DIGEST_NEW_PORT_MIN", _number(int),
+                                   "a port dropped for the first time is named with this many drops (default 10)"),
+    "digest_return_gap_days": Setting(PREFIX + "DIGEST_RETURN_GAP_DAYS", _number(int),
+                                      "a scanner back after this many days or more is returning (default 7)"),
+    "digest_top_sources": Setting(PREFIX + "DIGEST_TOP_SOURCES", _number(int),
+                                  "new sources are looked for among the day's top this many (default 5)"),
     "map_ports": Setting(PREFIX + "MAP_PORTS", _ports,
                          "comma-separated ports with a world map each (default 22,23,445)"),
     "timeline_ymax": Setting(PREFIX + "TIMELINE_YMAX", _number(int),
@@ -385,6 +421,8 @@ SETTINGS: dict[str, Setting] = {
                               settable=False),
 }
 _TUPLES = ("log_patterns", "trusted_programs", "counted_actions", "map_ports")
+DIGEST_SETTINGS = ("digest_window_days", "digest_min_history_days", "digest_min_events", "digest_ratio",
+                   "digest_spread", "digest_new_port_min", "digest_return_gap_days", "digest_top_sources")
 ANALYSIS_THRESHOLDS = ("scan_threshold", "big_scan_threshold", "fleet_scan_hosts", "fleet_longterm_hosts",
-                       "reject_rate_warn")
+                       "reject_rate_warn", *DIGEST_SETTINGS)
 _NOT_CARRIED = ("celery_broker", "celery_backend")

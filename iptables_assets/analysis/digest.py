@@ -13,7 +13,7 @@ and one outlier in the window moves neither the median nor the MAD. Besides surg
 names ports dropped for the first time (with at least `new_port_min` drops: a single probe of a
 random high port is not news), per-day scanners seen for the first time or back after
 `return_gap_days` days or more without a scan, and sources new among the day's top `top_sources`
-(not seen in the window). With fewer than `min_history_days` earlier days in the window it says
+(not seen in the window, and with at least `min_events` drops). With fewer than `min_history_days` earlier days in the window it says
 so (`not_enough_history`) and flags nothing: every count would be new.
 
 Each finding keeps its numbers (today's count, the baseline's median and MAD, the days it was
@@ -29,11 +29,12 @@ from datetime import date, timedelta
 
 import polars as pl
 
+from iptables_assets import tables
+
 ALL = "all"  # the scope of findings about every host (the only scope of a single host)
 FINDINGS = ("not_enough_history", "port_surge", "new_port", "country_surge", "new_scanner", "returning_scanner",
             "new_top_source", "sshd_surge")
-COLUMNS = {"day": pl.Date, "scope": pl.String, "finding": pl.String, "subject": pl.String, "events": pl.Int64,
-           "baseline_median": pl.Float64, "baseline_mad": pl.Float64, "history_days": pl.Int32, "note": pl.String}
+COLUMNS = tables.schema("daily_digest")
 
 
 @dataclass(frozen=True)
@@ -42,12 +43,12 @@ class DigestRule:
 
     window_days: int = 28
     min_history_days: int = 7
-    min_events: int = 20
+    min_events: int = 50
     ratio: float = 3.0
     spread: float = 4.0
     new_port_min: int = 10
     return_gap_days: int = 7
-    top_sources: int = 10
+    top_sources: int = 5
 
     def is_surge(self, count: float, median: float, mad: float) -> bool:
         """The rule of the module doc for one count."""
@@ -146,8 +147,8 @@ def _surges(day, frame, key, value, window_days, rule, finding, name, unit, excl
     today = frame.filter(pl.col("day") == day).group_by(key).agg(pl.col(value).sum())
     today = today.filter(pl.col(value) >= rule.min_events)
     if exclude is not None and exclude.height:
-        today = today.join(exclude, on=key, how="anti")
-    found = today.join(_baselines(frame, key, value, window_days), on=key, how="left").with_columns(
+        today = today.join(exclude, on=key, how="anti", nulls_equal=True)
+    found = today.join(_baselines(frame, key, value, window_days), on=key, how="left", nulls_equal=True).with_columns(
         pl.col("median").fill_null(0.0), pl.col("mad").fill_null(0.0))
     out = []
     for row in found.iter_rows(named=True):
@@ -192,6 +193,7 @@ def _scanners(day: date, scans: pl.DataFrame, rule: DigestRule) -> list[tuple]:
 def _new_top_sources(day: date, sources: pl.DataFrame, window_days: list[date], rule: DigestRule) -> list[tuple]:
     today = sources.filter(pl.col("day") == day).group_by("src_ip").agg(pl.col("packets").sum())
     top = today.sort("packets", "src_ip", descending=[True, False]).head(rule.top_sources).with_row_index("rank", 1)
+    top = top.filter(pl.col("packets") >= rule.min_events)
     seen = sources.filter(pl.col("day").is_in(window_days)).select("src_ip").unique()
     new = top.join(seen, on="src_ip", how="anti").sort("rank")
     return [("new_top_source", row["src_ip"], row["packets"], None, None,

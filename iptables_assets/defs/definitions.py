@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from iptables_assets.defs import analysis, automation, console, enrich, ingest, publish, resources
+from iptables_assets.defs import analysis, automation, console, digest, enrich, ingest, publish, resources
 from iptables_assets.defs.engine import executor_for
 from iptables_assets.defs.io_manager import TableIOManagerFactory
 from iptables_assets.defs.jobs import build_jobs
@@ -18,7 +18,8 @@ from iptables_assets.settings import Settings
 def build_assets(config: Settings) -> list[dg.AssetsDefinition]:
     """Every asset of every stage; the per-day ones on the logs' days."""
     daily = daily_partitions
-    return [*ingest.build(daily, config), *enrich.build(daily), *analysis.build(daily), *publish.build(daily)]
+    return [*ingest.build(daily, config), *enrich.build(daily), *analysis.build(daily), *digest.build(daily),
+            *publish.build(daily)]
 
 
 def build_definitions(config: Settings) -> dg.Definitions:

@@ -19,6 +19,7 @@ from iptables_assets.analysis.aggregates import (
     DEFAULT_SCAN_THRESHOLD,
     TrafficFilter,
 )
+from iptables_assets.analysis.digest import DigestRule
 from iptables_assets.enrich.countries import RESOLUTIONS
 from iptables_assets.enrich.geo import (
     BUNDLED_COUNTRY_DB,
@@ -36,6 +37,7 @@ from iptables_assets.publish.catalog import Look
 from iptables_assets.publish.redaction import Redactor
 
 _TRAFFIC = TrafficFilter()
+_DIGEST = DigestRule()
 
 
 class LogSource(dg.ConfigurableResource):
@@ -131,6 +133,24 @@ class Analysis(dg.ConfigurableResource):
                                       description="... or on more than this many hosts over the whole history")
     reject_rate_warn: float = Field(default=DEFAULT_REJECT_RATE_WARN,
                                     description="Warn when a day's rejects exceed this share")
+    digest_window_days: int = Field(default=_DIGEST.window_days, description="The digest compares a day with this "
+                                                                             "many days before it")
+    digest_min_history_days: int = Field(default=_DIGEST.min_history_days,
+                                         description="... and flags nothing with fewer of them stored")
+    digest_min_events: int = Field(default=_DIGEST.min_events, description="A surge has at least this many events")
+    digest_ratio: float = Field(default=_DIGEST.ratio, description="... at least this many times its median")
+    digest_spread: float = Field(default=_DIGEST.spread,
+                                 description="... and more than this many robust deviations above it")
+    digest_new_port_min: int = Field(default=_DIGEST.new_port_min,
+                                     description="A port dropped for the first time is named with this many drops")
+    digest_return_gap_days: int = Field(default=_DIGEST.return_gap_days,
+                                        description="A scanner back after this many days or more is returning")
+    digest_top_sources: int = Field(default=_DIGEST.top_sources,
+                                    description="New sources are looked for among the day's top this many")
+
+    def digest_rule(self) -> DigestRule:
+        """The daily digest's thresholds."""
+        return DigestRule(**{name.removeprefix("digest_"): getattr(self, name) for name in settings.DIGEST_SETTINGS})
 
     def traffic(self) -> TrafficFilter:
         try:
@@ -215,7 +235,8 @@ def from_settings(config: settings.Settings) -> dict[str, dg.ConfigurableResourc
                                      scan_threshold=config.scan_threshold, big_scan_threshold=config.big_scan_threshold,
                                      fleet_scan_hosts=config.fleet_scan_hosts,
                                      fleet_longterm_hosts=config.fleet_longterm_hosts,
-                                     reject_rate_warn=config.reject_rate_warn)),
+                                     reject_rate_warn=config.reject_rate_warn,
+                                     **{name: getattr(config, name) for name in settings.DIGEST_SETTINGS})),
         "publication": Publication(site_name=config.site_name, redact=config.redact,
                                    **given(map_ports=config.map_ports, timeline_ymax=config.timeline_ymax,
                                            truncate_at=config.truncate_at, map_resolution=config.map_resolution,

@@ -62,13 +62,15 @@ class Section:
 
 # Sections in page order; figures are placed by their `section`.
 SECTIONS = {
+    "today": "Today",
     "period": "The logs",
     "hosts": "Hosts of the fleet",
     "countries": "Dropped packets by country",
     "ports": "Destination ports",
     "services": "Commonly attacked services",
     "scans": "Port scans",
-    "animations": "Day by day",
+    "digest": "Day by day",
+    "animations": "Animations",
     "sshd": "sshd findings",
     "fleet": "Sources that probe many hosts",
     "data": "About the data",
@@ -352,8 +354,9 @@ def build_sections(inputs: JournalInputs, redactor: Redactor) -> list[Section]:
             raise ValueError(f"figure {figure.file!r} names an unknown journal section {figure.section!r}")
         section.figures.append(figure)
     order = list(SECTIONS)
-    return sorted((s for s in built if s.figures or s.tables or s.preformatted or s.anchor in ("period", "scans", "data")),
-                  key=lambda s: order.index(s.anchor))
+    shown = ("period", "scans", "data")  # always; the digest's when they say something
+    return sorted((s for s in built if s.figures or s.tables or s.preformatted or s.anchor in shown
+                   or (s.paragraphs and s.anchor in ("today", "digest"))), key=lambda s: order.index(s.anchor))
 
 
 _TEMPLATES = jinja2.Environment(

@@ -95,6 +95,9 @@ TABLES: dict[str, Table] = {
         ("kind", "country_code", "host", "events", "addresses"), key=("kind", "country_code", "host")),
     "sshd_top_sources": Table(SSHD_SOURCE, key=("src_ip",)),
     "sshd_scanners": Table((*SSHD_SOURCE, "daily_scans", "longterm_ports"), key=("src_ip",)),
+    "daily_digest": Table(
+        ("day", "scope", "finding", "subject", "events", "baseline_median", "baseline_mad", "history_days", "note"),
+        key=("day", "scope", "finding", "subject"), per_day=True),
     "figure_list": Table(FIGURE_LIST, key=("file",)),
     "film_frames": Table(("day", "file"), key=("day",)),
 }

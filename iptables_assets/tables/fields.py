@@ -117,6 +117,17 @@ FIELDS: dict[str, Field] = {
     "protocols": Field(_STRINGS, "protocols seen"),
     "packets": Field(I64, "packets (events) of the source"),
     "distinct_ports": Field(I64, "distinct destination ports"),
+    # --- the daily digest (analysis/digest.py)
+    "scope": Field(S, "the hosts a finding is about: `all`, or one host of a fleet"),
+    "finding": Field(S, "what stands out: port_surge, new_port, country_surge, new_scanner, returning_scanner, "
+                        "new_top_source, sshd_surge, or not_enough_history"),
+    "subject": Field(S, "what it is about: a port (`5555/tcp`), a country (`NL (Netherlands)`), a source "
+                        "address or an sshd kind"),
+    "baseline_median": Field(F64, "median of its daily counts over the window's earlier days (0 on days "
+                                  "without it); null for findings without a baseline"),
+    "baseline_mad": Field(F64, "median absolute deviation of those counts"),
+    "history_days": Field(pl.Int32(), "earlier days in the window the day was compared with"),
+    "note": Field(S, "the finding in words, with its numbers (the subject apart, so it can be redacted)"),
     "distinct_destinations": Field(I64, "distinct destination addresses"),
     "first_seen": Field(_TS, "first event of the source"),
     "last_seen": Field(_TS, "last event of the source"),

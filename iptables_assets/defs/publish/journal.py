@@ -7,12 +7,14 @@ import polars as pl
 
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.defs.every_day import EVERY_DAY, history
+from iptables_assets.defs.exports import export_table
 from iptables_assets.defs.jobs import PUBLISH, PUBLISH_GROUP, in_stage
 from iptables_assets.defs.automation import AFTER_INPUTS
 from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
 from iptables_assets.enrich.geo import GEOLOCATION_DISCLAIMER
 from iptables_assets.publish import journal
 from iptables_assets.publish.catalog import FIGURE_ASSETS, FILMS
+from iptables_assets.publish.digest_section import digest_sections
 from iptables_assets.publish.fleet_section import hosts_section, horizontal_scans_section
 from iptables_assets.publish.host_pages import FLEET_FIGURE
 
@@ -22,7 +24,8 @@ FIGURE_LISTS = [*FIGURE_ASSETS, *(f"{film}_animation" for film in FILMS)]
 
 @dg.asset(
     group_name=PUBLISH_GROUP, tags=in_stage(PUBLISH), kinds={"html"}, automation_condition=AFTER_INPUTS,
-    ins={**{name: dg.AssetIn() for name in FIGURE_LISTS}, "daily_traffic_breakdown": EVERY_DAY},
+    ins={**{name: dg.AssetIn() for name in FIGURE_LISTS}, "daily_traffic_breakdown": EVERY_DAY,
+         "daily_digest": EVERY_DAY},
 )
 def journal_report(
     log_file_inventory: pl.DataFrame,
@@ -42,11 +45,13 @@ def journal_report(
     geoip: GeoIP,
     output_folder: OutputFolder,
     daily_traffic_breakdown: dict[str, pl.DataFrame],
+    daily_digest: dict[str, pl.DataFrame],
     **figure_lists: pl.DataFrame,
 ):
-    """The HTML traffic journal (index.html beside its figures): log dates, figures, top countries
-    and ports, scans, sshd findings, disclaimer and credits; for a fleet, its hosts linked to their
-    pages and the horizontal scans; addresses and host names redacted if configured."""
+    """The HTML traffic journal (index.html beside its figures): today's digest, log dates, figures,
+    top countries and ports, scans, sshd findings, each day's digest, disclaimer and credits; for a
+    fleet, its hosts linked to their pages and the horizontal scans; addresses and host names
+    redacted if configured. Exports every day's digest (exports/daily_digest.csv, .parquet)."""
     publication.checked()
     redactor = publication.redactor(sorted(h for h in host_summary["host"].to_list() if h))
     hosts = hosts_section(host_summary, redactor)
@@ -55,6 +60,8 @@ def journal_report(
     sshd_section = journal.sshd_section(sshd_kind_counts, sshd_top_sources, sshd_scanners, sshd_notable_lines,
                                         redactor)
     traffic, present, _missing = history("daily_traffic_breakdown", daily_traffic_breakdown)
+    digests, digest_days, _missing = history("daily_digest", daily_digest)
+    exported = export_table(output_folder, "daily_digest", digests)
     inputs = journal.JournalInputs(
         site_name=publication.site_name,
         direction=analysis.direction,
@@ -70,7 +77,8 @@ def journal_report(
         disclaimer=GEOLOCATION_DISCLAIMER,
         credits=geoip.credits(),
         generated=datetime.now(timezone.utc),
-        extra_sections=[hosts, sshd_section, horizontal_scans_section(
+        extra_sections=[*digest_sections(digests, digest_days, analysis.digest_rule(), redactor), hosts, sshd_section,
+                        horizontal_scans_section(
             horizontal_scans, longterm_horizontal_scans, analysis.fleet_scan_hosts, analysis.fleet_longterm_hosts,
             redactor)],
         traffic=traffic if present else None,
@@ -84,4 +92,6 @@ def journal_report(
         "figures": len(inputs.figures),
         "redacted": publication.redact,
         "bytes": len(page.encode("utf-8")),
+        "digest_days": len(digest_days),
+        **exported,
     })
