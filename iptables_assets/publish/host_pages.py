@@ -24,10 +24,12 @@ from matplotlib.figure import Figure
 from upath import UPath
 
 from iptables_assets import progress
+from iptables_assets.analysis.digest import DigestRule
 from iptables_assets.analysis.per_host import UNNAMED, HostHistory, rows_by
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.publish import animation, figures, journal, plotting
 from iptables_assets.publish.catalog import FIGURES, FILMS, Look, day_counts, render_frame
+from iptables_assets.publish.digest_section import digest_sections
 from iptables_assets.publish.redaction import Redactor
 
 HOSTS_FOLDER = "hosts"
@@ -50,6 +52,8 @@ class PageContext:
     fleet_name: str
     redact: bool
     hosts: tuple[str, ...]  # the site name first, then every host, sorted: [HOST-n] alike on every page
+    digest_rule: DigestRule = DigestRule()
+    digest_days: tuple[date, ...] = ()  # the days with a stored digest
 
     def redactor(self) -> Redactor:
         return Redactor(self.redact, hosts=self.hosts)
@@ -73,7 +77,9 @@ def write_host_page(folder: UPath, host: str | None, history: HostHistory, inven
         port_scans=history.table("port_scans"), longterm_scans=history.table("longterm_port_scans"),
         scan_threshold=context.scan_threshold, big_scan_threshold=context.big_scan_threshold,
         figures=drawn, disclaimer=context.disclaimer, credits=context.credits, generated=context.generated,
-        extra_sections=[journal.sshd_section(history.table("sshd_kind_counts"), history.table("sshd_top_sources"),
+        extra_sections=[*digest_sections(history.tables.get("daily_digest", pl.DataFrame()),
+                                         list(context.digest_days), context.digest_rule, redactor),
+                        journal.sshd_section(history.table("sshd_kind_counts"), history.table("sshd_top_sources"),
                                              history.table("sshd_scanners"), history.table("sshd_notable_lines"),
                                              redactor)],
         traffic=history.table("daily_traffic_breakdown") if history.table("daily_traffic_breakdown").height else None,

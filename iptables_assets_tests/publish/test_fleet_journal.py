@@ -68,6 +68,9 @@ def test_the_fleet_page_links_every_host_page(fleet_run):
         assert f"<dt>Counted packets</dt><dd>{counted:,} of " in mine
         linked = re.findall(r'src="([^"]+)"', mine)
         assert len(linked) == 16 and all((out / "journal" / "hosts" / host / f).stat().st_size for f in linked)
+        # the host's own digest opens its page (4 days: not enough history yet)
+        assert ('<section id="today">\n<h2>Today</h2>\n<p>2026-05-04: 3 earlier days in the last 28, 7 needed: '
+                'not enough history yet, nothing is flagged.</p>') in mine
 
 
 @pytest.fixture(scope="module")

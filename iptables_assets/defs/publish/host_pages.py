@@ -1,6 +1,7 @@
 """The fleet's per-host view: each host's line of `host_summary`, the drops per host and day and,
 with more than one host, a journal page per host and the fleet page's figure of them."""
 
+import dataclasses
 import time
 from datetime import datetime, timezone
 
@@ -9,6 +10,7 @@ import polars as pl
 
 from iptables_assets.analysis import aggregates as agg
 from iptables_assets.analysis import per_host
+from iptables_assets.analysis.digest import ALL
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.days import days_between
 from iptables_assets.defs.every_day import EVERY_DAY, history
@@ -33,7 +35,7 @@ FLEET_TABLES = {
     outs={name: dg.AssetOut(description=text, metadata=definition_metadata(name), automation_condition=AFTER_INPUTS,
                             tags=in_stage(HISTORY))
           for name, text in FLEET_TABLES.items()},
-    ins={**{name: EVERY_DAY for name in (*per_host.HOST_DAILY_TABLES, "sshd_events")}},
+    ins={**{name: EVERY_DAY for name in (*per_host.HOST_DAILY_TABLES, "sshd_events", "daily_digest")}},
     group_name=PUBLISH_GROUP,
     check_specs=[schema_check(name) for name in FLEET_TABLES],
 )
@@ -43,15 +45,17 @@ def fleet_pages(publication: Publication, analysis: Analysis, geoip: GeoIP, outp
                 sshd_kind_counts: pl.DataFrame, daily_country_counts: dict[str, pl.LazyFrame],
                 daily_port_counts: dict[str, pl.LazyFrame], daily_country_port_counts: dict[str, pl.LazyFrame],
                 daily_source_summary: dict[str, pl.LazyFrame], daily_port_scans: dict[str, pl.LazyFrame],
-                daily_traffic_breakdown: dict[str, pl.LazyFrame], sshd_events: dict[str, pl.LazyFrame]):
+                daily_traffic_breakdown: dict[str, pl.LazyFrame], sshd_events: dict[str, pl.LazyFrame],
+                daily_digest: dict[str, pl.LazyFrame]):
     """Per-host views of a fleet: every host's whole-history tables from its rows of the daily
     tables; with more than one host, its journal page under `<journal>/hosts/` and the figure of
-    drops per host and day on the fleet page. With one host its view is the whole history's
-    tables (daily tables are read lazily: only what the path taken needs)."""
+    drops per host and day on the fleet page, each page with its host's daily digest. With one host
+    its view is the whole history's tables (daily tables are read lazily: only what the path taken
+    needs)."""
     days_of = {"daily_country_counts": daily_country_counts, "daily_port_counts": daily_port_counts,
                "daily_country_port_counts": daily_country_port_counts, "daily_source_summary": daily_source_summary,
                "daily_port_scans": daily_port_scans, "daily_traffic_breakdown": daily_traffic_breakdown,
-               "sshd_events": sshd_events}
+               "sshd_events": sshd_events, "daily_digest": daily_digest}
     breakdown, present, _missing = history("daily_traffic_breakdown", daily_traffic_breakdown)
     countries = history("daily_country_counts", daily_country_counts)[0]
     hosts = sorted({*breakdown["host"].unique(), *_sshd_hosts(sshd_events)},
@@ -94,13 +98,18 @@ def _host_views(publication: Publication, analysis: Analysis, geoip: GeoIP, outp
     slices = _host_slices(days_of)
     sshd_slices = per_host.split_by_host(history("sshd_events", days_of["sshd_events"])[0])
     folders = per_host.page_folders(hosts, publication.redact)
-    context = _context(publication, analysis, geoip, hosts)
+    digests, digest_days, _missing = history("daily_digest", days_of["daily_digest"])
+    context = dataclasses.replace(_context(publication, analysis, geoip, hosts), digest_rule=analysis.digest_rule(),
+                                  digest_days=tuple(digest_days))
     lines = []
     with host_pages.PageWriters(len(folders)) as writers:
         for host in hosts:
             mine = {name: parts.get(host, empty(name)) for name, parts in slices.items()}
             view = per_host.host_history(mine, sshd_slices.get(host, empty("sshd_events")), country_reference, days,
                                          analysis.scan_threshold, analysis.big_scan_threshold)
+            # a host's page is the journal of its logs alone: its findings are the page's own
+            view.tables["daily_digest"] = digests.filter(pl.col("scope") == host).with_columns(
+                pl.lit(ALL).alias("scope"))
             folder = publication.journal_folder(output_folder) / host_pages.HOSTS_FOLDER / folders[host]
             writers.write(folder, host, view, per_host.host_inventory(log_file_inventory, host), context)
             lines.append(per_host.host_line(host, folders[host], view))
