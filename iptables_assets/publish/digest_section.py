@@ -44,12 +44,14 @@ def digest_sections(digests: pl.DataFrame, stored: list, rule: DigestRule, redac
     today.paragraphs.append(f"{cell(newest)}: {_summary(digests.filter(pl.col('day') == newest))}")
     today.tables.extend(_tables(digests.filter(pl.col("day") == newest), redactor, "What stands out"))
     days.paragraphs.append(rule_in_words(rule) + " Every day's findings are in exports/daily_digest.csv.")
-    for day in sorted(stored, reverse=True):
+    newest_first = sorted(stored, reverse=True)
+    overview = pl.DataFrame({"day": [cell(d) for d in newest_first],
+                             "in short": [_summary(digests.filter(pl.col("day") == d)) for d in newest_first]})
+    days.tables.append(table("Every day, newest first", overview, limit=len(newest_first)))
+    for day in newest_first:
         of_day = digests.filter(pl.col("day") == day)
         if of_day.filter(pl.col("finding") != "not_enough_history").height:
             days.tables.extend(_tables(of_day, redactor, cell(day)))
-        else:
-            days.paragraphs.append(f"{cell(day)}: {_summary(of_day)}")
     return [today, days]
 
 
@@ -57,14 +59,18 @@ def _summary(of_day: pl.DataFrame) -> str:
     """A day's findings in a sentence."""
     waiting = of_day.filter(pl.col("finding") == "not_enough_history")
     if waiting.height:
-        return str(waiting["note"][0]) + "."
+        return _sentence(str(waiting["note"][0]))
     found = of_day.filter(pl.col("scope") == ALL)
     if found.height == 0:
-        return "nothing stands out against the days before."
+        return "Nothing stands out against the days before."
     counts = found.group_by("finding").len()
     parts = [f"{n} {FINDING_NAMES[f][n > 1]}"
              for f, n in sorted(counts.iter_rows(), key=lambda r: list(FINDING_NAMES).index(r[0]))]
-    return ", ".join(parts) + "."
+    return _sentence(", ".join(parts))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
 
 
 def _tables(of_day: pl.DataFrame, redactor: Redactor, title: str):

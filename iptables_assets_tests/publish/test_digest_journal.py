@@ -106,7 +106,8 @@ def test_the_journal_opens_with_today_and_keeps_every_day(journal_run):
     by_day = by_day[:by_day.index("</section>")]
     assert [d for d in flagged if f"<caption>{d}</caption>" in by_day] == flagged
     quiet = sorted(set(truth["days"]) - {str(d) for d in digests["day"].to_list()})
-    assert quiet and all(f"<p>{d}: nothing stands out against the days before.</p>" in by_day for d in quiet)
+    assert quiet and all(f"<td>{d}</td><td>Nothing stands out against the days before.</td>" in by_day
+                         for d in quiet)
     exported = pl.read_csv(out / "exports" / "daily_digest.csv")
     assert exported.height == digests.height
 
@@ -127,5 +128,7 @@ def test_redacted_digest_names_no_address():
     assert "[IP-1]" in cells and "[IP-2]" in cells and "5555/tcp" in cells
     assert today.paragraphs == ["2026-01-29: 1 port far above its baseline, 1 returning scanner, "
                                 "1 new source among the top."]
-    assert isinstance(days, Section) and days.tables[0].title == "2026-01-29"
-    assert days.paragraphs[-1] == "2026-01-28: nothing stands out against the days before."
+    assert isinstance(days, Section) and [t.title for t in days.tables] == ["Every day, newest first", "2026-01-29"]
+    assert days.tables[0].rows == [["2026-01-29", "1 port far above its baseline, 1 returning scanner, 1 new source "
+                                                  "among the top."],
+                                   ["2026-01-28", "Nothing stands out against the days before."]]
