@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 import polars as pl
 import pytest
@@ -121,3 +122,15 @@ def test_plants_are_off_by_default_and_leave_the_rest_unchanged():
     assert all(e.origin == "digest" or e.origin.startswith("digest_") for e in with_plants.events[len(plain.events):])
     with pytest.raises(ValueError, match="30 days or more"):
         simulate(29, seed=2, events_per_day=100, digest_plants=True)
+
+
+def test_cli_generate_digest_plants(tmp_path, capsys):
+    from iptables_assets import cli
+
+    args = ["generate", "--out", str(tmp_path), "--events-per-day", "50", "--digest-plants"]
+    assert cli.main([*args, "--days", "29"]) == 2
+    assert "--days 30 or more" in capsys.readouterr().err
+    assert cli.main([*args, "--days", "30", "--hosts", "2"]) == 2
+    assert cli.main([*args, "--days", "30"]) == 0
+    truth = json.loads((tmp_path / "ground_truth.json").read_text())
+    assert truth["params"]["digest_plants"] is True and len(truth["digest"]["plants"]) == 12
