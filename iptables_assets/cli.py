@@ -34,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
                           "(OUT/journal/<machine id>/, needs systemd-journal-remote), or both")
     gen.add_argument("--journal-from", type=date.fromisoformat, default=None,
                      help="YYYY-MM-DD: the journal's first day (default: the logs' first day)")
+    gen.add_argument("--digest-plants", action="store_true",
+                     help="one host, 30 days or more: also plant what the daily digest must find (a port spike, "
+                          "a new port, a returning scanner, a country surge and their near misses; truth under "
+                          "'digest' in ground_truth.json)")
     gen.set_defaults(func=_generate)
 
     parse = commands.add_parser("parse", help="parse log files/folders into firewall records")
@@ -102,6 +106,11 @@ def _generate(args: argparse.Namespace) -> int:
         raise settings.ConfigError(f"--hosts {args.hosts} is not a number of hosts; use 1 or more")
     if args.hosts > 1 and args.sources != "text":
         raise settings.ConfigError("--sources journal/both is for one host; leave out --hosts")
+    if args.hosts > 1 and args.digest_plants:
+        raise settings.ConfigError("--digest-plants is for one host; leave out --hosts")
+    if args.digest_plants and args.days < 30:
+        raise settings.ConfigError(f"--digest-plants needs --days 30 or more (the digest's 28-day window), "
+                                   f"not {args.days}")
     started = time.perf_counter()
     if args.hosts > 1:
         truth = generate_fleet(args.out, args.hosts, days=args.days, seed=args.seed, start=args.start,
@@ -112,7 +121,8 @@ def _generate(args: argparse.Namespace) -> int:
               f"{args.out} in {time.perf_counter() - started:.1f} s")
         return 0
     truth = generate_logs(args.out, days=args.days, seed=args.seed, start=args.start,
-                          events_per_day=args.events_per_day, sources=args.sources, journal_from=args.journal_from)
+                          events_per_day=args.events_per_day, sources=args.sources, journal_from=args.journal_from,
+                          digest_plants=args.digest_plants)
     events = sum(truth["records_per_day"].values())
     kept = [f"{len(truth['lines_per_file'])} log files"] if args.sources != "journal" else []
     kept += ["a systemd journal"] if args.sources != "text" else []

@@ -28,13 +28,15 @@ and ``fleet_truth``); ``iptables-assets generate --hosts N``.
 
 Truth keys (``ground_truth.json``): params, tz, host, days, records_per_day, input_drops_per_day,
 input_drops_per_port, input_drops_per_source, actions, rejects, rejects_per_day, ignored_lines_per_file, lines_per_file,
-scanners, repeated_lines, repeated_events, files, sshd_per_kind, sshd_per_day, sshd_per_source. Run ``python -m iptables_assets.sample DIR``.
+scanners, repeated_lines, repeated_events, files, sshd_per_kind, sshd_per_day, sshd_per_source; and
+with ``digest_plants=True`` (``--digest-plants``, 30 days or more) ``digest``: what the daily
+digest must find and must not (``digest_plants``). Run ``python -m iptables_assets.sample DIR``.
 
 Modules: ``simulation`` draws everything in a fixed order over ``world`` (shared state), with
 ``background``, ``planted``, ``sshd_sessions`` and ``system_noise`` (``host``, ``internet`` and
-``events`` hold the constants and records); ``rendering`` turns events into syslog text;
-``rotation`` writes the logrotate'd files; ``ground_truth`` counts from the events; ``varlog``
-ties them together in ``generate_logs``.
+``events`` hold the constants and records; ``digest_plants`` draws last, when asked);
+``rendering`` turns events into syslog text; ``rotation`` writes the logrotate'd files;
+``ground_truth`` counts from the events; ``varlog`` ties them together in ``generate_logs``.
 """
 
 from iptables_assets.sample.events import NetfilterEvent, Simulation

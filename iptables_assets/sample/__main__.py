@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="gw01")
     parser.add_argument("--tz", default="UTC")
     parser.add_argument("--hosts", type=int, default=1, help="N > 1: a fleet under DIR/remote/<host>/")
+    parser.add_argument("--digest-plants", action="store_true",
+                        help="plant what the daily digest must find (truth under 'digest'; 30 days or more)")
     parser.add_argument("--workers", type=int, default=None, help="processes for a fleet (default: CPUs)")
     a = parser.parse_args(argv)
     t0 = time.perf_counter()
@@ -32,7 +34,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{len(truth['horizontal_scans'])} horizontal scans, "
               f"{len(truth['longterm_horizontal_scans'])} long-term, {time.perf_counter() - t0:.2f}s")
         return
-    truth = generate_logs(a.out_dir, a.days, a.seed, a.start, a.events_per_day, a.host, a.tz)
+    truth = generate_logs(a.out_dir, a.days, a.seed, a.start, a.events_per_day, a.host, a.tz,
+                          digest_plants=a.digest_plants)
     print(f"{sum(truth['lines_per_file'].values())} lines in {len(truth['lines_per_file'])} files, "
           f"{sum(truth['records_per_day'].values())} records, {time.perf_counter() - t0:.2f}s")
 

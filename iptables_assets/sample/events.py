@@ -89,6 +89,7 @@ class Simulation:
     events: list[NetfilterEvent]
     lines: list[Line]  # every line to write (kernel netfilter lines included), sorted by time
     scanners: list[tuple[str, str]]  # (ip, kind)
+    digest: dict | None = None  # the digest plants' truth (`digest_plants`), when planted
 
     iso_days: list[str] = field(init=False)
 

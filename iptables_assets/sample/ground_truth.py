@@ -58,6 +58,7 @@ def build_truth(sim: Simulation, files: dict[str, FileInfo]) -> dict:
         "sshd_per_kind": dict(sorted(sum(tally.sshd_per_day.values(), Counter()).items())),
         "sshd_per_day": {d: dict(sorted(tally.sshd_per_day[d].items())) for d in iso_days},
         "sshd_per_source": dict(sorted(tally.sshd_sources.items())),
+        **({"digest": sim.digest} if sim.digest is not None else {}),
     }
 
 

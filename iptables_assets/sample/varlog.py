@@ -25,16 +25,17 @@ SOURCES = ("text", "journal", "both")  # what the host keeps: rsyslog's text fil
 
 def generate_logs(out_dir: str | Path, days: int, seed: int, start: dt.date | None = None,
                   events_per_day: int = 2000, host: str = "gw01", tz: str = "UTC", sources: str = "text",
-                  journal_from: dt.date | None = None) -> dict:
+                  journal_from: dt.date | None = None, digest_plants: bool = False) -> dict:
     """Write a synthetic /var/log-like directory and its ground truth; return the truth dict.
-    With a journal (`sources`), `journal_from` is its first day (default: the logs' first)."""
+    With a journal (`sources`), `journal_from` is its first day (default: the logs' first).
+    `digest_plants`: plant what the daily digest must find, truth under `digest` (30 days or more)."""
     return generate_host(out_dir, days, seed, start, events_per_day, host, tz, sources=sources,
-                         journal_from=journal_from)[0]
+                         journal_from=journal_from, digest_plants=digest_plants)[0]
 
 
 def generate_host(out_dir: str | Path, days: int, seed: int, start: dt.date | None, events_per_day: int,
                   host: str, tz: str, visits: Sequence[Visit] = (), sources: str = "text",
-                  journal_from: dt.date | None = None) -> tuple[dict, Simulation]:
+                  journal_from: dt.date | None = None, digest_plants: bool = False) -> tuple[dict, Simulation]:
     """``generate_logs`` that also takes a fleet's visits and hands back the simulation (the fleet's
     truth is counted from its events, like the host's). `sources` (SOURCES) says whether the
     host keeps text files, a journal (`journal.write_journal`) or both; the events are the same."""
@@ -43,7 +44,7 @@ def generate_host(out_dir: str | Path, days: int, seed: int, start: dt.date | No
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with _gc_paused():
-        sim = simulate(days, seed, start, events_per_day, host, tz, visits)
+        sim = simulate(days, seed, start, events_per_day, host, tz, visits, digest_plants)
         rendered = render_lines(sim, host)
     rng = Rng(f"{seed}:files")  # mtimes: independent of how much the simulation drew
     files: dict[str, FileInfo] = {}
