@@ -187,6 +187,7 @@ class Publication(dg.ConfigurableResource):
                              description="Cap of the truncated port tiles and of animation frames")
     map_resolution: str = Field(default=RESOLUTIONS[0], description="Natural Earth scale of the maps: 110m or 50m")
     folder: str = Field(default="", description="Where the journal is written; empty: <output folder>/journal")
+    source_pages: int = Field(default=100, description="At most this many sources get a page of their own")
 
     def checked(self) -> "Publication":
         """Self, or a ConfigError naming the setting that is wrong."""
@@ -197,6 +198,8 @@ class Publication(dg.ConfigurableResource):
             raise settings.ConfigError(f"Publication.map_resolution={self.map_resolution!r}: use one of {RESOLUTIONS}")
         if self.truncate_at <= 0 or self.timeline_ymax < 0:
             raise settings.ConfigError("Publication.truncate_at must be > 0 and timeline_ymax >= 0")
+        if self.source_pages < 0:
+            raise settings.ConfigError(f"Publication.source_pages={self.source_pages}: must be 0 (none) or more")
         return self
 
     def journal_folder(self, output_folder: OutputFolder) -> UPath:
@@ -240,5 +243,5 @@ def from_settings(config: settings.Settings) -> dict[str, dg.ConfigurableResourc
         "publication": Publication(site_name=config.site_name, redact=config.redact,
                                    **given(map_ports=config.map_ports, timeline_ymax=config.timeline_ymax,
                                            truncate_at=config.truncate_at, map_resolution=config.map_resolution,
-                                           folder=config.journal_folder)),
+                                           folder=config.journal_folder, source_pages=config.source_pages)),
     }

@@ -136,6 +136,8 @@ class JournalInputs:
     actions: tuple[str, ...] = ("drop", "reject")
     # (href, text) of the page this one belongs to: a fleet host's page links back to the fleet's.
     up_link: tuple[str, str] | None = None
+    # A source as the page shows it -> its own page: cells naming it link there (`publish.source_pages`).
+    source_links: dict[str, str] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -354,9 +356,27 @@ def build_sections(inputs: JournalInputs, redactor: Redactor) -> list[Section]:
             raise ValueError(f"figure {figure.file!r} names an unknown journal section {figure.section!r}")
         section.figures.append(figure)
     order = list(SECTIONS)
+    _link_sources(built, inputs.source_links)
     shown = ("period", "scans", "data")  # always; the digest's when they say something
     return sorted((s for s in built if s.figures or s.tables or s.preformatted or s.anchor in shown
                    or (s.paragraphs and s.anchor in ("today", "digest"))), key=lambda s: order.index(s.anchor))
+
+
+# Columns that name a source address (and the digest's subject, which may be one).
+SOURCE_COLUMNS = frozenset({"source", "src_ip", "subject"})
+
+
+def _link_sources(sections: list[Section], links: dict[str, str]) -> None:
+    """Every cell that names a source with a page of its own becomes a link to that page."""
+    if not links:
+        return
+    for section in sections:
+        for shown in section.tables:
+            linked = [i for i, column in enumerate(shown.columns) if column in SOURCE_COLUMNS]
+            for row in shown.rows:
+                for i in linked:
+                    if isinstance(row[i], str) and row[i] in links:
+                        row[i] = Link(row[i], links[row[i]])
 
 
 _TEMPLATES = jinja2.Environment(

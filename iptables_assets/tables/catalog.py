@@ -98,6 +98,8 @@ TABLES: dict[str, Table] = {
     "daily_digest": Table(
         ("day", "scope", "finding", "subject", "events", "baseline_median", "baseline_mad", "history_days", "note"),
         key=("day", "scope", "finding", "subject"), per_day=True),
+    "source_page_list": Table(("page_number", "src_ip", "source_page", "reasons", "packets", "first_seen", "last_seen"),
+                              key=("src_ip",)),
     "figure_list": Table(FIGURE_LIST, key=("file",)),
     "film_frames": Table(("day", "file"), key=("day",)),
 }

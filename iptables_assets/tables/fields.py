@@ -117,6 +117,12 @@ FIELDS: dict[str, Field] = {
     "protocols": Field(_STRINGS, "protocols seen"),
     "packets": Field(I64, "packets (events) of the source"),
     "distinct_ports": Field(I64, "distinct destination ports"),
+    # --- the source pages (publish/source_pages.py)
+    "page_number": Field(I64, "the source page's number: scanners first (by ports reached), then the top sources "
+                              "by counted drops, then the top sshd sources"),
+    "source_page": Field(S, "the source's page, relative to the journal folder (named by rank, never by address)"),
+    "reasons": Field(_STRINGS, "why the source has a page: per-day scanner, long-term scanner, top by drops, "
+                               "top sshd source"),
     # --- the daily digest (analysis/digest.py)
     "scope": Field(S, "the hosts a finding is about: `all`, or one host of a fleet"),
     "finding": Field(S, "what stands out: port_surge, new_port, country_surge, new_scanner, returning_scanner, "

@@ -15,6 +15,7 @@ from iptables_assets.enrich.geo import GEOLOCATION_DISCLAIMER
 from iptables_assets.publish import journal
 from iptables_assets.publish.catalog import FIGURE_ASSETS, FILMS
 from iptables_assets.publish.digest_section import digest_sections
+from iptables_assets.publish.source_pages import page_file
 from iptables_assets.publish.fleet_section import hosts_section, horizontal_scans_section
 from iptables_assets.publish.host_pages import FLEET_FIGURE
 
@@ -40,6 +41,7 @@ def journal_report(
     horizontal_scans: pl.DataFrame,
     longterm_horizontal_scans: pl.DataFrame,
     host_summary: pl.DataFrame,
+    source_page_list: pl.DataFrame,
     publication: Publication,
     analysis: Analysis,
     geoip: GeoIP,
@@ -54,6 +56,8 @@ def journal_report(
     redacted if configured. Exports every day's digest (exports/daily_digest.csv, .parquet)."""
     publication.checked()
     redactor = publication.redactor(sorted(h for h in host_summary["host"].to_list() if h))
+    # the source pages' sources first, in their order: [IP-n] is the same here and on their pages
+    links = {redactor.address(ip): page_file(n) for n, ip in source_page_list.select("page_number", "src_ip").rows()}
     hosts = hosts_section(host_summary, redactor)
     fleet_figure = [journal.JournalFigure("hosts", FLEET_FIGURE, "drops_per_host_day",
                                           "Dropped packets per host and day (white: none).")] if hosts.tables else []
@@ -83,6 +87,7 @@ def journal_report(
             redactor)],
         traffic=traffic if present else None,
         actions=tuple(analysis.actions),
+        source_links=links,
     )
     page = journal.render(inputs, redactor)
     path = publication.journal_folder(output_folder) / journal.JOURNAL_FILE
