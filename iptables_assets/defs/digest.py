@@ -49,10 +49,9 @@ def build(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
         history = _history(days, rule, daily_port_counts, daily_country_counts, daily_source_summary,
                            daily_port_scans, sshd_events)
         counted = {date.fromisoformat(k): frame for k, frame in daily_traffic_breakdown.items()}
-        frames = {}
-        for day in days:
-            frames[day] = digest.digest(day, history, rule)
-            context.add_asset_metadata(_day_metadata(frames[day], counted.get(day)), partition_key=day.isoformat())
+        frames = digest.digests(days, history, rule)
+        for day, found in frames.items():
+            context.add_asset_metadata(_day_metadata(found, counted.get(day)), partition_key=day.isoformat())
         total = sum(frame.filter(pl.col("finding") != "not_enough_history").height for frame in frames.values())
         return stored("daily_digest", partitioned.output(frames), {"findings": total}, log_source.timezone)
 
