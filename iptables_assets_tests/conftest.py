@@ -183,6 +183,9 @@ INTEGRATION_PROGRAMS = {
     "iptables-assets", "dagster", "dagster-webserver", "dagster-daemon", "celery", "redis-server", "chromium",
     "chromium-browser", "journalctl", "systemd-journal-remote", "pg_ctlcluster", "psql", "createdb", "su",
 }
+# Modules whose tests share a module fixture but are better run side by side on two workers (each
+# test mostly waits on its own `dagster dev`): the fixture is then built on both.
+SIDE_BY_SIDE = {"operations/test_ui_backfill.py"}
 _HERE = Path(__file__).parent
 
 
@@ -193,14 +196,28 @@ def _is_integration(item: pytest.Item) -> bool:
     return listed == ALL or name in listed or bool(INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())))
 
 
+def _uses_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(
+        defs and defs[-1].scope == "module" for defs in (info.name2fixturedefs.get(n) for n in info.names_closure))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """Mark every test `integration` or `unit`; a name in INTEGRATION that no longer exists fails
-    the collection (a renamed test would silently become a unit test)."""
+    the collection (a renamed test would silently become a unit test).
+
+    And a module's tests that share a module-scoped fixture (a generated sample, a run) go to one
+    xdist worker (`xdist_group`, kept together by `--dist loadgroup`), or every worker that runs one
+    of them would build the fixture again; a test already in a group keeps its group."""
     names: dict[str, set[str]] = {}
     for item in items:
         module = Path(str(item.fspath)).relative_to(_HERE).as_posix()
         names.setdefault(module, set()).add(getattr(item, "originalname", item.name))
         item.add_marker(pytest.mark.integration if _is_integration(item) else pytest.mark.unit)
+        grouped = item.get_closest_marker("xdist_group") is not None
+        if not grouped and module not in SIDE_BY_SIDE and _uses_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(module))
     stale = [f"{module}::{name}" for module, listed in INTEGRATION.items() if module in names and listed != ALL
              for name in sorted(listed - names[module])]
     if stale:
