@@ -202,6 +202,21 @@ def _uses_a_module_fixture(item: pytest.Item) -> bool:
         defs and defs[-1].scope == "module" for defs in (info.name2fixturedefs.get(n) for n in info.names_closure))
 
 
+def _name_its_group(config, item: pytest.Item) -> None:
+    """On an xdist worker with `--dist loadgroup`: the test's id ends in `@group`, which is how the
+    controller keeps a group on one worker. xdist 3.8 sets `item._nodeid` for this, which pytest 9
+    no longer reads (a node's id is `item._id`), so without this every group was split across the
+    workers and each built the group's fixtures again (the 45-day `journal_run` twice)."""
+    if not getattr(config.option, "loadgroup", False) or "@" in item.nodeid:
+        return
+    groups = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
+                     for m in item.iter_markers("xdist_group")})
+    if groups and hasattr(item, "_id"):
+        from _pytest.nodeid import NodeId
+
+        item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(groups)}")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """Mark every test `integration` or `unit`; a name in INTEGRATION that no longer exists fails
@@ -218,6 +233,7 @@ def pytest_collection_modifyitems(config, items):
         grouped = item.get_closest_marker("xdist_group") is not None
         if not grouped and module not in SIDE_BY_SIDE and _uses_a_module_fixture(item):
             item.add_marker(pytest.mark.xdist_group(module))
+        _name_its_group(config, item)
     stale = [f"{module}::{name}" for module, listed in INTEGRATION.items() if module in names and listed != ALL
              for name in sorted(listed - names[module])]
     if stale:
