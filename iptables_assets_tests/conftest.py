@@ -231,7 +231,9 @@ def pytest_collection_modifyitems(config, items):
         names.setdefault(module, set()).add(getattr(item, "originalname", item.name))
         item.add_marker(pytest.mark.integration if _is_integration(item) else pytest.mark.unit)
         grouped = item.get_closest_marker("xdist_group") is not None
-        if not grouped and module not in SIDE_BY_SIDE and _uses_a_module_fixture(item):
+        if not grouped and "journal_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("journal_run"))  # the session's run, built once
+        elif not grouped and module not in SIDE_BY_SIDE and _uses_a_module_fixture(item):
             item.add_marker(pytest.mark.xdist_group(module))
         _name_its_group(config, item)
     stale = [f"{module}::{name}" for module, listed in INTEGRATION.items() if module in names and listed != ALL
