@@ -178,10 +178,11 @@ INTEGRATION: dict[str, str | set[str]] = {
 }
 # A test using one of these fixtures is an integration test wherever it is.
 INTEGRATION_FIXTURES = {"journal_run"}
-# What a unit test must not start (subprocess argv[0]'s name).
+# What a unit test must not start (subprocess argv[0]'s name). Not the journal tools: the parser
+# asks journalctl about any file that looks like a journal, random bytes included.
 INTEGRATION_PROGRAMS = {
     "iptables-assets", "dagster", "dagster-webserver", "dagster-daemon", "celery", "redis-server", "chromium",
-    "chromium-browser", "journalctl", "systemd-journal-remote", "pg_ctlcluster", "psql", "createdb", "su",
+    "chromium-browser", "pg_ctlcluster", "psql", "createdb", "su",
 }
 # Modules whose tests share a module fixture but are better run side by side on two workers (each
 # test mostly waits on its own `dagster dev`): the fixture is then built on both.
@@ -249,7 +250,7 @@ def _refuse(what: str):
 
 @pytest.fixture(autouse=True)
 def unit_tests_stay_in_process(request, monkeypatch):
-    """A unit test that starts a Dagster run, `iptables-assets`, dagster, a service or a journal tool fails."""
+    """A unit test that starts a Dagster run, `iptables-assets`, dagster or a service fails."""
     if request.node.get_closest_marker("unit") is None:
         yield
         return
