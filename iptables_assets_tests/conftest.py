@@ -5,7 +5,7 @@ Also the suite's split (`make test-quick` runs `-m unit`, `make test` everything
 in the test files. Integration tests run Dagster (`materialize`, jobs, `iptables-assets run`,
 `dagster dev`), services (Celery, Redis, PostgreSQL, Chromium), the journal tools, the CLI in a
 subprocess, worker processes or the benchmarks; every other test is a unit test, and a unit test
-that starts a Dagster run or one of those programs fails, saying to list it in `INTEGRATION`.
+that starts a Dagster run, the CLI, dagster or a service fails, saying to list it in `INTEGRATION`.
 """
 
 from __future__ import annotations
@@ -184,9 +184,10 @@ INTEGRATION_PROGRAMS = {
     "iptables-assets", "dagster", "dagster-webserver", "dagster-daemon", "celery", "redis-server", "chromium",
     "chromium-browser", "pg_ctlcluster", "psql", "createdb", "su",
 }
-# Modules whose tests share a module fixture but are better run side by side on two workers (each
-# test mostly waits on its own `dagster dev`): the fixture is then built on both.
-SIDE_BY_SIDE = {"operations/test_ui_backfill.py"}
+# Modules put in one xdist group by name. The `dagster dev` tests mostly wait (on the daemon's
+# ticks: a UI backfill test used 32 s of CPU in 275 s): one after the other on one worker, the
+# other worker's core computes meanwhile; side by side both cores would idle at once.
+GROUPS = {"operations/test_ui.py": "dagster_dev", "operations/test_ui_backfill.py": "dagster_dev"}
 _HERE = Path(__file__).parent
 
 
@@ -225,16 +226,19 @@ def pytest_collection_modifyitems(config, items):
 
     And a module's tests that share a module-scoped fixture (a generated sample, a run) go to one
     xdist worker (`xdist_group`, kept together by `--dist loadgroup`), or every worker that runs one
-    of them would build the fixture again; a test already in a group keeps its group."""
+    of them would build the fixture again; so do the users of the session's `journal_run` and the
+    modules in GROUPS; a test already in a group keeps its group."""
     names: dict[str, set[str]] = {}
     for item in items:
         module = Path(str(item.fspath)).relative_to(_HERE).as_posix()
         names.setdefault(module, set()).add(getattr(item, "originalname", item.name))
         item.add_marker(pytest.mark.integration if _is_integration(item) else pytest.mark.unit)
         grouped = item.get_closest_marker("xdist_group") is not None
-        if not grouped and "journal_run" in getattr(item, "fixturenames", ()):
+        if not grouped and module in GROUPS:
+            item.add_marker(pytest.mark.xdist_group(GROUPS[module]))
+        elif not grouped and "journal_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("journal_run"))  # the session's run, built once
-        elif not grouped and module not in SIDE_BY_SIDE and _uses_a_module_fixture(item):
+        elif not grouped and _uses_a_module_fixture(item):
             item.add_marker(pytest.mark.xdist_group(module))
         _name_its_group(config, item)
     stale = [f"{module}::{name}" for module, listed in INTEGRATION.items() if module in names and listed != ALL
