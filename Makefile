@@ -32,11 +32,14 @@ run: install sample $(DAGSTER_HOME)/dagster.yaml
 
 demo: run
 
+# XDIST: pytest-xdist workers. The dagster dev tests mostly wait, so a third worker on 2 cores
+# shortened a UI + automation + fan-out subset from 525 s to 310 s (make test XDIST=3).
+XDIST ?= 2
 test: install
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+	$(BIN)/python -m pytest -n $(XDIST) --dist loadgroup -q
 
 test-quick: install
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -q -m unit
+	$(BIN)/python -m pytest -n $(XDIST) --dist loadgroup -q -m unit
 
 # Run from inside $(DAGSTER_HOME) (its dagster.yaml is the repo's, copied): started from the repo
 # root, dagster dev warns that ./dagster.yaml "will not be used". Planned events per partition

@@ -185,8 +185,10 @@ INTEGRATION_PROGRAMS = {
     "chromium-browser", "pg_ctlcluster", "psql", "createdb", "su",
 }
 # Modules put in one xdist group by name. The `dagster dev` tests mostly wait (on the daemon's
-# ticks: a UI backfill test used 32 s of CPU in 275 s): one after the other on one worker, the
-# other worker's core computes meanwhile; side by side both cores would idle at once.
+# ticks: a UI backfill test used 32 s of CPU in 275 s): with two workers, one after the other on
+# one worker while the other worker's core computes (side by side both cores would idle at once);
+# with three or more workers (`make test XDIST=3`) side by side, each on a worker of its own, as the
+# other workers keep the cores busy (ungrouped, not even by their module fixtures).
 GROUPS = {"operations/test_ui.py": "dagster_dev", "operations/test_ui_backfill.py": "dagster_dev"}
 _HERE = Path(__file__).parent
 
@@ -202,6 +204,14 @@ def _uses_a_module_fixture(item: pytest.Item) -> bool:
     info = getattr(item, "_fixtureinfo", None)
     return info is not None and any(
         defs and defs[-1].scope == "module" for defs in (info.name2fixturedefs.get(n) for n in info.names_closure))
+
+
+def _workers(config) -> int:
+    """The number of xdist workers (on a worker: from the controller; 1 without xdist)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return int(workerinput.get("workercount", 1))
+    return int(getattr(config.option, "numprocesses", None) or 1)
 
 
 def _name_its_group(config, item: pytest.Item) -> None:
@@ -234,7 +244,9 @@ def pytest_collection_modifyitems(config, items):
         names.setdefault(module, set()).add(getattr(item, "originalname", item.name))
         item.add_marker(pytest.mark.integration if _is_integration(item) else pytest.mark.unit)
         grouped = item.get_closest_marker("xdist_group") is not None
-        if not grouped and module in GROUPS:
+        if module in GROUPS and _workers(config) >= 3:
+            pass  # side by side
+        elif not grouped and module in GROUPS:
             item.add_marker(pytest.mark.xdist_group(GROUPS[module]))
         elif not grouped and "journal_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("journal_run"))  # the session's run, built once
