@@ -21,9 +21,9 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from harness import CLI, REPO, machine_info, measure
+from harness import CLI, REPO, WORK as WORK_ROOT, machine_info, measure
 
-WORK = REPO / "benchmarks" / "_work" / "backfill"
+WORK = WORK_ROOT / "backfill"
 TARGET_PEAK_RSS_BYTES = 2e9
 
 

@@ -27,23 +27,31 @@ import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Sequence
 
-from harness import CLI, REPO, Run, load, machine_info, measure, median
+from harness import CLI, WORK as WORK_ROOT, Run, load, machine_info, measure, median
 
-WORK = REPO / "benchmarks" / "_work" / "daily"
+WORK = WORK_ROOT / "daily"
 # Issue 23's goals, seconds of wall time.
 GOALS = {"fresh clone": 45.0, "again (warm)": 30.0, "the last day again": 10.0, "a new day": 10.0}
 CASES = tuple(GOALS)
 
 
-def sample_logs(work: Path) -> Path:
-    """The bundled sample's logs (`iptables-assets generate` with its defaults), made once."""
-    logs = work / "sample-logs"
+def sample_logs(work: Path, generate_args: Sequence[str] = ()) -> Path:
+    """The bundled sample's logs (`iptables-assets generate` with its defaults, or `generate_args`
+    such as `--days 2` for a smaller sample), made once."""
+    logs = work / "-".join(["sample-logs", *(a.lstrip("-") for a in generate_args)])
     if not (logs / "ground_truth.json").exists():
         shutil.rmtree(logs, ignore_errors=True)
-        if not measure([str(CLI), "generate", "--out", str(logs)], stdout=subprocess.DEVNULL).ok:
+        if not measure([str(CLI), "generate", "--out", str(logs), *generate_args], stdout=subprocess.DEVNULL).ok:
             sys.exit(f"generating {logs} failed")
     return logs
+
+
+def sample_size(days: int | None, events_per_day: int | None) -> list[str]:
+    """`generate`'s options for a smaller sample than the bundled one (none: the bundled one)."""
+    return ([] if days is None else ["--days", str(days)]) + (
+        [] if events_per_day is None else ["--events-per-day", str(events_per_day)])
 
 
 def last_day(logs: Path) -> date:
@@ -81,10 +89,10 @@ def one_round(logs: Path, day: date, work: Path) -> dict[str, Run]:
     return runs
 
 
-def measure_daily(runs: int, work: Path = WORK) -> list[dict]:
+def measure_daily(runs: int, work: Path = WORK, generate_args: Sequence[str] = ()) -> list[dict]:
     """Every case `runs` times: rows of (case, median wall, every wall, peak RSS, goal)."""
     work.mkdir(parents=True, exist_ok=True)
-    logs = sample_logs(work)
+    logs = sample_logs(work, generate_args)
     day = last_day(logs)
     results: dict[str, list[Run]] = {case: [] for case in CASES}
     for number in range(runs):
@@ -111,9 +119,11 @@ def table_lines(rows: list[dict], day: date | None = None) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--days", type=int, help="a smaller sample: `generate --days N` (default: the bundled one)")
+    parser.add_argument("--events-per-day", type=int, help="with --days: `generate --events-per-day N`")
     args = parser.parse_args(argv)
     print("\n".join(machine_info("dagster")) + f"\nload average before: {load()}")
-    rows = measure_daily(args.runs)
+    rows = measure_daily(args.runs, generate_args=sample_size(args.days, args.events_per_day))
     print("\n" + "\n".join(table_lines(rows)) + f"\n\nload average after: {load()}")
     return 0 if not any(row["failed"] for row in rows) else 1
 

@@ -26,9 +26,9 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from harness import CLI, REPO, load
+from harness import CLI, REPO, WORK as WORK_ROOT, load
 
-WORK = REPO / "benchmarks" / "_work" / "fleet"
+WORK = WORK_ROOT / "fleet"
 SCRIPT = REPO / "scripts" / "celery_workers.sh"
 PROFILE = REPO / "deploy" / "production" / "dagster.yaml"
 PG = {"DAGSTER_PG_USERNAME": "dagster", "DAGSTER_PG_PASSWORD": "dagster", "DAGSTER_PG_HOST": "127.0.0.1",

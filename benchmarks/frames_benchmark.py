@@ -26,20 +26,21 @@ import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from harness import load, machine_info, median, own_peak_rss_bytes, source_fingerprint, timed, warn_if_changed
+from harness import (
+    WORK as WORK_ROOT, load, machine_info, median, own_peak_rss_bytes, source_fingerprint, timed, warn_if_changed,
+)
 from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.enrich import countries
 from iptables_assets.publish import animation, catalog, plotting
 from iptables_assets.publish.catalog import FILMS, Look, draw_frame, render_frame
 from iptables_assets.publish.figures import Site
 
-WORK = Path(__file__).parent / "_work" / "frames_benchmark"
+WORK = WORK_ROOT / "frames_benchmark"
 SITE = Site(name="example.org", map_footer="Geolocation is unreliable. IP Geolocation by DB-IP. Natural Earth.")
 LOOK = Look(site=SITE, truncate_at=1000)
 FIRST = date(2026, 1, 1)

@@ -24,7 +24,7 @@ import geoip2.errors
 import maxminddb
 import polars as pl
 
-from harness import own_peak_rss_bytes, timed
+from harness import WORK as WORK_ROOT, own_peak_rss_bytes, timed
 from iptables_assets.enrich.geo import (
     BUNDLED_COUNTRY_DB, GeoLookup, _asn_of, _country_of, _named, classify, geotag,
 )
@@ -170,7 +170,7 @@ def main() -> int:
     print(f"peak RSS: {own_peak_rss_bytes() / 2 ** 20:.0f} MB")
     compare_country(events, args.runs)
     if args.asn_db:
-        work = Path(__file__).parent / "_work" / "geo_benchmark" / "synthetic-asn.mmdb"
+        work = WORK_ROOT / "geo_benchmark" / "synthetic-asn.mmdb"
         compare_asn(events, synthetic_asn_db(work) if args.asn_db == "synthetic" else args.asn_db, args.runs)
     return 0
 

@@ -14,19 +14,18 @@ from __future__ import annotations
 import argparse
 import io
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Sequence
 
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image
 
-from harness import timed
+from harness import WORK as WORK_ROOT, timed
 from iptables_assets.publish import animation
 from iptables_assets.publish.catalog import FILMS, Look, render_frame
 from iptables_assets.publish.figures import Site
 
-WORK = Path(__file__).parent / "_work" / "gif_benchmark"
+WORK = WORK_ROOT / "gif_benchmark"
 SITE = Site(name="example.org", map_footer="Geolocation is unreliable. Credits.")
 LOOK = Look(site=SITE, truncate_at=1000)  # the frames' fixed colour scale tops out at 1000
 FIRST = date(2026, 1, 1)

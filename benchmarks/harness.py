@@ -26,6 +26,9 @@ from typing import IO, Callable, Iterable, Sequence, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent / "iptables-assets"
+# Where the scripts keep generated inputs and outputs (git-ignored); BENCHMARKS_WORKDIR moves it
+# (the smoke test of iptables_assets_tests/benchmarks runs every script in a temporary folder).
+WORK = Path(os.environ.get("BENCHMARKS_WORKDIR") or REPO / "benchmarks" / "_work")
 CHANGED_WARNING = ("WARNING: iptables_assets/*.py changed while the benchmark ran; the runs may have measured "
                    "different code. Run it again.")
 

@@ -5,6 +5,11 @@ year, ~60 skewed countries, ports skewed to a few favourites plus a long tail, m
 planted one-day scans and slow scanners whose ports the benchmark checks are found exactly.
 Written straight as Parquet with the real schema (read from a tiny `iptables-assets generate` +
 `run`); day 366 is kept aside for the incremental step. See benchmarks/README.md.
+
+The header values are the product's generator's (`iptables_assets.sample`): the gateway's prefix,
+action and MAC (`sample.host`), the public first octets, TTLs per source (`path_ttl`), TCP windows,
+packet lengths and UDP ports (`sample.internet`); the volume, the sources' activity and the planted
+scanners are this file's (a year of partitions without writing and parsing 10 M log lines).
 """
 
 from __future__ import annotations
@@ -21,7 +26,12 @@ from pathlib import Path
 from harness import CLI
 from history_steps import Layout, child_env
 
-GENERATOR_VERSION = 1  # bump when the generated content changes, so old files are not reused
+from iptables_assets.sample.host import ACTIONS, DROP, MAC_WAN
+from iptables_assets.sample.internet import (
+    POPULAR_KEYS, PUBLIC_OCTETS, SYN_LENGTHS, TCP_WINDOWS, UDP_LENGTHS, path_ttl,
+)
+
+GENERATOR_VERSION = 2  # bump when the generated content changes, so old files are not reused
 SEED = 20_251_101
 FIRST_DAY = date(2025, 11, 1)  # the project's default first partition
 DAYS = 365
@@ -48,16 +58,12 @@ TOP_PORTS = ((22, 0.22), (23, 0.17), (445, 0.12), (80, 0.09), (443, 0.07), (3389
 TAIL_PORTS = (8080, 25, 5900, 1433, 3306, 21, 8443, 2222, 6379, 5432, 8888, 9200, 27017, 81, 8000, 8081,
               7547, 2323, 9000, 110, 143, 993, 995, 135, 139, 1723, 5555, 8728, 37215, 52869, 60001,
               49152, 9100, 11211, 2375, 5985, 10000, 8001, 8090, 4443, 3000, 7001, 9090, 1080, 3128)
-UDP_PORTS = (53, 123, 161, 1900, 5060, 11211, 137, 500, 4500, 19, 389, 3702, 5353, 1194, 51820)
-FIRST_OCTETS = (1, 2, 5, 14, 23, 27, 31, 36, 37, 41, 42, 45, 46, 58, 59, 61, 62, 77, 78, 80, 85, 88, 89,
-                91, 92, 94, 103, 106, 109, 110, 111, 112, 113, 115, 116, 117, 118, 119, 121, 122, 123,
-                124, 125, 139, 141, 150, 154, 159, 162, 164, 167, 176, 178, 179, 180, 181, 182, 183,
-                185, 186, 187, 188, 189, 190, 191, 193, 194, 195, 196, 197, 200, 201, 202, 210, 211,
-                212, 213, 217, 218, 219, 220, 221, 222, 223)
+UDP_PORTS = tuple(port for proto, port in POPULAR_KEYS if proto == "UDP")  # the sample's UDP favourites
+FIRST_OCTETS = PUBLIC_OCTETS
 TCP_FLAGS = (("SYN", 0.955), ("ACK RST", 0.02), ("ACK FIN", 0.012), ("RST", 0.008), ("ACK", 0.005))
 SCAN_FLAGS = {"SYN": "SYN", "FIN": "FIN", "NULL": "", "XMAS": "URG PSH FIN"}
 SERVER = ("203.0.113.10", "203.0.113.11", "203.0.113.12")
-MAC = "52:54:00:8a:3c:1e:fe:ff:ff:ff:ff:ff:08:00"
+MAC = MAC_WAN
 
 # Planted scanners (addresses outside the background pool). Days are fractions of the year.
 # One-day ("nmap -T insane"-like): (address, country, day fraction, distinct ports, kind).
@@ -121,6 +127,7 @@ class Sources:
     country: object  # index into COUNTRIES, -1 = unknown
     profile: object  # 0 focused on one port, 1 wide (random ports), 2 UDP
     port: object  # preferred destination port of focused sources
+    ttl: object  # the TTL its packets arrive with (`sample.internet.path_ttl`)
 
 
 def _ipv4(rng, n: int, exclude: set[str]) -> list[str]:
@@ -169,7 +176,7 @@ def make_sources(days: int) -> Sources:
     favourites = np.array([p for p, _ in TOP_PORTS] + list(TAIL_PORTS))
     tail_p = (1.0 - top_p.sum()) * (1 / np.arange(1, len(TAIL_PORTS) + 1)) / (1 / np.arange(1, len(TAIL_PORTS) + 1)).sum()
     port = rng.choice(favourites, size=n, p=np.concatenate([top_p, tail_p]))
-    return Sources(ips, weight, start, end, country, profile, port)
+    return Sources(ips, weight, start, end, country, profile, port, np.array([path_ttl(ip) for ip in ips]))
 
 
 def day_volumes(days: int, per_day: int):
@@ -249,6 +256,7 @@ def synthesise_day(index: int, day: date, n: int, sources: Sources, days: int, s
             seconds = np.concatenate([seconds, secs])
             country = np.concatenate([country, np.full(m, code_index[cc])])
         ips = ips + extra_ips
+    ttls = np.concatenate([sources.ttl, np.array([path_ttl(ip) for ip in extra_ips], dtype=sources.ttl.dtype)])
     order = np.argsort(seconds, kind="stable")
     src, port, proto, flags, seconds, country = (a[order] for a in (src, port, proto, flags, seconds, country))
     m = len(src)
@@ -257,20 +265,21 @@ def synthesise_day(index: int, day: date, n: int, sources: Sources, days: int, s
     codes = pl.Series([c for c, _ in COUNTRIES] + [None], dtype=pl.String)
     names = pl.Series([nm for _, nm in COUNTRIES] + [None], dtype=pl.String)
     cidx = np.where(country < 0, len(COUNTRIES), country)
-    length = np.select([proto == 0, proto == 1], [rng.choice([40, 44, 60], size=m), 28 + rng.integers(0, 400, size=m)], 84)
+    length = np.select([proto == 0, proto == 1],
+                       [rng.choice(SYN_LENGTHS, size=m), rng.choice(UDP_LENGTHS, size=m)], 84)
     frame = pl.DataFrame({
         "timestamp": pl.Series(midnight + seconds * 1_000_000, dtype=pl.Int64),
         "src_ip": pl.Series(ips, dtype=pl.String).gather(src),
         "dst_ip": pl.Series(SERVER, dtype=pl.String).gather(rng.choice(3, size=m, p=[0.9, 0.07, 0.03])),
         "proto": pl.Series(["TCP", "UDP", "ICMP"], dtype=pl.String).gather(proto),
         "length": length,
-        "ttl": rng.choice([241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 50, 51, 52, 53, 54, 111, 112, 113, 114, 115], size=m),
+        "ttl": ttls[src],
         "ip_id": rng.integers(0, 65_536, size=m),
         "ip_flags": pl.Series(["", "DF"], dtype=pl.String).gather((rng.random(m) < 0.08).astype(np.int64)),
         "src_port": rng.integers(1_024, 65_536, size=m),
         "dst_port": port,
         "tcp_flags": pl.Series(flag_names, dtype=pl.String).gather(flags),
-        "tcp_window": rng.choice([1024, 1024, 65535, 29200, 14600, 64240, 42340], size=m),
+        "tcp_window": rng.choice(TCP_WINDOWS, size=m),
         "udp_length": length - 20,
         "icmp_id": rng.integers(0, 65_536, size=m),
         "icmp_seq": rng.integers(0, 20, size=m),
@@ -280,7 +289,7 @@ def synthesise_day(index: int, day: date, n: int, sources: Sources, days: int, s
     })
     tcp, udp_, icmp = (pl.col("proto") == "TCP"), (pl.col("proto") == "UDP"), (pl.col("proto") == "ICMP")
     constants = {
-        "host": "gw01", "program": "kernel", "prefix": "IPTables-Dropped:", "action": "drop",
+        "host": "gw01", "program": "kernel", "prefix": DROP.strip(), "action": ACTIONS[DROP],
         "in_iface": "eth0", "out_iface": "", "mac": MAC, "ip_version": 4, "tos": 0, "prec": 0,
         "source_file": "kern.log", "address_class": "public",
     }

@@ -169,6 +169,12 @@ def child(step: str, layout: Layout, cprofile_top: int = 0, chunk_days: int = 0,
                      BENCH_FILMS_JOB):
             defs.resolve_job_def(name)  # build the asset graph before the clock starts
         instance = dg.DagsterInstance.get() if instance_kind == "sqlite" else dg.DagsterInstance.ephemeral()
+        # The daily partitions are the logs' days, which the CLI or the inventory adds to the instance;
+        # here there are no logs, so the generated days (and day 366 for the incremental step) are added.
+        from iptables_assets.defs import partitions as log_days
+
+        log_days.add_days(instance, [layout.first_day + timedelta(days=i)
+                                     for i in range(layout.days + (step == "incremental"))])
         result["startup_s"] = time.perf_counter() - t_start
 
         def run(job: str, **kwargs) -> float:

@@ -19,7 +19,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harness import CLI, REPO, machine_info, measure, median
+from harness import CLI, WORK as WORK_ROOT, machine_info, measure, median
 
 THROUGH_JOURNALCTL = """
 import sys
@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--events-per-day", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--libsystemd-python", help="a Python with systemd-python installed")
-    parser.add_argument("--workdir", type=Path, default=REPO / "benchmarks" / "_work")
+    parser.add_argument("--workdir", type=Path, default=WORK_ROOT)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     files = _journal(args.days, args.events_per_day, args.workdir)

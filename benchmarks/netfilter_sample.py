@@ -4,6 +4,12 @@
 `[UFW BLOCK]`), ~10 % other daemons' noise, written once per line count with a fixed seed
 (`prepare`) and reused while its manifest matches; `gzip -6` copy beside it. Used by
 parse_benchmark.py and side_by_side.py. See benchmarks/README.md.
+
+The lines are the product's generator's (`iptables_assets.sample`): every netfilter line is a
+`NetfilterEvent` written by its `render_kernel_body` (nf_log's field order, the prefixes, MACs and
+the uncompressed IPv6 of `sample.host`), the noise its daemons' messages (`system_noise`,
+`sshd_sessions`); only the mix and the volume are this file's: a week at any line count, the
+kinds' shares below, numpy-drawn columns so a million lines take seconds.
 """
 
 from __future__ import annotations
@@ -19,20 +25,21 @@ from pathlib import Path
 
 import numpy as np
 
-GENERATOR_VERSION = 1  # bump when the generated content changes, so old files are not reused
+from iptables_assets.sample.events import US, NetfilterEvent
+from iptables_assets.sample.host import BLOCK, DROP, HOST_V6, MAC_WAN, MAC_WAN6
+from iptables_assets.sample.internet import PUBLIC_V6_PREFIXES
+from iptables_assets.sample.rendering import MONTHS, render_kernel_body, render_uptime
+from iptables_assets.sample.sshd_sessions import _ssh_session
+from iptables_assets.sample.system_noise import CHRONY_NOISE, DHCLIENT_NOISE, KERNEL_NOISE, SYSTEMD_NOISE, NTP_SERVERS
+from iptables_assets.sample.world import Rng
+
+GENERATOR_VERSION = 2  # bump when the generated content changes, so old files are not reused
 SEED = 20_240_601
 HOST = "web01"
 SERVER_V4 = ("203.0.113.10", "203.0.113.11")
-SERVER_V6 = "2001:db8:4f8:1c1c::2"
-MACS = (
-    "52:54:00:12:34:56:00:26:cb:1a:2f:80:08:00",
-    "52:54:00:12:34:56:00:26:cb:1a:2f:81:08:00",
-)
-MAC_V6 = "52:54:00:12:34:56:00:26:cb:1a:2f:80:86:dd"
 # A week of logs; files get a fixed mtime just after it so the year inference is reproducible.
 START_EPOCH = 1_760_918_400  # 2025-10-20 00:00:00 UTC
 SPAN_S = 7 * 86400
-MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 # Line kinds and their shares (sum 1): ~90 % netfilter, ~10 % noise.
 KINDS = (
@@ -42,7 +49,7 @@ KINDS = (
     ("icmp", 0.045),         # IPTables-Dropped ICMP echo
     ("ufw", 0.110),          # [UFW BLOCK] TCP/UDP
     ("v6", 0.030),           # IPv6 TCP / ICMPv6
-    ("noise", 0.100),        # sshd, CRON, systemd, postfix, non-netfilter kernel messages
+    ("noise", 0.100),        # sshd, systemd, dhclient, chronyd, non-netfilter kernel messages
 )
 NETFILTER_KINDS = {"tcp_syn", "tcp_other", "udp", "icmp", "ufw", "v6"}
 
@@ -52,6 +59,7 @@ UDP_PORTS = (53, 123, 161, 1900, 5060, 11211, 137, 500, 4500, 19, 389, 3702, 535
 TTLS = (241, 242, 243, 244, 245, 246, 247, 248, 249, 250, 50, 51, 52, 53, 54, 55, 56, 57, 58,
         111, 112, 113, 114, 115, 116, 117, 118)
 WINDOWS = (1024, 1024, 1024, 65535, 29200, 14600, 64240, 42340)
+TCP_OTHER_FLAGS = ("ACK RST", "ACK FIN", "ACK PSH", "RST", "ACK", "ACK PSH FIN", "SYN", "ACK")
 
 
 @dataclass
@@ -72,9 +80,10 @@ def _ipv4_pool(rng: np.random.Generator, n: int) -> list[str]:
 
 
 def _ipv6_pool(rng: np.random.Generator, n: int) -> list[str]:
-    words = rng.integers(0, 0x10000, (n, 5)).tolist()
-    prefixes = ("2a01:4f8", "2001:470", "2604:a880", "2a03:b0c0", "2400:6180")
-    return [f"{prefixes[i % len(prefixes)]}:{w[0]:x}:{w[1]:x}::{w[2]:x}:{w[3]:x}" for i, w in enumerate(words)]
+    """Public IPv6 sources as the sample draws them (`World.new_ip6`): uncompressed, as nf_log prints."""
+    words = rng.integers(0, 0x10000, (n, 6)).tolist()
+    return [f"{PUBLIC_V6_PREFIXES[i % len(PUBLIC_V6_PREFIXES)]}:" + ":".join(f"{x:04x}" for x in w)
+            for i, w in enumerate(words)]
 
 
 def _zipf_index(rng: np.random.Generator, pool: int, size: int, a: float = 1.1) -> np.ndarray:
@@ -82,23 +91,40 @@ def _zipf_index(rng: np.random.Generator, pool: int, size: int, a: float = 1.1) 
     return (rng.zipf(a, size) - 1) % pool
 
 
+def _noise(rng: Rng, sub: int, pid: int, ip: str, up_us: int) -> str:
+    """A non-netfilter message (after the header), one of the sample's daemons' by `sub` (0-7)."""
+    if sub < 3:  # sshd: the first line of one of the sample's client sessions
+        return f"sshd[{pid}]: {_ssh_session(rng, ip)[0][1]}"
+    if sub == 3:
+        return rng.pick(SYSTEMD_NOISE)(rng)
+    if sub == 4:
+        return f"dhclient[812]: {rng.pick(DHCLIENT_NOISE).format(xid=rng.below(1 << 32), n=rng.between(1500, 2100))}"
+    if sub == 5:
+        return rng.pick(CHRONY_NOISE).format(rng.pick(NTP_SERVERS), rng.pick(NTP_SERVERS))
+    t = START_EPOCH + up_us // US
+    text = rng.pick(KERNEL_NOISE).format(n=rng.between(2, 9), epoch=t, ms=up_us // 1000 % 1000,
+                                         serial=rng.between(100, 9999))
+    return f"kernel: {render_uptime(up_us)} {text}"
+
+
 def generate(path: Path, n_lines: int, seed: int = SEED) -> dict[str, int]:
     """Write `n_lines` syslog lines to `path`; returns counts per kind."""
     rng = np.random.default_rng(seed)
+    words = Rng(seed)  # the noise messages' own draws
     src4 = _ipv4_pool(rng, 30_000)
     src6 = _ipv6_pool(rng, 2_000)
     names = [k for k, _ in KINDS]
     shares = np.array([p for _, p in KINDS])
     kinds = rng.choice(len(names), n_lines, p=shares / shares.sum())
     offsets = np.sort(rng.integers(0, SPAN_S * 1_000_000, n_lines))  # microseconds, file order
-    boot_us = 3 * 86400 * 1_000_000 + 123_456_789  # uptime at START_EPOCH
+    start_us = START_EPOCH * US
+    boot_us = start_us - (3 * 86400 * 1_000_000 + 123_456_789)  # uptime at START_EPOCH: 3 days and a bit
 
     # All random columns up front (tolist() gives plain ints: fast formatting in the loop).
     cols = {
         "src": _zipf_index(rng, len(src4), n_lines).tolist(),
         "src6": _zipf_index(rng, len(src6), n_lines).tolist(),
         "dst": rng.integers(0, len(SERVER_V4), n_lines).tolist(),
-        "mac": rng.integers(0, len(MACS), n_lines).tolist(),
         "ttl": rng.integers(0, len(TTLS), n_lines).tolist(),
         "ipid": rng.integers(0, 65536, n_lines).tolist(),
         "spt": rng.integers(1024, 65536, n_lines).tolist(),
@@ -117,17 +143,6 @@ def generate(path: Path, n_lines: int, seed: int = SEED) -> dict[str, int]:
         t = time.gmtime(START_EPOCH + d * 86400)
         day_prefix.append(f"{MONTHS[t.tm_mon - 1]} {t.tm_mday:2d} ")
 
-    noise_templates = (
-        "sshd[{pid}]: Invalid user admin from {ip} port {spt}",
-        "sshd[{pid}]: Connection closed by invalid user root {ip} port {spt} [preauth]",
-        "sshd[{pid}]: Received disconnect from {ip} port {spt}:11: Bye Bye [preauth]",
-        "sshd[{pid}]: Disconnected from authenticating user root {ip} port {spt} [preauth]",
-        "CRON[{pid}]: (root) CMD (command -v debian-sa1 > /dev/null && debian-sa1 1 1)",
-        "systemd[1]: Started session-{spt}.scope - Session {spt} of User root.",
-        "postfix/smtpd[{pid}]: connect from unknown[{ip}]",
-        "kernel: [{up}] TCP: request_sock_TCP: Possible SYN flooding on port 443. Sending cookies.  Check SNMP counters.",
-    )
-
     out = open(path, "w", encoding="ascii", newline="\n")
     block: list[str] = []
     write = block.append
@@ -140,12 +155,10 @@ def generate(path: Path, n_lines: int, seed: int = SEED) -> dict[str, int]:
         secs = off // 1_000_000
         day, rem = divmod(secs, 86400)
         head = f"{day_prefix[day]}{rem // 3600:02d}:{rem % 3600 // 60:02d}:{rem % 60:02d} {HOST} "
-        up_us = boot_us + off
-        up = f"{up_us // 1_000_000:5d}.{up_us % 1_000_000:06d}"
+        t_us = start_us + off
         sub = cols["sub"][i]
         if kind == "noise":
-            tmpl = noise_templates[sub]
-            write(head + tmpl.format(pid=cols["pid"][i], ip=src4[cols["src"][i]], spt=cols["spt"][i], up=up))
+            write(head + _noise(words, sub, cols["pid"][i], src4[cols["src"][i]], t_us - boot_us))
             continue
         ttl = TTLS[cols["ttl"][i]]
         ipid = cols["ipid"][i]
@@ -154,43 +167,37 @@ def generate(path: Path, n_lines: int, seed: int = SEED) -> dict[str, int]:
             src = src6[cols["src6"][i]]
             if sub < 6:
                 dpt = cols["rport"][i] if cols["random_port"][i] else TCP_PORTS[cols["tport"][i]]
-                l4 = (f"PROTO=TCP SPT={spt} DPT={dpt} WINDOW={WINDOWS[cols['win'][i]]} RES=0x00 SYN URGP=0")
-                plen = 80
+                ev = NetfilterEvent(t_us, DROP, src, HOST_V6, "TCP", mac=MAC_WAN6, sport=spt, dport=dpt, length=80,
+                                    ttl=ttl, window=WINDOWS[cols["win"][i]], v6=True)
             else:
-                l4 = f"PROTO=ICMPv6 TYPE=128 CODE=0 ID={ipid} SEQ={sub}"
-                plen = 104
-            write(f"{head}kernel: [{up}] IPTables-Dropped: IN=eth0 OUT= MAC={MAC_V6} SRC={src} "
-                  f"DST={SERVER_V6} LEN={plen} TC=0 HOPLIMIT={ttl} FLOWLBL={ipid * 7 % 1048576} {l4}")
+                ev = NetfilterEvent(t_us, DROP, src, HOST_V6, "ICMPv6", mac=MAC_WAN6, length=104, ttl=ttl,
+                                    icmp=(128, 0, ipid, sub), v6=True)
+            write(head + render_kernel_body(ev, boot_us))
             continue
         src = src4[cols["src"][i]]
         dst = SERVER_V4[cols["dst"][i]]
-        mac = MACS[cols["mac"][i]]
-        prefix = "IPTables-Dropped: "
+        prefix = DROP
         if kind == "ufw":
-            prefix = "[UFW BLOCK] "
+            prefix = BLOCK
             kind = "udp" if sub < 2 else "tcp_syn"
         if kind == "tcp_syn":
             dpt = cols["rport"][i] if cols["random_port"][i] else TCP_PORTS[cols["tport"][i]]
             win = WINDOWS[cols["win"][i]]
             length = 44 if win == 1024 else 40 if sub < 5 else 60
-            write(f"{head}kernel: [{up}] {prefix}IN=eth0 OUT= MAC={mac} SRC={src} DST={dst} LEN={length} "
-                  f"TOS=0x00 PREC=0x00 TTL={ttl} ID={ipid} PROTO=TCP SPT={spt} DPT={dpt} "
-                  f"WINDOW={win} RES=0x00 SYN URGP=0")
+            ev = NetfilterEvent(t_us, prefix, src, dst, "TCP", mac=MAC_WAN, sport=spt, dport=dpt, length=length,
+                                ttl=ttl, ip_id=ipid, df=False, flags="SYN", window=win)
         elif kind == "tcp_other":
-            dpt = TCP_PORTS[cols["tport"][i]]
-            flags = ("ACK RST", "ACK FIN", "ACK PSH", "RST", "ACK", "ACK PSH FIN", "SYN", "ACK")[sub]
-            write(f"{head}kernel: [{up}] {prefix}IN=eth0 OUT= MAC={mac} SRC={src} DST={dst} LEN=52 "
-                  f"TOS=0x00 PREC=0x00 TTL={ttl} ID={ipid} DF PROTO=TCP SPT={spt} DPT={dpt} "
-                  f"WINDOW={WINDOWS[cols['win'][i]]} RES=0x00 {flags} URGP=0")
+            dpt, win = TCP_PORTS[cols["tport"][i]], WINDOWS[cols["win"][i]]
+            ev = NetfilterEvent(t_us, prefix, src, dst, "TCP", mac=MAC_WAN, sport=spt, dport=dpt, length=52,
+                                ttl=ttl, ip_id=ipid, df=True, flags=TCP_OTHER_FLAGS[sub], window=win)
         elif kind == "udp":
             dpt = cols["rport"][i] if cols["random_port"][i] else UDP_PORTS[cols["uport"][i]]
-            ulen = cols["ulen"][i]
-            write(f"{head}kernel: [{up}] {prefix}IN=eth0 OUT= MAC={mac} SRC={src} DST={dst} LEN={ulen + 20} "
-                  f"TOS=0x00 PREC=0x00 TTL={ttl} ID={ipid} PROTO=UDP SPT={spt} DPT={dpt} LEN={ulen}")
-        else:  # icmp
-            length = 84 if sub < 5 else 28
-            write(f"{head}kernel: [{up}] {prefix}IN=eth0 OUT= MAC={mac} SRC={src} DST={dst} LEN={length} "
-                  f"TOS=0x00 PREC=0x00 TTL={ttl} ID={ipid} PROTO=ICMP TYPE=8 CODE=0 ID={spt} SEQ={sub + 1}")
+            ev = NetfilterEvent(t_us, prefix, src, dst, "UDP", mac=MAC_WAN, sport=spt, dport=dpt,
+                                length=cols["ulen"][i] + 20, ttl=ttl, ip_id=ipid, df=False)
+        else:  # icmp echo
+            ev = NetfilterEvent(t_us, prefix, src, dst, "ICMP", mac=MAC_WAN, length=84 if sub < 5 else 28, ttl=ttl,
+                                ip_id=ipid, df=False, icmp=(8, 0, spt, sub + 1))
+        write(head + render_kernel_body(ev, boot_us))
     if block:
         out.write("\n".join(block) + "\n")
     out.close()

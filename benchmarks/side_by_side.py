@@ -45,8 +45,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from backfill_benchmark import backfill, logs_for, measured_run
-from daily_benchmark import measure_daily, table_lines
-from harness import CLI, REPO, Run, load, machine_info, measure, median, package_dir, source_fingerprint, warn_if_changed
+from daily_benchmark import measure_daily, sample_size, table_lines
+from harness import (
+    CLI, WORK as WORK_ROOT, Run, load, machine_info, measure, median, package_dir, source_fingerprint, warn_if_changed,
+)
 from netfilter_sample import prepare, warm_cache
 from parse_benchmark import run_baseline, run_parser
 
@@ -181,7 +183,7 @@ def part_parse(args, work: Path) -> list[str]:
 def part_daily(args, work: Path) -> list[str]:
     print(f"\n[daily] the bundled sample: whole run cold and warm, one day again, a new day; {args.runs} round(s); "
           f"load average {load()}", flush=True)
-    rows = measure_daily(args.runs, work / "daily")
+    rows = measure_daily(args.runs, work / "daily", sample_size(args.daily_days, args.daily_events_per_day))
     return ["What a user waits for on the bundled sample (60 days, ~124,000 events; `make demo`'s logs): "
             "`iptables-assets run`, a fresh process each, Python start-up and Dagster's bookkeeping included "
             "(`benchmarks/daily_benchmark.py`: *fresh clone* = new output folder, Dagster home and numba cache; "
@@ -402,12 +404,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--slice-lines", type=int, default=100_000, help="the peers' slice of that file")
     ap.add_argument("--journal-days", type=int, default=60, help="days of the generated journal")
     ap.add_argument("--journal-events-per-day", type=int, default=10_000)
+    ap.add_argument("--daily-days", type=int, help="daily: a smaller sample, `generate --days N` (default: the "
+                    "bundled sample)")
+    ap.add_argument("--daily-events-per-day", type=int, help="daily: with --daily-days, `generate --events-per-day`")
     ap.add_argument("--frames-days", type=int, default=365, help="recoloured frames per film per run")
     ap.add_argument("--year-days", type=int, default=365)
     ap.add_argument("--events-per-day", type=int, default=25_000)
     ap.add_argument("--seed", type=int, default=3, help="of the year's generated logs")
     ap.add_argument("--year-runs", type=int, help="runs of the year (default: --runs)")
-    ap.add_argument("--workdir", type=Path, default=REPO / "benchmarks" / "_work", help="git-ignored")
+    ap.add_argument("--workdir", type=Path, default=WORK_ROOT, help="git-ignored")
     ap.add_argument("--write", "--write-readme", dest="write", type=Path, metavar="PAGE",
                     help="replace the parts run in its performance block (docs/performance.md)")
     ap.add_argument("--frames-child", action="store_true", help=argparse.SUPPRESS)

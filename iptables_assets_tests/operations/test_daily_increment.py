@@ -5,29 +5,28 @@ the full run published."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from iptables_assets.sample import generate_logs
 from published import published
 
 pytestmark = pytest.mark.slow
 
 
-def test_a_one_day_run_in_process_publishes_the_full_runs_bytes(tmp_path):
-    days = 9
-    generate_logs(tmp_path / "logs", days=days, seed=17, start=date(2025, 9, 1), events_per_day=200)
-    cli = [str(Path(sys.executable).parent / "iptables-assets"), "run", "--logs", str(tmp_path / "logs"),
+def test_a_one_day_run_in_process_publishes_the_full_runs_bytes(journal_run, tmp_path):
+    """On a copy of the suite's shared full run (45 days, its output folder and Dagster home)."""
+    shared, truth, _output = journal_run
+    shutil.copytree(shared, tmp_path / "out", symlinks=True)
+    shutil.copytree(shared.parent / "home", tmp_path / "home", symlinks=True)
+    cli = [str(Path(sys.executable).parent / "iptables-assets"), "run", "--logs", str(shared.parent / "logs"),
            "--out", str(tmp_path / "out")]
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
-    full = subprocess.run(cli, env=env, capture_output=True, text=True, timeout=900)
-    assert full.returncode == 0, full.stderr[-3000:]
     before = published(tmp_path / "out")
-    last = f"2025-09-{days:02d}"
+    last = truth["days"][-1]
     frame = tmp_path / "out" / "journal" / "frames" / "drops_map" / f"{last}.png"
     frame.unlink()  # the increment must draw it again, in this process
     again = subprocess.run([*cli, "--from", last, "--to", last], env=env, capture_output=True, text=True, timeout=900)
