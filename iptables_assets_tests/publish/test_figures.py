@@ -229,8 +229,10 @@ def test_port_labels(port, label):
 
 
 @settings(max_examples=200, deadline=None)
-# Letters, digits, marks and symbols (matplotlib makes no TextPath of spaces alone).
-@given(text=st.text(st.characters(codec="latin-1", exclude_categories=("Cc", "Cs", "Z")), min_size=1, max_size=12),
+# Letters, digits, marks and symbols (matplotlib makes no TextPath of spaces alone, and fails on a
+# lone format character such as a soft hyphen: an error of matplotlib's, not of the extents).
+@given(text=st.text(st.characters(codec="latin-1", exclude_categories=("Cc", "Cf", "Cs", "Z")), min_size=1,
+                    max_size=12),
        size=st.floats(2, 40))
 def test_label_extents_are_matplotlibs_to_the_bit(text, size):
     from matplotlib.path import Path
