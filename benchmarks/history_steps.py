@@ -125,14 +125,14 @@ def _definitions(layout: Layout):
     import dagster as dg
 
     from iptables_assets.defs.definitions import build_definitions
-    from iptables_assets.defs.jobs import DAILY_TABLES, HISTORY
+    from iptables_assets.defs.analysis import DAILY_TABLES
     from iptables_assets.settings import Settings
 
     defs = build_definitions(Settings.from_environment(log_dir=str(layout.logs), out_dir=str(layout.out)))
     extra = dg.Definitions(jobs=[
         dg.define_asset_job(BENCH_DAILY_JOB, selection=dg.AssetSelection.assets(*DAILY_TABLES)),
         dg.define_asset_job(BENCH_SETUP_JOB, selection=dg.AssetSelection.assets("country_reference", "log_file_inventory")),
-        dg.define_asset_job(BENCH_HISTORY_JOB, selection=dg.AssetSelection.assets(*HISTORY[:6])),
+        dg.define_asset_job(BENCH_HISTORY_JOB, selection=dg.AssetSelection.assets(*HISTORY_FILES)),
         dg.define_asset_job(BENCH_FIGURES_JOB, selection=dg.AssetSelection.tag("journal", "figure")),
         dg.define_asset_job(BENCH_FRAMES_JOB, selection=dg.AssetSelection.tag("journal", "frames"),
                             executor_def=dg.in_process_executor),

@@ -13,14 +13,14 @@ GENERATED_LINE = b"<p>Made by iptables_assets on "
 
 
 def published(out: Path) -> dict[str, bytes]:
-    """Every file of exports/ and journal/ (figures, frames, GIFs, the page without the line
+    """Every file of exports/ and journal/ (figures, frames, GIFs, the pages without the line
     saying when it was made), by path."""
     files = {}
     for folder in ("exports", "journal"):
         for path in sorted((out / folder).rglob("*")):
             if path.is_file():
                 data = path.read_bytes()
-                if path.name == "index.html":
+                if path.suffix == ".html":  # the journal, host and source pages
                     data = b"\n".join(line for line in data.split(b"\n") if not line.startswith(GENERATED_LINE))
                 files[str(path.relative_to(out))] = data
     return files

@@ -30,6 +30,7 @@ from iptables_assets.atomic import write_bytes_atomic
 from iptables_assets.publish import animation, figures, journal, plotting
 from iptables_assets.publish.catalog import FIGURES, FILMS, Look, day_counts, render_frame
 from iptables_assets.publish.digest_section import digest_sections
+from iptables_assets.publish.source_pages import page_file
 from iptables_assets.publish.redaction import Redactor
 
 HOSTS_FOLDER = "hosts"
@@ -54,6 +55,14 @@ class PageContext:
     hosts: tuple[str, ...]  # the site name first, then every host, sorted: [HOST-n] alike on every page
     digest_rule: DigestRule = DigestRule()
     digest_days: tuple[date, ...] = ()  # the days with a stored digest
+    sources: tuple[str, ...] = ()  # the sources with a page, in page order (`source_pages.choose`)
+
+    def page_redactor(self) -> tuple[Redactor, dict[str, str]]:
+        """The redactor of a host page, which meets the sources with a page first, in their order,
+        as the journal and the source pages do ([IP-n] is page n), and the links to those pages."""
+        redactor = self.redactor()
+        links = {redactor.address(ip): "../../" + page_file(n) for n, ip in enumerate(self.sources, 1)}
+        return redactor, links
 
     def redactor(self) -> Redactor:
         return Redactor(self.redact, hosts=self.hosts)
@@ -70,7 +79,7 @@ def write_host_page(folder: UPath, host: str | None, history: HostHistory, inven
     look = dataclasses.replace(context.look, site=dataclasses.replace(context.look.site, name=label))
     drawn = _figures(folder, history, look)
     drawn += _films(folder, history, look)
-    redactor = context.redactor()
+    redactor, links = context.page_redactor()
     inputs = journal.JournalInputs(
         site_name=host or UNNAMED, direction=context.direction, inventory=inventory,
         country_totals=history.table("country_totals"), port_totals=history.table("port_totals"),
@@ -85,6 +94,7 @@ def write_host_page(folder: UPath, host: str | None, history: HostHistory, inven
         traffic=history.table("daily_traffic_breakdown") if history.table("daily_traffic_breakdown").height else None,
         actions=context.actions,
         up_link=("../../" + journal.JOURNAL_FILE, f"Fleet: {redactor.host(context.fleet_name)}"),
+        source_links=links,
     )
     page = journal.render(inputs, redactor).encode("utf-8")
     write_bytes_atomic(folder / journal.JOURNAL_FILE, page)

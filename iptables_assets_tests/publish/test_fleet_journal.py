@@ -24,6 +24,8 @@ pytestmark = pytest.mark.xdist_group("journal_run")
 
 
 GENERATED = re.compile(r"<p>Made by iptables_assets on [^<]*</p>")
+# A link to a source's page: numbered over the fleet's sources on a host page, over its own alone.
+SOURCE_LINK = re.compile(r'<a href="(?:\.\./\.\./)?sources/\d+\.html">([^<]*)</a>')
 
 
 def _run(logs: Path, out: Path, home: Path, **env: str) -> None:
@@ -84,9 +86,10 @@ def alone_run(tmp_path_factory, fleet_run):
 
 def test_a_host_page_is_the_journal_of_its_logs_alone(fleet_run, alone_run):
     host_page = fleet_run[0] / "journal" / "hosts" / "web2"
-    mine = GENERATED.sub("", (host_page / "index.html").read_text())
+    mine = SOURCE_LINK.sub(r"\1", GENERATED.sub("", (host_page / "index.html").read_text()))
     mine = mine.replace('<p><a href="../../index.html">Fleet: example.org</a></p>\n', "").replace("remote/web2/", "")
-    assert mine == GENERATED.sub("", (alone_run / "index.html").read_text())
+    assert mine == SOURCE_LINK.sub(r"\1", GENERATED.sub("", (alone_run / "index.html").read_text()))
+    assert '<a href="../../sources/' in (host_page / "index.html").read_text()  # linked to the fleet's pages
     for file in re.findall(r'src="([^"]+)"', mine):
         assert (host_page / file).read_bytes() == (alone_run / file).read_bytes(), file
 

@@ -21,7 +21,7 @@ from iptables_assets.defs.metadata import markdown_table
 from iptables_assets.defs.resources import Analysis, GeoIP, OutputFolder, Publication
 from iptables_assets.defs.table_checks import definition_metadata, empty, schema_check, stored
 from iptables_assets.enrich.geo import GEOLOCATION_DISCLAIMER
-from iptables_assets.publish import host_pages, plotting
+from iptables_assets.publish import host_pages, plotting, source_pages
 from iptables_assets.tables import schema
 
 FLEET_TABLES = {
@@ -42,7 +42,8 @@ FLEET_TABLES = {
 def fleet_pages(publication: Publication, analysis: Analysis, geoip: GeoIP, output_folder: OutputFolder,
                 country_reference: pl.DataFrame, log_file_inventory: pl.DataFrame, country_totals: pl.DataFrame,
                 port_totals: pl.DataFrame, port_scans: pl.DataFrame, longterm_port_scans: pl.DataFrame,
-                sshd_kind_counts: pl.DataFrame, daily_country_counts: dict[str, pl.LazyFrame],
+                sshd_kind_counts: pl.DataFrame, sshd_top_sources: pl.DataFrame,
+                daily_country_counts: dict[str, pl.LazyFrame],
                 daily_port_counts: dict[str, pl.LazyFrame], daily_country_port_counts: dict[str, pl.LazyFrame],
                 daily_source_summary: dict[str, pl.LazyFrame], daily_port_scans: dict[str, pl.LazyFrame],
                 daily_traffic_breakdown: dict[str, pl.LazyFrame], sshd_events: dict[str, pl.LazyFrame],
@@ -63,8 +64,10 @@ def fleet_pages(publication: Publication, analysis: Analysis, geoip: GeoIP, outp
     days = days_between(present[0], present[-1]) if present else []
     started = time.perf_counter()
     if len(hosts) > 1:
+        sources = _sources_with_pages(publication, days_of["daily_source_summary"], port_scans, longterm_port_scans,
+                                      sshd_top_sources)
         lines, folders, workers = _host_views(publication, analysis, geoip, output_folder, country_reference,
-                                              log_file_inventory, days_of, hosts, days)
+                                              log_file_inventory, days_of, hosts, days, sources)
     else:  # one host: its view is the whole history's tables, already made
         view = per_host.HostHistory(tables={"daily_country_counts": countries, "country_totals": country_totals,
                                             "port_totals": port_totals, "port_scans": port_scans,
@@ -92,7 +95,7 @@ def _sshd_hosts(sshd_events: dict[str, pl.LazyFrame]) -> set:
 
 def _host_views(publication: Publication, analysis: Analysis, geoip: GeoIP, output_folder: OutputFolder,
                 country_reference: pl.DataFrame, log_file_inventory: pl.DataFrame, days_of: dict,
-                hosts: list, days: list) -> tuple[list[dict], dict, int]:
+                hosts: list, days: list, sources: list[str]) -> tuple[list[dict], dict, int]:
     """Each host's view from its rows of the daily tables, its summary line, and its journal page
     (drawn by `PageWriters`): the lines, the page folders and the processes that drew them."""
     slices = _host_slices(days_of)
@@ -100,7 +103,7 @@ def _host_views(publication: Publication, analysis: Analysis, geoip: GeoIP, outp
     folders = per_host.page_folders(hosts, publication.redact)
     digests, digest_days, _missing = history("daily_digest", days_of["daily_digest"])
     context = dataclasses.replace(_context(publication, analysis, geoip, hosts), digest_rule=analysis.digest_rule(),
-                                  digest_days=tuple(digest_days))
+                                  digest_days=tuple(digest_days), sources=tuple(sources))
     lines = []
     with host_pages.PageWriters(len(folders)) as writers:
         for host in hosts:
@@ -114,6 +117,15 @@ def _host_views(publication: Publication, analysis: Analysis, geoip: GeoIP, outp
             writers.write(folder, host, view, per_host.host_inventory(log_file_inventory, host), context)
             lines.append(per_host.host_line(host, folders[host], view))
     return lines, folders, writers.workers
+
+
+def _sources_with_pages(publication: Publication, summaries: dict[str, pl.LazyFrame], port_scans: pl.DataFrame,
+                        longterm: pl.DataFrame, sshd_top: pl.DataFrame) -> list[str]:
+    """The sources `source_page_list` gives a page, in its order (the same choice from the same
+    tables), for the host pages' links."""
+    drops = history("daily_source_summary", summaries, ["src_ip", "packets"])[0].group_by("src_ip").agg(
+        pl.col("packets").sum())
+    return source_pages.choose(drops, port_scans, longterm, sshd_top, publication.source_pages)["src_ip"].to_list()
 
 
 def _host_slices(days_of: dict) -> dict:
