@@ -37,13 +37,14 @@ def webserver(tmp_path):
         yield server
 
 
-def _render(server: DagsterDev, url: str, png: Path, expect: list[str]) -> str:
+def _render(server: DagsterDev, url: str, png: Path, expect: list[str], size: tuple[int, int] = (1600, 1000)) -> str:
     """Open `url` in headless Chromium (scripts/ui_screenshot.py) until its DOM holds every text
     in `expect`, save a screenshot; return the DOM. The script (own process group) and its
     Chromium never outlive this call."""
     dom = png.with_suffix(".html")
     command = [sys.executable, str(SCREENSHOT_SCRIPT), url, str(png), "--dom", str(dom),
-               "--timeout", str(PAGE_DEADLINE), *(arg for text in expect for arg in ("--expect", text))]
+               "--timeout", str(PAGE_DEADLINE), "--width", str(size[0]), "--height", str(size[1]),
+               *(arg for text in expect for arg in ("--expect", text))]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                stdin=subprocess.DEVNULL, start_new_session=True)
     try:
@@ -86,7 +87,9 @@ def test_partition_launched_through_graphql_and_asset_graph_rendered(webserver, 
     group_page = f"{server.base}/locations/{LOCATION}/asset-groups/ingest"
     names = ["log_file_inventory", "firewall_events", "firewall_rejects", "sshd_events"]
     screenshot = tmp_path / "asset_graph.png"
-    graph = _render(server, group_page, screenshot, names)
+    # The group's graph with its downstream assets (the digest, the source pages …) is wide: the UI
+    # renders only the nodes in view, so the window holds it all.
+    graph = _render(server, group_page, screenshot, names, size=(2600, 1600))
     for name in names:
         assert name in graph, f"{name} not rendered on {group_page}"
     assert screenshot.stat().st_size > 20_000, f"{screenshot} is {screenshot.stat().st_size} bytes"
