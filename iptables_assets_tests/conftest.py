@@ -186,11 +186,10 @@ INTEGRATION_PROGRAMS = {
     "iptables-assets", "dagster", "dagster-webserver", "dagster-daemon", "celery", "redis-server", "chromium",
     "chromium-browser", "pg_ctlcluster", "psql", "createdb", "su",
 }
-# Modules put in one xdist group by name. The `dagster dev` tests mostly wait (on the daemon's
-# ticks: a UI backfill test used 32 s of CPU in 275 s): with two workers, one after the other on
-# one worker while the other worker's core computes (side by side both cores would idle at once);
-# with three or more workers (`make test XDIST=3`) side by side, each on a worker of its own, as the
-# other workers keep the cores busy (ungrouped, not even by their module fixtures).
+# Modules put in one xdist group by name, and run first. The `dagster dev` tests mostly wait (on
+# the daemon's ticks: a UI backfill test used 32 s of CPU in 275 s): one after the other on one
+# worker while the other workers' cores compute everything else (last, they ran alone at the end;
+# side by side, the cores idled at once).
 GROUPS = {"operations/test_ui.py": "dagster_dev", "operations/test_ui_backfill.py": "dagster_dev"}
 _HERE = Path(__file__).parent
 
@@ -246,15 +245,16 @@ def pytest_collection_modifyitems(config, items):
         names.setdefault(module, set()).add(getattr(item, "originalname", item.name))
         item.add_marker(pytest.mark.integration if _is_integration(item) else pytest.mark.unit)
         grouped = item.get_closest_marker("xdist_group") is not None
-        if module in GROUPS and _workers(config) >= 3:
-            pass  # side by side
-        elif not grouped and module in GROUPS:
+        if not grouped and module in GROUPS:
             item.add_marker(pytest.mark.xdist_group(GROUPS[module]))
         elif not grouped and "journal_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("journal_run"))  # the session's run, built once
         elif not grouped and _uses_a_module_fixture(item):
             item.add_marker(pytest.mark.xdist_group(module))
         _name_its_group(config, item)
+    # The grouped `dagster dev` tests first: they mostly wait on the daemon's ticks, on one worker,
+    # while the other workers compute everything else (last, they would run alone at the end).
+    items.sort(key=lambda item: Path(str(item.fspath)).relative_to(_HERE).as_posix() not in GROUPS)
     stale = [f"{module}::{name}" for module, listed in INTEGRATION.items() if module in names and listed != ALL
              for name in sorted(listed - names[module])]
     if stale:
