@@ -20,6 +20,7 @@ import polars as pl
 
 from harness import machine_info, timed
 from iptables_assets.analysis import digest
+from iptables_assets.defs.digest import WINDOW_TABLES, history_for
 from iptables_assets.publish import source_pages
 
 
@@ -27,33 +28,9 @@ def _days(out: Path, name: str) -> dict[str, pl.LazyFrame]:
     return {p.stem: pl.scan_parquet(p) for p in sorted((out / name).glob("*.parquet"))}
 
 
-def history_for(out: Path, days: list[date], rule: digest.DigestRule) -> digest.History:
-    """What the digest asset reads for `days`: every stored day's port counts and scans, the windows' rest."""
-    ports, scans = _days(out, "daily_port_counts"), _days(out, "daily_port_scans")
-    stored = sorted(date.fromisoformat(k) for k in ports if date.fromisoformat(k) <= max(days))
-    first = min(days).toordinal() - rule.window_days
-    window = [d.isoformat() for d in stored if d.toordinal() >= first]
-
-    def collect(frames: dict[str, pl.LazyFrame], keys: list[str], columns: list[str]) -> pl.DataFrame:
-        return pl.concat([frames[k].select(columns) for k in keys if k in frames]).collect()
-
-    sshd = collect(_days(out, "sshd_events"), window, ["timestamp", "host", "kind"])
-    return digest.History(
-        days=stored,
-        port_counts=collect(ports, [d.isoformat() for d in stored], ["day", "host", "proto", "dst_port", "events"]),
-        country_counts=collect(_days(out, "daily_country_counts"), window,
-                               ["day", "host", "country_code", "country_name", "events"]),
-        source_summary=collect(_days(out, "daily_source_summary"), window,
-                               ["day", "host", "src_ip", "country_code", "packets"]),
-        port_scans=collect(scans, [d.isoformat() for d in stored], ["day", "host", "src_ip", "country_code",
-                                                                   "distinct_ports"]),
-        sshd_kinds=digest.sshd_kind_counts(sshd),
-    )
-
-
 def digests(out: Path, days: list[date]) -> int:
     rule = digest.DigestRule()
-    history = history_for(out, days, rule)
+    history = history_for(days, rule, *(_days(out, name) for name in WINDOW_TABLES))  # as the asset reads
     return sum(frame.height for frame in digest.digests(days, history, rule).values())
 
 

@@ -46,7 +46,7 @@ def build(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
         baseline, ports dropped for the first time, new and returning scanners, new top sources,
         sshd surges by kind (the rule and its thresholds: the Analysis resource's `digest_*`)."""
         rule, days = analysis.digest_rule(), partitioned.days_of(context)
-        history = _history(days, rule, daily_port_counts, daily_country_counts, daily_source_summary,
+        history = history_for(days, rule, daily_port_counts, daily_country_counts, daily_source_summary,
                            daily_port_scans, sshd_events)
         counted = {date.fromisoformat(k): frame for k, frame in daily_traffic_breakdown.items()}
         frames = digest.digests(days, history, rule)
@@ -58,7 +58,7 @@ def build(daily: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     return [daily_digest]
 
 
-def _history(days: list[date], rule: digest.DigestRule, ports, countries, sources, scans, sshd) -> digest.History:
+def history_for(days: list[date], rule: digest.DigestRule, ports, countries, sources, scans, sshd) -> digest.History:
     """The stored days up to the last of `days` and what their digests read: every earlier day's
     port counts and scans (first-seen ports and scanners), the windows' countries, sources and
     sshd kinds."""
