@@ -32,12 +32,12 @@ run: install sample $(DAGSTER_HOME)/dagster.yaml
 
 demo: run
 
-# XDIST: pytest-xdist workers. The dagster dev tests mostly wait on the daemon's ticks: they run
-# first, on one worker, while two others compute the rest (conftest.py). The whole suite from a
-# fresh clone on 2 cores: 11 min 50 s with 2 workers (the UI tests last), 11 min 0 s with 3.
-XDIST ?= 3
+# XDIST: pytest-xdist workers. The three dagster dev tests mostly wait on the daemon's ticks: they
+# start first, one per worker, while the fourth computes; then all four share the rest, integration
+# tests before unit tests (conftest.py orders them; --no-loadscope-reorder keeps that order).
+XDIST ?= 4
 test: install
-	$(BIN)/python -m pytest -n $(XDIST) --dist loadgroup -q
+	$(BIN)/python -m pytest -n $(XDIST) --dist loadgroup --no-loadscope-reorder -q
 
 test-quick: install
 	$(BIN)/python -m pytest -n $(XDIST) --dist loadgroup -q -m unit

@@ -186,11 +186,11 @@ INTEGRATION_PROGRAMS = {
     "iptables-assets", "dagster", "dagster-webserver", "dagster-daemon", "celery", "redis-server", "chromium",
     "chromium-browser", "pg_ctlcluster", "psql", "createdb", "su",
 }
-# Modules put in one xdist group by name, and run first. The `dagster dev` tests mostly wait (on
-# the daemon's ticks: a UI backfill test used 32 s of CPU in 275 s): one after the other on one
-# worker while the other workers' cores compute everything else (last, they ran alone at the end;
-# side by side, the cores idled at once).
-GROUPS = {"operations/test_ui.py": "dagster_dev", "operations/test_ui_backfill.py": "dagster_dev"}
+# The `dagster dev` tests mostly wait on the daemon's ticks (a UI backfill test used 25 s of CPU in
+# 240 s): each in its own xdist group, run first, side by side, one per worker, while the other
+# workers' cores compute everything else (one after the other they were the suite's longest path;
+# last, they ran alone at the end).
+DAGSTER_DEV_MODULES = {"operations/test_ui.py", "operations/test_ui_backfill.py"}
 _HERE = Path(__file__).parent
 
 
@@ -205,6 +205,12 @@ def _uses_a_module_fixture(item: pytest.Item) -> bool:
     info = getattr(item, "_fixtureinfo", None)
     return info is not None and any(
         defs and defs[-1].scope == "module" for defs in (info.name2fixturedefs.get(n) for n in info.names_closure))
+
+
+def _start_order(item: pytest.Item) -> int:
+    if Path(str(item.fspath)).relative_to(_HERE).as_posix() in DAGSTER_DEV_MODULES:
+        return 0
+    return 1 if item.get_closest_marker("integration") else 2
 
 
 def _workers(config) -> int:
@@ -238,23 +244,24 @@ def pytest_collection_modifyitems(config, items):
     And a module's tests that share a module-scoped fixture (a generated sample, a run) go to one
     xdist worker (`xdist_group`, kept together by `--dist loadgroup`), or every worker that runs one
     of them would build the fixture again; so do the users of the session's `journal_run` and the
-    modules in GROUPS; a test already in a group keeps its group."""
+    `dagster dev` tests, each in its own; a test already in a group keeps its group."""
     names: dict[str, set[str]] = {}
     for item in items:
         module = Path(str(item.fspath)).relative_to(_HERE).as_posix()
         names.setdefault(module, set()).add(getattr(item, "originalname", item.name))
         item.add_marker(pytest.mark.integration if _is_integration(item) else pytest.mark.unit)
         grouped = item.get_closest_marker("xdist_group") is not None
-        if not grouped and module in GROUPS:
-            item.add_marker(pytest.mark.xdist_group(GROUPS[module]))
+        if not grouped and module in DAGSTER_DEV_MODULES:
+            item.add_marker(pytest.mark.xdist_group(f"dagster_dev_{getattr(item, 'originalname', item.name)}"))
         elif not grouped and "journal_run" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("journal_run"))  # the session's run, built once
         elif not grouped and _uses_a_module_fixture(item):
             item.add_marker(pytest.mark.xdist_group(module))
         _name_its_group(config, item)
-    # The grouped `dagster dev` tests first: they mostly wait on the daemon's ticks, on one worker,
-    # while the other workers compute everything else (last, they would run alone at the end).
-    items.sort(key=lambda item: Path(str(item.fspath)).relative_to(_HERE).as_posix() not in GROUPS)
+    # The order work is handed out in (`make test` keeps it: `--no-loadscope-reorder`): the
+    # `dagster dev` tests first, one per worker, waiting while the other workers compute; then the
+    # integration tests (seconds to minutes each); the unit tests last, filling the workers' ends.
+    items.sort(key=_start_order)
     stale = [f"{module}::{name}" for module, listed in INTEGRATION.items() if module in names and listed != ALL
              for name in sorted(listed - names[module])]
     if stale:

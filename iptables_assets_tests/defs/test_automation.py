@@ -106,7 +106,7 @@ def _look(resources, instance, cursor):
 def test_sensor_lists_the_logs_days_then_requests_runs_for_new_days(logs):
     resources = {"log_source": LogSource(log_dir=str(logs), timezone="UTC"),
                  "output_folder": OutputFolder(base_path=str(logs.parent / "out"))}
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         with dg.build_sensor_context(resources=resources, instance=instance) as first:
             result = new_log_files(first)
         assert not result.run_requests and "first look" in result.skip_reason.skip_message
@@ -192,7 +192,9 @@ def test_ingested_days_flow_down_by_automation_and_nothing_else_runs(logs, tmp_p
     dependency order (the top-256 frames after the port list that includes them), and asks
     for nothing more; a day ingested again flows down alone."""
     defs = graph.definitions(logs, tmp_path / "out", start_date="2026-01-05")  # the days 5 and 6
-    with dg.instance_for_test() as instance:
+    # In memory: Dagster's automation tester reads the dynamic partitions again for each condition it
+    # stores in the cursor (on a SQLite instance, a connection each: 3× this test's time).
+    with dg.DagsterInstance.ephemeral() as instance:
         first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
         # before logs are ingested, only what a fresh output folder lacks: the inventory, the country table
         assert {k.to_user_string() for k in defs.resolve_all_asset_keys() if first.get_num_requested(k)} == {
@@ -226,7 +228,7 @@ def test_whole_history_waits_for_every_day_of_the_logs(logs, tmp_path):
     down its daily assets, but no whole-history table, figure, film or journal is built over the
     hole; they are built once the last day is in."""
     defs = graph.definitions(logs, tmp_path / "out", start_date="2026-01-05")  # the days 5 and 6
-    with dg.instance_for_test() as instance:
+    with dg.DagsterInstance.ephemeral() as instance:
         assets = [a for a in defs.assets if isinstance(a, dg.AssetsDefinition)]
         assert dg.materialize(assets, selection=["log_file_inventory", "country_reference"],
                               resources=defs.resources, instance=instance).success
@@ -262,6 +264,7 @@ def test_schedule_and_sensor_carry_a_live_host_forward_a_day(logs, tmp_path):
     the journal; the next day the new-logs sensor does the same for the day its log grew by."""
     defs = graph.definitions(logs, tmp_path / "out")
     schedule, resources = defs.resolve_schedule_def("daily_journal_schedule"), defs.resources
+    # Persistent: a schedule's context needs an instance reference (the ephemeral one has none).
     with dg.instance_for_test() as instance:
         before = dg.evaluate_automation_conditions(defs=defs, instance=instance)  # the daemon's first tick
         _ingest(defs, instance, "2026-01-02", "2026-01-06")

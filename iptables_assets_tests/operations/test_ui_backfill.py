@@ -9,14 +9,15 @@ logs (the journal page but the line saying when it was made)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from dagster_dev import LOCATION, DagsterDev, running
 from iptables_assets.days import days_between
@@ -26,7 +27,7 @@ from published import finished_run, published
 pytestmark = pytest.mark.slow
 
 SETTLE_DEADLINE = 1500  # the backfill and what automation does after it
-QUIET_SECONDS = 65  # no run, no backfill in progress for this long (over two automation ticks)
+AUTOMATION = "journal_automation"  # the automation condition sensor (defs/automation.py)
 FIRST = date(2019, 3, 10)  # logs of another year: the partitions must follow them
 DAYS = 4
 
@@ -43,7 +44,11 @@ BACKFILLS = """
 { partitionBackfillsOrError(limit: 100) { ... on PartitionBackfills { results { id status } } } }
 """
 RUNS = """
-{ runsOrError { ... on Runs { results { runId status jobName tags { key value } } } } }
+{ runsOrError { ... on Runs { results { runId status jobName endTime tags { key value } } } } }
+"""
+TICKS = """
+query($selector: SensorSelector!) { sensorOrError(sensorSelector: $selector) { __typename
+    ... on Sensor { sensorState { ticks(limit: 5) { status timestamp } } } } }
 """
 MATERIALIZATIONS = """
 query($path: [String!]!) { assetNodeOrError(assetKey: {path: $path}) { ... on AssetNode {
@@ -85,22 +90,25 @@ def launch(server: DagsterDev, params: dict) -> str:
 
 
 def settle(server: DagsterDev) -> list[dict]:
-    """Wait until no run and no backfill has been in progress for QUIET_SECONDS; the runs."""
-    quiet_since = [None]
+    """Wait until nothing is in progress and the automation sensor, evaluating after the last run
+    ended, asked for nothing: from then on nothing would run until the logs change. The runs."""
+    selector = {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "sensorName": AUTOMATION}
 
-    def quiet():
+    def settled():
         runs = server.graphql(RUNS)["runsOrError"]["results"]
         backfills = server.graphql(BACKFILLS)["partitionBackfillsOrError"]["results"]
         busy = [r["runId"][:8] for r in runs if r["status"] in LIVE_RUN] + \
                [b["id"] for b in backfills if b["status"] in LIVE_BACKFILL]
         if busy:
-            quiet_since[0] = None
             return False, f"in progress: {busy}; {len(runs)} runs"
-        quiet_since[0] = quiet_since[0] or time.monotonic()
-        waited = time.monotonic() - quiet_since[0]
-        return waited >= QUIET_SECONDS, f"quiet for {waited:.0f} s; {len(runs)} runs"
+        last_end = max((r["endTime"] or 0 for r in runs), default=0)
+        sensor = server.graphql(TICKS, {"selector": selector})["sensorOrError"]
+        ticks = [t for t in sensor["sensorState"]["ticks"] if t["timestamp"] > last_end]
+        latest = max(ticks, key=lambda t: t["timestamp"], default=None)
+        state = f"{len(runs)} runs; automation's latest tick after the last run: {latest}"
+        return latest is not None and latest["status"] == "SKIPPED", state
 
-    server.wait_until("the backfill and automation to settle", quiet, SETTLE_DEADLINE, interval=5)
+    server.wait_until("the backfill and automation to settle", settled, SETTLE_DEADLINE, interval=5)
     return server.graphql(RUNS)["runsOrError"]["results"]
 
 
@@ -115,22 +123,40 @@ def materializations(server: DagsterDev, nodes: list[dict]) -> dict[str, list[tu
 
 
 @pytest.fixture(scope="module")
-def logs(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("logs") / "logs"
-    generate_logs(folder, days=DAYS, seed=3, start=FIRST, events_per_day=300)
-    return folder
+def shared_folder(tmp_path_factory, worker_id) -> Path:
+    """A folder every xdist worker of this session sees (the two tests run side by side, each on
+    its own worker: conftest.py); without xdist, the session's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
 
 
 @pytest.fixture(scope="module")
-def command_line(logs, tmp_path_factory) -> dict[str, bytes]:
-    """What `iptables-assets run` publishes from the same logs."""
-    folder = tmp_path_factory.mktemp("cli")
-    env = {**os.environ, "DAGSTER_HOME": str(folder / "home"), "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "iptables_assets.cli", "run", "--logs", str(logs),
-                                "--out", str(folder / "out")], env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
-    finished_run(process, 900)
-    return published(folder / "out")
+def logs_and_command_line(shared_folder) -> tuple[Path, dict[str, bytes]]:
+    """The logs, and what `iptables-assets run` publishes from them: made once per session, by
+    the first test to ask (the other waits on the lock), and read back by both."""
+    folder = shared_folder / "ui_backfill"
+    with FileLock(shared_folder / "ui_backfill.lock"):
+        if not (folder / "done").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            generate_logs(folder / "logs", days=DAYS, seed=3, start=FIRST, events_per_day=300)
+            env = {**os.environ, "DAGSTER_HOME": str(folder / "home"),
+                   "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
+            process = subprocess.Popen([sys.executable, "-m", "iptables_assets.cli", "run", "--logs",
+                                        str(folder / "logs"), "--out", str(folder / "out")], env=env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            finished_run(process, 900)
+            (folder / "done").touch()
+    return folder / "logs", published(folder / "out")
+
+
+@pytest.fixture(scope="module")
+def logs(logs_and_command_line) -> Path:
+    return logs_and_command_line[0]
+
+
+@pytest.fixture(scope="module")
+def command_line(logs_and_command_line) -> dict[str, bytes]:
+    return logs_and_command_line[1]
 
 
 def _wait_for_days(server: DagsterDev, days: list[str]) -> None:
