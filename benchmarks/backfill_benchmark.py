@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from harness import CLI, REPO, WORK as WORK_ROOT, machine_info, measure
+from harness import CLI, REPO, WORK as WORK_ROOT, cold_figures, machine_info, measure
 
 WORK = WORK_ROOT / "backfill"
 TARGET_PEAK_RSS_BYTES = 2e9
@@ -58,7 +58,7 @@ def measured_run(logs: Path, name: str, env: dict | None = None, args: Sequence[
     else:
         home = WORK / f"home-{out.name.removeprefix('out-')}"
     log = WORK / f"run-{name}.log"
-    env = {**os.environ, "DAGSTER_HOME": str(home), **(env or {})}
+    env = {**cold_figures(os.environ), "DAGSTER_HOME": str(home), **(env or {})}
     with open(log, "w") as handle:
         run = measure([str(CLI), "run", "--logs", str(logs), "--out", str(out), *args], stdout=handle, stderr=handle,
                       env=env)

@@ -22,7 +22,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterable, Sequence, TypeVar
+from typing import IO, Callable, Iterable, Mapping, Sequence, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = Path(sys.executable).parent / "iptables-assets"
@@ -153,6 +153,12 @@ class Run:
     def own_rss(self) -> bool:
         """False when `maxrss_bytes` may be the parent's, not the child's (the child used less)."""
         return self.maxrss_bytes > self.parent_peak_rss_bytes
+
+
+def cold_figures(environment: Mapping[str, str]) -> dict[str, str]:
+    """`environment` without a shared figure cache (IPTABLES_ASSETS_FIGURE_CACHE): a measured run
+    keeps its static parts in its own output folder, as a fresh clone's first run does."""
+    return {name: value for name, value in environment.items() if name != "IPTABLES_ASSETS_FIGURE_CACHE"}
 
 
 def measure(argv: Sequence[str], *, stdout: IO | int | None = None, stderr: IO | int | None = None,

@@ -124,6 +124,7 @@ class Settings:
     map_resolution: str | None = None
     journal_folder: str | None = None
     source_pages: int | None = None
+    figure_cache: str | None = None
     # Never carried to other processes (`carried`): see ENV_CELERY_BROKER.
     celery_broker: str | None = field(default=None, repr=False)
     celery_backend: str | None = field(default=None, repr=False)
@@ -416,6 +417,8 @@ SETTINGS: dict[str, Setting] = {
                            "cap of the truncated port tiles and of the frames (default 1000)"),
     "map_resolution": Setting(PREFIX + "MAP_RESOLUTION", _lower, "Natural Earth scale of the maps: 110m or 50m"),
     "journal_folder": Setting(PREFIX + "JOURNAL_FOLDER", _text, "where the journal is written (default OUT/journal)"),
+    "figure_cache": Setting(PREFIX + "FIGURE_CACHE", _text, "folder keeping the figures' static parts, which "
+                            "output folders may share (default OUT/_cache/static)"),
     "source_pages": Setting(PREFIX + "SOURCE_PAGES", _number(int),
                             "at most this many sources get a page of their own, 0: none (default 100)"),
     "celery_broker": Setting(ENV_CELERY_BROKER, _text, "the Celery workers' broker URL (environment only)",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
-from iptables_assets import storage
+from iptables_assets import atomic, storage
 
 SPILL_FOLDER = "_spill"
 
@@ -61,8 +61,9 @@ def spill(frame: pl.DataFrame, where: Path, name: str) -> Spilled:
     """Write `frame` to `where/name.parquet` as stored asset data will hold it, so that storing
     it is a copy (decoding and encoding it again cost ~2.5 ms a table and day)."""
     path = where / f"{name}.parquet"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(storage.parquet_bytes(frame))
+    with atomic.naming(path):  # a full disk's error names this file, as every other write's does
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(storage.parquet_bytes(frame))
     return Spilled(path, stored_form=True)
 
 

@@ -81,14 +81,17 @@ class OutputFolder(dg.ConfigurableResource):
     inventory's cache, the CSV/Parquet exports and (by default) the journal."""
 
     base_path: str = Field(description="Local folder or s3://… / gs://… URL")
+    figure_cache: str | None = Field(default=None, description="Local folder keeping the figures' static parts, "
+                                     "which output folders may share (default <out>/_cache/static)")
 
     def path(self, *parts: str) -> UPath:
         return UPath(self.base_path).joinpath(*parts)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """A run's figures keep their static parts (film templates, label glyphs, projected
-        countries) in `<out>/_cache/static` (`publish.static_store`)."""
-        static_store.use(storage.local_cache(self.base_path, "static"))
+        countries) in `<out>/_cache/static` or the figure cache (`publish.static_store`)."""
+        shared = Path(self.figure_cache) if self.figure_cache else None
+        static_store.use(shared or storage.local_cache(self.base_path, "static"))
 
 
 class GeoIP(dg.ConfigurableResource):
@@ -232,7 +235,7 @@ def from_settings(config: settings.Settings) -> dict[str, dg.ConfigurableResourc
     return {
         "log_source": LogSource(log_dir=config.log_dir, timezone=config.timezone, start_date=config.start_date,
                                 **given(patterns=config.log_patterns, trusted_programs=config.trusted_programs)),
-        "output_folder": OutputFolder(base_path=config.out_dir),
+        "output_folder": OutputFolder(base_path=config.out_dir, **given(figure_cache=config.figure_cache)),
         "geoip": GeoIP(country_db=config.geoip_db or str(BUNDLED_COUNTRY_DB), asn_db=config.asn_db),
         "analysis": Analysis(**given(actions=config.counted_actions, direction=config.direction,
                                      scan_threshold=config.scan_threshold, big_scan_threshold=config.big_scan_threshold,

@@ -7,8 +7,10 @@ tile's 1,024 labels) and the countries projected onto the world map (~0.15 s). E
 SHA-256 sidecar, under a key that digests what it depends on and the code and libraries that make
 it (`drawing_code`). A file that fails its checksum or does not decode is made again and replaced
 (a cache never fails a run); a folder that cannot be written costs the making, not the run; a few
-files are kept per name. The folder is the output folder's (`use`, called when the output folder
-resource is set up), none outside a run: then everything is made in the process.
+files are kept per name. The folder is the output folder's, or the figure cache several output
+folders share (`use`, called when the output folder resource is set up; a file another run prunes
+while this one reads it is made again without a warning), none outside a run: then everything is
+made in the process.
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ def kept(where: UPath | None, name: str, depends_on: object, make: Callable[[], 
     except FileNotFoundError:
         pass
     except (storage.DamagedData, ValueError, KeyError, OSError) as error:
-        _log.warning(f"stored static part {path} unusable ({error}); made again")
+        if path.exists():  # else pruned by another run sharing the folder while this one read it
+            _log.warning(f"stored static part {path} unusable ({error}); made again")
     value = make()
     if storable(value):
         try:

@@ -226,6 +226,7 @@ def _resources(config: settings.Settings) -> dict:
     ("truncate_at", "500", "publication", "truncate_at", 500),
     ("map_resolution", "50m", "publication", "map_resolution", "50m"),
     ("journal_folder", "/srv/www/journal", "publication", "folder", "/srv/www/journal"),
+    ("figure_cache", "/var/cache/iptables-assets", "output_folder", "figure_cache", "/var/cache/iptables-assets"),
     ("trusted_programs", "kernel,ulogd", "log_source", "trusted_programs", ["kernel", "ulogd"]),
     ("log_patterns", "fw.log*", "log_source", "patterns", ["fw.log*"]),
 ])

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from iptables_assets.settings import SETTINGS
 from published import published
 
 pytestmark = pytest.mark.slow
@@ -25,6 +26,7 @@ def test_a_one_day_run_in_process_publishes_the_full_runs_bytes(journal_run, tmp
     cli = [str(Path(sys.executable).parent / "iptables-assets"), "run", "--logs", str(shared.parent / "logs"),
            "--out", str(tmp_path / "out")]
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path / "home")}
+    env.pop(SETTINGS["figure_cache"].variable)  # the default place, <out>/_cache/static (as journal_run), checked below
     before = published(tmp_path / "out")
     last = truth["days"][-1]
     frame = tmp_path / "out" / "journal" / "frames" / "drops_map" / f"{last}.png"

@@ -82,6 +82,39 @@ def test_a_damaged_template_is_drawn_again_and_replaced(tmp_path, caplog, fault)
     assert _frames(_kept(tmp_path, "top_ports", _never), "top_ports") == reference  # replaced
 
 
+def test_a_template_pruned_by_another_run_while_read_is_drawn_again_quietly(tmp_path, caplog, monkeypatch):
+    """A figure cache shared by output folders: another run prunes the file between this run's
+    reading it and its checksum (the data first, then the sidecar): drawn again, no warning."""
+    reference = _frames(_kept(tmp_path, "top_ports"), "top_ports")
+    (path,) = tmp_path.glob("top_ports-*.npz")
+
+    def pruned_meanwhile(where, **_kwargs):
+        data = where.read_bytes()
+        where.unlink()
+        storage.sidecar(where).unlink()
+        raise storage.DamagedData(where, f"no checksum file (read {len(data)} bytes)")
+
+    monkeypatch.setattr(static_store.storage, "verified_bytes", pruned_meanwhile)
+    drawn = []
+    with caplog.at_level(logging.WARNING):
+        again = _kept(tmp_path, "top_ports", lambda: drawn.append(1) or _drawn("top_ports"))
+    assert drawn == [1] and caplog.text == ""
+    assert _frames(again, "top_ports") == reference
+    assert path.exists() and storage.sidecar(path).exists()  # stored again
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_the_output_folder_keeps_static_parts_in_the_figure_cache_when_set(tmp_path, shared):
+    from iptables_assets.defs.resources import OutputFolder
+
+    cache = str(tmp_path / "cache") if shared else None
+    try:
+        OutputFolder(base_path=str(tmp_path / "out"), figure_cache=cache).setup_for_execution(None)
+        assert str(static_store.folder()) == (cache or str(tmp_path / "out" / "_cache" / "static"))
+    finally:
+        static_store.use(None)
+
+
 def test_a_store_that_cannot_be_written_costs_a_drawing_not_the_run(tmp_path, caplog):
     folder = tmp_path / "store"
     folder.write_text("a file where the folder should be")
