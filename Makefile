@@ -33,9 +33,10 @@ run: install sample $(DAGSTER_HOME)/dagster.yaml
 demo: run
 
 # XDIST: pytest-xdist workers. The three dagster dev tests mostly wait on the daemon's ticks: they
-# start first, one per worker, while the fourth computes; then all four share the rest, integration
-# tests before unit tests (conftest.py orders them; --no-loadscope-reorder keeps that order).
-XDIST ?= 4
+# start first, one per worker, while the other two compute (the Celery test first: its workers use
+# the cores they leave); then all five share the rest, integration tests before unit tests
+# (conftest.py orders them; --no-loadscope-reorder keeps that order).
+XDIST ?= 5
 test: install
 	$(BIN)/python -m pytest -n $(XDIST) --dist loadgroup --no-loadscope-reorder -q
 

@@ -238,10 +238,17 @@ def _uses_a_module_fixture(item: pytest.Item) -> bool:
         defs and defs[-1].scope == "module" for defs in (info.name2fixturedefs.get(n) for n in info.names_closure))
 
 
+# Started right after them: a test whose own worker processes (Celery's) use the cores they leave.
+OWN_WORKERS_MODULES = {"operations/test_celery_engine.py"}
+
+
 def _start_order(item: pytest.Item) -> int:
-    if Path(str(item.fspath)).relative_to(_HERE).as_posix() in DAGSTER_DEV_MODULES:
+    module = Path(str(item.fspath)).relative_to(_HERE).as_posix()
+    if module in DAGSTER_DEV_MODULES:
         return 0
-    return 1 if item.get_closest_marker("integration") else 2
+    if module in OWN_WORKERS_MODULES:
+        return 1
+    return 2 if item.get_closest_marker("integration") else 3
 
 
 def _workers(config) -> int:
@@ -290,8 +297,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.xdist_group(module))
         _name_its_group(config, item)
     # The order work is handed out in (`make test` keeps it: `--no-loadscope-reorder`): the
-    # `dagster dev` tests first, one per worker, waiting while the other workers compute; then the
-    # integration tests (seconds to minutes each); the unit tests last, filling the workers' ends.
+    # `dagster dev` tests first, one per worker, waiting while the other workers compute; the Celery
+    # test; then the integration tests (seconds to minutes each); the unit tests last, filling the
+    # workers' ends.
     items.sort(key=_start_order)
     stale = [f"{module}::{name}" for module, listed in INTEGRATION.items() if module in names and listed != ALL
              for name in sorted(listed - names[module])]
