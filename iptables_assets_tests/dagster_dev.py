@@ -3,7 +3,7 @@
 state seen and the tail of its log, and a stop that leaves no process behind.
 
 Every wait polls for a state under a generous deadline, so the tests hold on a loaded machine
-(`make test` runs them beside the other tests, `-n 2`)."""
+(`make test` runs them beside the other tests)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ GraphQL API, then the asset graph pages rendered by headless Chromium (DOM check
 
 Every wait polls for a state (the webserver answering GraphQL with the code location loaded, a run
 reaching a terminal status, the page's DOM holding the expected nodes) under a generous deadline,
-so the test holds on a loaded machine (`make test` runs it beside the other tests, `-n 2`); a
+so the test holds on a loaded machine (`make test` runs it beside the other tests); a
 failure says what was awaited, the last state seen and the tail of the `dagster dev` log."""
 
 import os
