@@ -38,12 +38,12 @@ FIGURE_CACHE = SETTINGS["figure_cache"].variable
 
 
 @pytest.fixture(scope="session", autouse=True)
-def shared_figure_cache(tmp_path_factory, worker_id):
+def shared_figure_cache(tmp_path_factory):
     """Every run of the session keeps the figures' static parts in one folder every worker sees
     (the figure_cache setting): drawn once, not once per test's output folder (~3.5 s of CPU a
     run). Tests of the default place, `<out>/_cache/static`, remove the variable."""
     base = tmp_path_factory.getbasetemp()
-    folder = (base if worker_id == "master" else base.parent) / "figure_cache"
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "figure_cache"
     folder.mkdir(exist_ok=True)
     before = os.environ.get(FIGURE_CACHE)
     os.environ[FIGURE_CACHE] = str(folder)

@@ -123,11 +123,11 @@ def materializations(server: DagsterDev, nodes: list[dict]) -> dict[str, list[tu
 
 
 @pytest.fixture(scope="module")
-def shared_folder(tmp_path_factory, worker_id) -> Path:
+def shared_folder(tmp_path_factory) -> Path:
     """A folder every xdist worker of this session sees (the two tests run side by side, each on
     its own worker: conftest.py); without xdist, the session's own."""
     base = tmp_path_factory.getbasetemp()
-    return base if worker_id == "master" else base.parent
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="module")
