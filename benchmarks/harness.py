@@ -156,9 +156,11 @@ class Run:
 
 
 def cold_figures(environment: Mapping[str, str]) -> dict[str, str]:
-    """`environment` without a shared figure cache (IPTABLES_ASSETS_FIGURE_CACHE): a measured run
+    """`environment` without a shared figure cache (the figure_cache setting): a measured run
     keeps its static parts in its own output folder, as a fresh clone's first run does."""
-    return {name: value for name, value in environment.items() if name != "IPTABLES_ASSETS_FIGURE_CACHE"}
+    from iptables_assets.settings import SETTINGS
+
+    return {name: value for name, value in environment.items() if name != SETTINGS["figure_cache"].variable}
 
 
 def measure(argv: Sequence[str], *, stdout: IO | int | None = None, stderr: IO | int | None = None,

@@ -37,21 +37,23 @@ _COMPRESSORS = {"plain": lambda b: b, "gzip": gzip.compress, "bz2": bz2.compress
 FIGURE_CACHE = SETTINGS["figure_cache"].variable
 
 
+@pytest.fixture(scope="session")
+def session_folder(tmp_path_factory) -> Path:
+    """A folder of this session that every xdist worker sees (without xdist, the session's own)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @pytest.fixture(scope="session", autouse=True)
-def shared_figure_cache(tmp_path_factory):
+def shared_figure_cache(session_folder):
     """Every run of the session keeps the figures' static parts in one folder every worker sees
     (the figure_cache setting): drawn once, not once per test's output folder (~3.5 s of CPU a
     run). Tests of the default place, `<out>/_cache/static`, remove the variable."""
-    base = tmp_path_factory.getbasetemp()
-    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "figure_cache"
+    folder = session_folder / "figure_cache"
     folder.mkdir(exist_ok=True)
-    before = os.environ.get(FIGURE_CACHE)
-    os.environ[FIGURE_CACHE] = str(folder)
-    yield folder
-    if before is None:
-        os.environ.pop(FIGURE_CACHE, None)
-    else:
-        os.environ[FIGURE_CACHE] = before
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(FIGURE_CACHE, str(folder))
+        yield folder
 
 
 @pytest.fixture(autouse=True)
@@ -143,7 +145,8 @@ def journal_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("journal_run")
     truth = generate_logs(root / "logs", days=45, seed=5, start=date(2025, 12, 10), events_per_day=400)
     # The default place of the static parts (<out>/_cache/static): the daily run's test checks them.
-    env = {**{k: v for k, v in os.environ.items() if k != FIGURE_CACHE}, "DAGSTER_HOME": str(root / "home")}
+    env = {**os.environ, "DAGSTER_HOME": str(root / "home")}
+    env.pop(FIGURE_CACHE)
     cli = Path(sys.executable).parent / "iptables-assets"
     done = subprocess.run([str(cli), "run", "--logs", str(root / "logs"), "--out", str(root / "out")],
                           capture_output=True, text=True, env=env, timeout=900)
@@ -225,8 +228,13 @@ DAGSTER_DEV_MODULES = {"operations/test_ui.py", "operations/test_ui_backfill.py"
 _HERE = Path(__file__).parent
 
 
+def _module(item: pytest.Item) -> str:
+    """The test's module, relative to this folder (`operations/test_ui.py`)."""
+    return Path(str(item.fspath)).relative_to(_HERE).as_posix()
+
+
 def _is_integration(item: pytest.Item) -> bool:
-    module = Path(str(item.fspath)).relative_to(_HERE).as_posix()
+    module = _module(item)
     listed = INTEGRATION.get(module, ())
     name = getattr(item, "originalname", item.name)
     return listed == ALL or name in listed or bool(INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())))
@@ -243,7 +251,7 @@ OWN_WORKERS_MODULES = {"operations/test_celery_engine.py"}
 
 
 def _start_order(item: pytest.Item) -> int:
-    module = Path(str(item.fspath)).relative_to(_HERE).as_posix()
+    module = _module(item)
     if module in DAGSTER_DEV_MODULES:
         return 0
     if module in OWN_WORKERS_MODULES:
@@ -285,7 +293,7 @@ def pytest_collection_modifyitems(config, items):
     `dagster dev` tests, each in its own; a test already in a group keeps its group."""
     names: dict[str, set[str]] = {}
     for item in items:
-        module = Path(str(item.fspath)).relative_to(_HERE).as_posix()
+        module = _module(item)
         names.setdefault(module, set()).add(getattr(item, "originalname", item.name))
         item.add_marker(pytest.mark.integration if _is_integration(item) else pytest.mark.unit)
         grouped = item.get_closest_marker("xdist_group") is not None

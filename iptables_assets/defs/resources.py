@@ -90,8 +90,7 @@ class OutputFolder(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """A run's figures keep their static parts (film templates, label glyphs, projected
         countries) in `<out>/_cache/static` or the figure cache (`publish.static_store`)."""
-        shared = Path(self.figure_cache) if self.figure_cache else None
-        static_store.use(shared or storage.local_cache(self.base_path, "static"))
+        static_store.use(Path(self.figure_cache or storage.local_cache(self.base_path, "static")))
 
 
 class GeoIP(dg.ConfigurableResource):

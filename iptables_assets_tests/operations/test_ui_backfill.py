@@ -123,19 +123,12 @@ def materializations(server: DagsterDev, nodes: list[dict]) -> dict[str, list[tu
 
 
 @pytest.fixture(scope="module")
-def shared_folder(tmp_path_factory) -> Path:
-    """A folder every xdist worker of this session sees (the two tests run side by side, each on
-    its own worker: conftest.py); without xdist, the session's own."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
-@pytest.fixture(scope="module")
-def logs_and_command_line(shared_folder) -> tuple[Path, dict[str, bytes]]:
-    """The logs, and what `iptables-assets run` publishes from them: made once per session, by
-    the first test to ask (the other waits on the lock), and read back by both."""
-    folder = shared_folder / "ui_backfill"
-    with FileLock(shared_folder / "ui_backfill.lock"):
+def logs_and_command_line(session_folder) -> tuple[Path, dict[str, bytes]]:
+    """The logs, and what `iptables-assets run` publishes from them: made once per session (the
+    two tests run side by side, each on its own worker: conftest.py), by the first test to ask
+    (the other waits on the lock), and read back by both."""
+    folder = session_folder / "ui_backfill"
+    with FileLock(session_folder / "ui_backfill.lock"):
         if not (folder / "done").exists():
             shutil.rmtree(folder, ignore_errors=True)
             generate_logs(folder / "logs", days=DAYS, seed=3, start=FIRST, events_per_day=300)

@@ -108,11 +108,8 @@ def test_the_output_folder_keeps_static_parts_in_the_figure_cache_when_set(tmp_p
     from iptables_assets.defs.resources import OutputFolder
 
     cache = str(tmp_path / "cache") if shared else None
-    try:
-        OutputFolder(base_path=str(tmp_path / "out"), figure_cache=cache).setup_for_execution(None)
-        assert str(static_store.folder()) == (cache or str(tmp_path / "out" / "_cache" / "static"))
-    finally:
-        static_store.use(None)
+    OutputFolder(base_path=str(tmp_path / "out"), figure_cache=cache).setup_for_execution(None)
+    assert str(static_store.folder()) == (cache or str(tmp_path / "out" / "_cache" / "static"))
 
 
 def test_a_store_that_cannot_be_written_costs_a_drawing_not_the_run(tmp_path, caplog):
